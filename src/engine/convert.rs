@@ -1,0 +1,88 @@
+//! Conversions between beadstore's values and errors and the engine's.
+
+use std::any::Any;
+use std::borrow::Cow;
+
+use turso_core::{LimboError, NonNan, Numeric};
+
+use crate::error::Error;
+use crate::value::Value;
+
+pub(super) fn to_engine(v: &Value) -> turso_core::Result<turso_core::Value> {
+    Ok(match v {
+        Value::Null => turso_core::Value::Null,
+        Value::Integer(i) => turso_core::Value::Numeric(Numeric::Integer(*i)),
+        Value::Real(f) => match NonNan::new(*f) {
+            Some(nn) => turso_core::Value::Numeric(Numeric::Float(nn)),
+            None => turso_core::Value::Null,
+        },
+        Value::Text(s) => turso_core::Value::from_text(Cow::Owned(s.clone())),
+        Value::Blob(b) => turso_core::Value::from_slice(b).map_err(|_| LimboError::OutOfMemory)?,
+    })
+}
+
+pub(super) fn from_engine(v: &turso_core::Value) -> Value {
+    match v {
+        turso_core::Value::Null => Value::Null,
+        turso_core::Value::Numeric(Numeric::Integer(i)) => Value::Integer(*i),
+        turso_core::Value::Numeric(Numeric::Float(f)) => Value::Real(f64::from(*f)),
+        turso_core::Value::Text(t) => Value::Text(t.as_str().to_owned()),
+        turso_core::Value::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}
+
+/// Maps an engine error onto beadstore's typed errors, naming the operation and the database.
+pub(super) fn map_error(op: &str, label: &str, read_only: bool, e: LimboError) -> Error {
+    let message = e.to_string();
+    match e {
+        LimboError::LockingError(_) => Error::Locked {
+            op: "open",
+            path: label.to_owned(),
+            waited_ms: 0,
+        },
+        LimboError::Busy | LimboError::BusySnapshot | LimboError::TableLocked => {
+            Error::Busy { op: op.to_owned() }
+        }
+        LimboError::ReadOnly => Error::ReadOnly {
+            op: op.to_owned(),
+            path: label.to_owned(),
+        },
+        LimboError::ParseError(_) if read_only && message.contains("query_only") => {
+            Error::ReadOnly {
+                op: op.to_owned(),
+                path: label.to_owned(),
+            }
+        }
+        LimboError::Corrupt(_) | LimboError::NotADB | LimboError::Page1NotAlloc => Error::Corrupt {
+            op: op.to_owned(),
+            path: label.to_owned(),
+            message,
+        },
+        LimboError::CompletionError(_) if message.contains("short read") => Error::Corrupt {
+            op: op.to_owned(),
+            path: label.to_owned(),
+            message,
+        },
+        LimboError::Constraint(_) | LimboError::ForeignKeyConstraint(_) => Error::Constraint {
+            op: op.to_owned(),
+            message,
+        },
+        _ => Error::Engine {
+            op: op.to_owned(),
+            message,
+        },
+    }
+}
+
+/// Turns a caught engine panic into an error that says what happened.
+pub(super) fn panic_error(op: &str, payload: &Box<dyn Any + Send>) -> Error {
+    let detail = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic payload".to_owned());
+    Error::Engine {
+        op: op.to_owned(),
+        message: format!("engine panicked: {detail}"),
+    }
+}

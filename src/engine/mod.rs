@@ -1,0 +1,227 @@
+//! The only place that touches `turso_core`: opening databases, connections, running statements,
+//! converting values and errors, and containing engine panics so none escapes the public API.
+
+mod convert;
+pub(crate) mod file_lock;
+
+use std::num::NonZeroUsize;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use turso_core::{
+    CheckpointMode, Connection, Database, MemoryIO, OpenFlags, OpenOptions, PlatformIO,
+    SqliteDialect, StepResult, IO,
+};
+
+use crate::error::{Error, Result};
+use crate::value::{Row, Value};
+
+/// Where an engine database lives.
+pub(crate) enum Target<'a> {
+    /// A file on disk, opened read-write (created when missing) or read-only.
+    File { path: &'a str, read_only: bool },
+    /// A private in-memory database.
+    Memory,
+}
+
+/// Which WAL checkpoint to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Checkpoint {
+    /// Copy every frame into the database file.
+    Full,
+    /// Copy every frame, then truncate the `-wal` file to zero bytes.
+    Truncate,
+}
+
+/// An open engine database; connections are made from it.
+pub(crate) struct EngineDb {
+    db: Arc<Database>,
+    label: Arc<str>,
+    read_only: bool,
+}
+
+impl EngineDb {
+    /// Opens (or, for read-write files, creates) a database. One attempt: lock waits are the caller's.
+    pub(crate) fn open(target: Target<'_>, label: &str) -> Result<Self> {
+        let label: Arc<str> = Arc::from(label);
+        let op = "open";
+        let (io, path, flags, read_only): (Arc<dyn IO>, &str, OpenFlags, bool) = match target {
+            Target::Memory => (
+                Arc::new(MemoryIO::new()),
+                ":memory:",
+                OpenFlags::Create,
+                false,
+            ),
+            Target::File { path, read_only } => {
+                let io: Arc<dyn IO> = match contain(op, &label, || PlatformIO::new()) {
+                    Ok(io) => Arc::new(io),
+                    Err(e) => return Err(e),
+                };
+                let flags = if read_only {
+                    OpenFlags::ReadOnly
+                } else {
+                    OpenFlags::Create
+                };
+                (io, path, flags, read_only)
+            }
+        };
+        let options = OpenOptions::new(Arc::new(SqliteDialect)).flags(flags);
+        let db = contain(op, &label, || Database::open(io, path, options))?;
+        Ok(EngineDb {
+            db,
+            label,
+            read_only,
+        })
+    }
+
+    /// A new connection with foreign keys on and the given busy timeout.
+    pub(crate) fn connect(&self, busy_timeout: Duration) -> Result<EngineConn> {
+        let conn = contain("connect", &self.label, || self.db.connect())?;
+        conn.set_busy_timeout(busy_timeout);
+        conn.set_foreign_keys_enabled(true);
+        if self.read_only {
+            conn.set_query_only(true);
+        }
+        Ok(EngineConn {
+            conn,
+            label: self.label.clone(),
+            read_only: self.read_only,
+            poisoned: AtomicBool::new(false),
+        })
+    }
+}
+
+/// One engine connection. Used by one thread at a time (the store's pool guarantees it).
+pub(crate) struct EngineConn {
+    conn: Arc<Connection>,
+    label: Arc<str>,
+    read_only: bool,
+    poisoned: AtomicBool,
+}
+
+impl EngineConn {
+    /// Runs one or more statements that take no parameters and return no rows.
+    pub(crate) fn execute_batch(&self, op: &str, sql: &str) -> Result<()> {
+        self.guard(op, |conn| conn.execute(sql))
+    }
+
+    /// Runs one statement with parameters; returns the number of rows it changed.
+    pub(crate) fn execute(&self, op: &str, sql: &str, params: &[Value]) -> Result<u64> {
+        self.guard(op, |conn| {
+            let mut stmt = conn.prepare(sql)?;
+            bind(&mut stmt, params)?;
+            drive(&mut stmt, |_| Ok(()))?;
+            Ok(stmt.n_change().max(0) as u64)
+        })
+    }
+
+    /// Runs one statement with parameters and collects every row.
+    pub(crate) fn query(&self, op: &str, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        self.guard(op, |conn| {
+            let mut stmt = conn.prepare(sql)?;
+            bind(&mut stmt, params)?;
+            let mut rows = Vec::new();
+            drive(&mut stmt, |row| {
+                rows.push(row.get_values().map(convert::from_engine).collect());
+                Ok(())
+            })?;
+            Ok(rows)
+        })
+    }
+
+    /// Runs a WAL checkpoint.
+    pub(crate) fn checkpoint(&self, mode: Checkpoint) -> Result<()> {
+        let mode = match mode {
+            Checkpoint::Full => CheckpointMode::Full,
+            Checkpoint::Truncate => CheckpointMode::Truncate {
+                upper_bound_inclusive: None,
+            },
+        };
+        self.guard("checkpoint", |conn| conn.checkpoint(mode).map(|_| ()))
+    }
+
+    /// True while an explicit transaction is open on this connection.
+    pub(crate) fn in_transaction(&self) -> bool {
+        contain("transaction state", &self.label, || {
+            Ok(!self.conn.get_auto_commit())
+        })
+        .unwrap_or(true)
+    }
+
+    /// True once an engine panic happened on this connection: it must not be used again.
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire)
+    }
+
+    /// Closes the connection (rolling back any open transaction). Errors are reported, not raised,
+    /// because close runs on paths that are already unwinding or shutting down.
+    pub(crate) fn close(&self) -> Result<()> {
+        self.guard("close connection", |conn| conn.close())
+    }
+
+    fn guard<T>(
+        &self,
+        op: &str,
+        f: impl FnOnce(&Arc<Connection>) -> turso_core::Result<T>,
+    ) -> Result<T> {
+        if self.is_poisoned() {
+            return Err(Error::Engine {
+                op: op.to_owned(),
+                message: "connection unusable after an earlier engine panic".into(),
+            });
+        }
+        match catch_unwind(AssertUnwindSafe(|| f(&self.conn))) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(convert::map_error(op, &self.label, self.read_only, e)),
+            Err(payload) => {
+                self.poisoned.store(true, Ordering::Release);
+                Err(convert::panic_error(op, &payload))
+            }
+        }
+    }
+}
+
+/// Runs an engine call with panics turned into `Error::Engine`.
+fn contain<T>(op: &str, label: &str, f: impl FnOnce() -> turso_core::Result<T>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(convert::map_error(op, label, false, e)),
+        Err(payload) => Err(convert::panic_error(op, &payload)),
+    }
+}
+
+fn bind(stmt: &mut turso_core::Statement, params: &[Value]) -> turso_core::Result<()> {
+    for (i, v) in params.iter().enumerate() {
+        let Some(index) = NonZeroUsize::new(i + 1) else {
+            continue;
+        };
+        stmt.bind_at(index, convert::to_engine(v)?)?;
+    }
+    Ok(())
+}
+
+/// Steps a statement to completion, driving I/O, handing each row to `on_row`.
+fn drive(
+    stmt: &mut turso_core::Statement,
+    mut on_row: impl FnMut(&turso_core::Row) -> turso_core::Result<()>,
+) -> turso_core::Result<()> {
+    loop {
+        match stmt.step()? {
+            StepResult::Done => return Ok(()),
+            StepResult::Row => {
+                if let Some(row) = stmt.row() {
+                    on_row(row)?;
+                }
+            }
+            StepResult::IO | StepResult::Yield => stmt._io().step()?,
+            StepResult::Sleep { duration } => {
+                std::thread::sleep(duration.min(Duration::from_millis(50)));
+                stmt._io().step()?
+            }
+            StepResult::Busy => return Err(turso_core::LimboError::Busy),
+            StepResult::Interrupt => return Err(turso_core::LimboError::Interrupt),
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The one error type of beadstore: every failure is a variant a caller can match on.
+
+use std::path::PathBuf;
+
+/// Result alias used across beadstore.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in beadstore, typed so callers can react (retry, report, repair).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A database file, issue or key that was asked for does not exist.
+    #[error("{what}: not found")]
+    NotFound {
+        /// What was looked for (a path, an id, a key), with the operation.
+        what: String,
+    },
+    /// The store was closed; no operation runs after `close()`.
+    #[error("{op}: store is closed")]
+    Closed {
+        /// The operation that was refused.
+        op: &'static str,
+    },
+    /// A write was attempted on a store opened read-only.
+    #[error("{op}: store {path} is read-only")]
+    ReadOnly {
+        /// The operation that was refused.
+        op: String,
+        /// The database the store reads.
+        path: String,
+    },
+    /// Another process (or store) held the database for longer than the busy timeout.
+    #[error("{op}: database {path} is locked by another process (waited {waited_ms} ms)")]
+    Locked {
+        /// The operation that waited.
+        op: &'static str,
+        /// The database file.
+        path: String,
+        /// How long beadstore waited before giving up.
+        waited_ms: u64,
+    },
+    /// The engine reported contention that did not clear within the busy timeout.
+    #[error("{op}: database is busy")]
+    Busy {
+        /// The operation that gave up.
+        op: String,
+    },
+    /// The file does not have the tables and columns beadstore needs, even after migrating.
+    #[error("database schema is incompatible: {}", describe_missing(.missing_tables, .missing_columns))]
+    SchemaIncompatible {
+        /// Tables that do not exist, sorted.
+        missing_tables: Vec<String>,
+        /// (table, column) pairs that do not exist, sorted.
+        missing_columns: Vec<(String, String)>,
+    },
+    /// A schema migration failed; the file was rolled back to how it was.
+    #[error("migration {name} failed: {message}")]
+    MigrationFailed {
+        /// The migration's name.
+        name: String,
+        /// Why it failed.
+        message: String,
+    },
+    /// A post-migration invariant did not hold; the migration was rolled back.
+    #[error("post-migration validation failed: {name}: {message}")]
+    InvariantViolated {
+        /// The invariant's name.
+        name: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The file is not a database, or its content is damaged.
+    #[error("{op}: database {path} is corrupt: {message}")]
+    Corrupt {
+        /// The operation that found the damage.
+        op: String,
+        /// The database file.
+        path: String,
+        /// What the engine reported.
+        message: String,
+    },
+    /// Adding a dependency would close a cycle.
+    #[error("cannot add dependency: would create a cycle ({})", .path.join(" -> "))]
+    Cycle {
+        /// The ids along the cycle.
+        path: Vec<String>,
+    },
+    /// A UNIQUE, CHECK, NOT NULL or FOREIGN KEY constraint refused a write.
+    #[error("{op}: constraint failed: {message}")]
+    Constraint {
+        /// The operation that was refused.
+        op: String,
+        /// The engine's description of the constraint.
+        message: String,
+    },
+    /// An argument was malformed (a bad URI, an unknown option, an empty prefix...).
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The operating system refused a file operation.
+    #[error("{op}: {path}: {source}")]
+    Io {
+        /// The operation.
+        op: &'static str,
+        /// The file concerned.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Any other engine failure, including a contained engine panic.
+    #[error("{op}: engine error: {message}")]
+    Engine {
+        /// The operation.
+        op: String,
+        /// The engine's message.
+        message: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into().display().to_string(),
+            source,
+        }
+    }
+
+    /// True when the error means "try again later" (lock contention), not a bad request.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Error::Locked { .. } | Error::Busy { .. })
+    }
+}
+
+fn describe_missing(tables: &[String], columns: &[(String, String)]) -> String {
+    let mut parts = Vec::new();
+    if !tables.is_empty() {
+        parts.push(format!("missing tables: {}", tables.join(", ")));
+    }
+    let mut i = 0;
+    while i < columns.len() {
+        let table = &columns[i].0;
+        let mut cols = Vec::new();
+        while i < columns.len() && &columns[i].0 == table {
+            cols.push(columns[i].1.as_str());
+            i += 1;
+        }
+        parts.push(format!("missing columns in {table}: {}", cols.join(", ")));
+    }
+    parts.join("; ")
+}

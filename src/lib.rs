@@ -1,0 +1,37 @@
+//! beadstore: a pure-Rust storage engine for beads issue databases (`.beads/beads.db`).
+//!
+//! It opens, creates and checks the same SQLite files as the Go beads storage layer, on Turso's
+//! pure-Rust SQLite-compatible engine: no C toolchain, microsecond cold starts, typed errors.
+//!
+//! ```
+//! use beadstore::{params, Store};
+//!
+//! # fn main() -> beadstore::Result<()> {
+//! let dir = std::env::temp_dir().join(format!("beadstore-doc-{}", std::process::id()));
+//! let path = dir.join(".beads/beads.db");
+//! let store = Store::open(path.to_str().unwrap())?;   // creates the file and the beads schema
+//! store.set_config("issue_prefix", "bd")?;
+//! store.execute(
+//!     "INSERT INTO issues (id, title) VALUES (?, ?)",
+//!     &params!["bd-1", "first issue"],
+//! )?;
+//! let rows = store.query("SELECT title FROM issues WHERE id = ?", &params!["bd-1"])?;
+//! assert_eq!(rows[0][0].as_str(), Some("first issue"));
+//! store.close()?;                                      // checkpoints: the file alone is complete
+//! # std::fs::remove_dir_all(dir).ok();
+//! # Ok(())
+//! # }
+//! ```
+
+mod engine;
+pub mod error;
+pub mod ops;
+pub mod schema;
+pub mod store;
+mod value;
+
+pub use error::{Error, Result};
+pub use schema::{ProbeReport, ISSUE_COLUMNS};
+pub use store::wsl::is_wsl2_windows_path;
+pub use store::{OpenOptions, Store, Transaction, DEFAULT_BUSY_TIMEOUT, MEMORY};
+pub use value::{Row, Value};

@@ -1,0 +1,102 @@
+//! Config and metadata: string key/value tables. A missing key reads as an empty string, as in Go.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::store::Store;
+use crate::value::Value;
+
+/// The two key/value tables of a beads database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    Config,
+    Metadata,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Config => "config",
+            Table::Metadata => "metadata",
+        }
+    }
+}
+
+impl Store {
+    /// A config value; empty when the key is not set.
+    pub fn get_config(&self, key: &str) -> Result<String> {
+        self.get_kv(Table::Config, key)
+    }
+
+    /// Sets (inserts or replaces) a config value.
+    pub fn set_config(&self, key: &str, value: &str) -> Result<()> {
+        self.set_kv(Table::Config, key, value)
+    }
+
+    /// Removes a config key; removing a missing key is not an error.
+    pub fn delete_config(&self, key: &str) -> Result<()> {
+        self.require_writable("delete config")?;
+        self.execute("DELETE FROM config WHERE key = ?", &[Value::from(key)])
+            .map(|_| ())
+    }
+
+    /// Every config key and value, sorted by key.
+    pub fn all_config(&self) -> Result<BTreeMap<String, String>> {
+        let rows = self.query("SELECT key, value FROM config", &[])?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let mut it = r.into_iter();
+                match (it.next(), it.next()) {
+                    (Some(Value::Text(k)), Some(Value::Text(v))) => Some((k, v)),
+                    _ => None,
+                }
+            })
+            .collect())
+    }
+
+    /// A metadata value; empty when the key is not set.
+    pub fn get_metadata(&self, key: &str) -> Result<String> {
+        self.get_kv(Table::Metadata, key)
+    }
+
+    /// Sets (inserts or replaces) a metadata value.
+    pub fn set_metadata(&self, key: &str, value: &str) -> Result<()> {
+        self.set_kv(Table::Metadata, key, value)
+    }
+
+    fn get_kv(&self, table: Table, key: &str) -> Result<String> {
+        let sql = format!("SELECT value FROM {} WHERE key = ?", table.name());
+        let rows = self.query(&sql, &[Value::from(key)])?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .map(|v| match v {
+                Value::Text(s) => s,
+                Value::Integer(i) => i.to_string(),
+                Value::Real(f) => f.to_string(),
+                _ => String::new(),
+            })
+            .unwrap_or_default())
+    }
+
+    fn set_kv(&self, table: Table, key: &str, value: &str) -> Result<()> {
+        self.require_writable(match table {
+            Table::Config => "set config",
+            Table::Metadata => "set metadata",
+        })?;
+        if key.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "{} key is empty",
+                table.name()
+            )));
+        }
+        let sql = format!(
+            "INSERT INTO {} (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            table.name()
+        );
+        self.execute(&sql, &[Value::from(key), Value::from(value)])
+            .map(|_| ())
+    }
+}

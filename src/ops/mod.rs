@@ -1,0 +1,3 @@
+//! The beads Storage operations, one module per area.
+
+pub mod config;

@@ -1,0 +1,140 @@
+//! An open database with its connections: one writer and a pool of readers.
+
+use std::time::Duration;
+
+use parking_lot::{Mutex, MutexGuard};
+
+use crate::engine::file_lock::SharedFileLock;
+use crate::engine::{EngineConn, EngineDb};
+use crate::error::{Error, Result};
+
+use super::registry::Registration;
+
+/// How many idle reader connections are kept for reuse.
+const IDLE_READERS: usize = 8;
+
+/// One open database. Dropping it closes every connection; then the engine releases the file.
+pub(crate) struct Handle {
+    writer: Mutex<EngineConn>,
+    idle_readers: Mutex<Vec<EngineConn>>,
+    busy_timeout: Duration,
+    // Declared after the connections so they close first, then the engine database, then locks.
+    db: EngineDb,
+    _read_lock: Option<SharedFileLock>,
+    _registration: Option<Registration>,
+}
+
+impl Handle {
+    pub(crate) fn new(
+        db: EngineDb,
+        busy_timeout: Duration,
+        read_lock: Option<SharedFileLock>,
+        registration: Option<Registration>,
+    ) -> Result<Self> {
+        let writer = db.connect(busy_timeout)?;
+        Ok(Handle {
+            writer: Mutex::new(writer),
+            idle_readers: Mutex::new(Vec::new()),
+            busy_timeout,
+            db,
+            _read_lock: read_lock,
+            _registration: registration,
+        })
+    }
+
+    /// The writer connection, waited for at most the busy timeout.
+    pub(crate) fn writer(&self, op: &str) -> Result<WriterGuard<'_>> {
+        let guard = if self.busy_timeout.is_zero() {
+            self.writer.try_lock()
+        } else {
+            self.writer.try_lock_for(self.busy_timeout)
+        };
+        let mut guard = guard.ok_or_else(|| Error::Busy { op: op.to_owned() })?;
+        if guard.is_poisoned() {
+            // An engine panic left this connection unusable: replace it with a fresh one.
+            let fresh = self.db.connect(self.busy_timeout)?;
+            let old = std::mem::replace(&mut *guard, fresh);
+            let _ = old.close();
+        }
+        Ok(WriterGuard { guard })
+    }
+
+    /// A reader connection from the pool (or a new one); it returns to the pool when dropped.
+    pub(crate) fn reader(&self) -> Result<ReaderGuard<'_>> {
+        let pooled = self.idle_readers.lock().pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => self.db.connect(self.busy_timeout)?,
+        };
+        Ok(ReaderGuard {
+            handle: self,
+            conn: Some(conn),
+        })
+    }
+
+    /// Closes every idle connection and the writer. Connections in use close when returned.
+    pub(crate) fn close_connections(&self) -> Result<()> {
+        let mut first_error = None;
+        for conn in self.idle_readers.lock().drain(..) {
+            if let Err(e) = conn.close() {
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Err(e) = self.writer.lock().close() {
+            first_error.get_or_insert(e);
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        let _ = self.close_connections();
+    }
+}
+
+/// Exclusive use of the writer connection.
+pub(crate) struct WriterGuard<'a> {
+    guard: MutexGuard<'a, EngineConn>,
+}
+
+impl std::ops::Deref for WriterGuard<'_> {
+    type Target = EngineConn;
+    fn deref(&self) -> &EngineConn {
+        &self.guard
+    }
+}
+
+/// Exclusive use of one reader connection until dropped.
+pub(crate) struct ReaderGuard<'a> {
+    handle: &'a Handle,
+    conn: Option<EngineConn>,
+}
+
+impl std::ops::Deref for ReaderGuard<'_> {
+    type Target = EngineConn;
+    fn deref(&self) -> &EngineConn {
+        // The connection is only taken out in `drop`.
+        match &self.conn {
+            Some(c) => c,
+            None => unreachable!("reader connection used after release"),
+        }
+    }
+}
+
+impl Drop for ReaderGuard<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        if conn.is_poisoned() || conn.in_transaction() {
+            let _ = conn.close();
+            return;
+        }
+        let mut idle = self.handle.idle_readers.lock();
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        } else {
+            drop(idle);
+            let _ = conn.close();
+        }
+    }
+}

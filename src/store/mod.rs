@@ -1,0 +1,416 @@
+//! The `Store`: opening a beads database (read-write, read-only or in memory), its connections,
+//! checkpoints and close.
+
+mod handle;
+pub(crate) mod location;
+mod registry;
+mod transaction;
+pub mod wsl;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+
+use crate::engine::file_lock::SharedFileLock;
+use crate::engine::{Checkpoint, EngineDb, Target};
+use crate::error::{Error, Result};
+use crate::schema::{self, ProbeReport};
+use crate::value::{Row, Value};
+
+use handle::Handle;
+use location::Location;
+use registry::Registration;
+
+pub use location::MEMORY;
+pub use transaction::Transaction;
+
+/// The busy timeout used when none is given: how long to wait for a lock before giving up.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Settings for opening a store.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    busy_timeout: Option<Duration>,
+    read_only: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl OpenOptions {
+    /// Read-write, with the default 30 s busy timeout (a URI's `_pragma=busy_timeout` wins).
+    pub fn new() -> Self {
+        OpenOptions {
+            busy_timeout: None,
+            read_only: false,
+        }
+    }
+
+    /// How long any wait for a lock may last; zero fails at once when the database is held.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = Some(timeout);
+        self
+    }
+
+    /// Opens read-only: nothing is ever written to the file or next to it.
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+}
+
+/// An open beads database. `Send + Sync`: share it with `Arc` across threads.
+pub struct Store {
+    path: String,
+    file: Option<PathBuf>,
+    read_only: bool,
+    busy_timeout: Duration,
+    closed: AtomicBool,
+    handle: RwLock<Option<Arc<Handle>>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("read_only", &self.read_only)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating when missing) a database read-write: a path, `:memory:` or a `file:` URI.
+    pub fn open(path: impl AsRef<str>) -> Result<Store> {
+        Self::open_with(path, OpenOptions::new())
+    }
+
+    /// Opens with explicit options; see [`OpenOptions`].
+    pub fn open_with(path: impl AsRef<str>, options: OpenOptions) -> Result<Store> {
+        let cwd = std::env::current_dir().map_err(|e| Error::io("current directory", ".", e))?;
+        let location = location::parse(path.as_ref(), &cwd)?;
+        let busy_timeout = options
+            .busy_timeout
+            .or(location.busy_timeout)
+            .unwrap_or(DEFAULT_BUSY_TIMEOUT);
+        if options.read_only || location.read_only {
+            Self::open_read_only_at(location, busy_timeout)
+        } else {
+            Self::open_read_write_at(location, busy_timeout)
+        }
+    }
+
+    /// Opens an existing database read-only. Fails with `NotFound` when the file is missing and
+    /// with `InvalidInput` for `:memory:`; every write returns `Error::ReadOnly`.
+    pub fn open_read_only(path: impl AsRef<str>) -> Result<Store> {
+        Self::open_with(path, OpenOptions::new().read_only(true))
+    }
+
+    /// A private in-memory database with the full schema; no other store ever sees it.
+    pub fn in_memory() -> Result<Store> {
+        Self::open(MEMORY)
+    }
+
+    fn open_read_write_at(location: Location, busy_timeout: Duration) -> Result<Store> {
+        let path = location.display();
+        let (db, registration) = match &location.file {
+            None => (EngineDb::open(Target::Memory, &path)?, None),
+            Some(file) => {
+                create_parent_dir(file)?;
+                if wsl::on_wsl2_windows_path(&path) {
+                    tracing::debug!(
+                        path = %path,
+                        "WSL2 Windows or Docker Desktop path: keeping WAL (the engine keeps its WAL index in process memory) and never enabling the multi-process sidecar"
+                    );
+                }
+                let (db, id) = open_file_waiting(file, &path, busy_timeout)?;
+                (db, Some(Registration::new(id, true)))
+            }
+        };
+        let handle = Handle::new(db, busy_timeout, None, registration)?;
+        {
+            let writer = handle.writer("open")?;
+            prepare_schema(&writer)?;
+        }
+        Ok(Store {
+            path,
+            file: location.file,
+            read_only: false,
+            busy_timeout,
+            closed: AtomicBool::new(false),
+            handle: RwLock::new(Some(Arc::new(handle))),
+        })
+    }
+
+    fn open_read_only_at(location: Location, busy_timeout: Duration) -> Result<Store> {
+        let Some(file) = location.file.clone() else {
+            return Err(Error::InvalidInput(
+                "read-only mode is not supported for in-memory databases".into(),
+            ));
+        };
+        let path = location.display();
+        let Some(id) = registry::file_id(&file) else {
+            return Err(Error::NotFound {
+                what: format!("open read-only: database {path}"),
+            });
+        };
+        let (db, read_lock, registration) = if registry::has_writers(id) {
+            // This process writes the file: share the engine's database, no file lock needed.
+            let target = Target::File {
+                path: &path,
+                read_only: true,
+            };
+            (EngineDb::open(target, &path)?, None, None)
+        } else {
+            let lock = SharedFileLock::acquire(&file, busy_timeout)?;
+            let target = Target::File {
+                path: &path,
+                read_only: true,
+            };
+            let db = EngineDb::open(target, &path)?;
+            (db, Some(lock), Some(Registration::new(id, false)))
+        };
+        let handle = Handle::new(db, busy_timeout, read_lock, registration)?;
+        Ok(Store {
+            path,
+            file: Some(file),
+            read_only: true,
+            busy_timeout,
+            closed: AtomicBool::new(false),
+            handle: RwLock::new(Some(Arc::new(handle))),
+        })
+    }
+
+    /// The database's absolute path, or `:memory:`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The database file, or `None` in memory.
+    pub fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    /// True for a store opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// True once `close()` ran.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The busy timeout in force.
+    pub fn busy_timeout(&self) -> Duration {
+        self.busy_timeout
+    }
+
+    /// Closes the store. Read-write: a TRUNCATE checkpoint first, so the file alone is complete
+    /// (the `-wal` ends at 0 bytes). Idempotent; every later call returns `Error::Closed`.
+    pub fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let Some(handle) = self.handle.write().take() else {
+            return Ok(());
+        };
+        let checkpoint = if self.read_only || self.file.is_none() {
+            Ok(())
+        } else {
+            handle
+                .writer("close")
+                .and_then(|w| w.checkpoint(Checkpoint::Truncate))
+        };
+        let closing = handle.close_connections();
+        drop(handle);
+        checkpoint.and(closing)
+    }
+
+    /// Runs a FULL WAL checkpoint: every committed frame is copied into the database file.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.require_writable("checkpoint")?;
+        let handle = self.handle("checkpoint")?;
+        let writer = handle.writer("checkpoint")?;
+        writer.checkpoint(Checkpoint::Full)
+    }
+
+    /// Runs one SQL statement with parameters on the writer connection; returns rows changed.
+    /// The escape hatch for extensions (Go's `UnderlyingDB`); keep write transactions short.
+    pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+        let handle = self.handle("execute")?;
+        let writer = handle.writer("execute")?;
+        writer.execute("execute", sql, params)
+    }
+
+    /// Runs several `;`-separated statements without parameters on the writer connection.
+    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        let handle = self.handle("execute batch")?;
+        let writer = handle.writer("execute batch")?;
+        writer.execute_batch("execute batch", sql)
+    }
+
+    /// Runs a query on a reader connection and returns every row.
+    pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+        let handle = self.handle("query")?;
+        let reader = handle.reader()?;
+        reader.query("query", sql, params)
+    }
+
+    /// Runs `work` inside one IMMEDIATE transaction on the writer connection: committed when it
+    /// returns `Ok`, rolled back on `Err` and on panic (the panic then continues).
+    pub fn transaction<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.require_writable("transaction")?;
+        let handle = self.handle("transaction")?;
+        let writer = handle.writer("transaction")?;
+        transaction::run(&writer, work)
+    }
+
+    /// Checks the file against the tables and columns beadstore needs.
+    pub fn probe(&self) -> Result<ProbeReport> {
+        let handle = self.handle("schema probe")?;
+        let reader = handle.reader()?;
+        schema::probe(&reader)
+    }
+
+    /// Runs `PRAGMA integrity_check`; `["ok"]` means the file is sound.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        let rows = self.query("PRAGMA integrity_check", &[])?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| r.into_iter().next())
+            .map(|v| match v {
+                Value::Text(s) => s,
+                other => format!("{other:?}"),
+            })
+            .collect())
+    }
+
+    /// The journal mode the engine reports (`wal` for every beadstore file, `memory` in memory).
+    pub fn journal_mode(&self) -> Result<String> {
+        let rows = self.query("PRAGMA journal_mode", &[])?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default())
+    }
+
+    pub(crate) fn handle(&self, op: &'static str) -> Result<Arc<Handle>> {
+        match &*self.handle.read() {
+            Some(h) => Ok(h.clone()),
+            None => Err(Error::Closed { op }),
+        }
+    }
+
+    pub(crate) fn require_writable(&self, op: &str) -> Result<()> {
+        if self.read_only {
+            return Err(Error::ReadOnly {
+                op: op.to_owned(),
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Committed data is already durable in the WAL; closing checkpoints it into the file.
+        let _ = self.close();
+    }
+}
+
+fn create_parent_dir(file: &Path) -> Result<()> {
+    let Some(parent) = file.parent() else {
+        return Ok(());
+    };
+    if parent.as_os_str().is_empty() || parent.exists() {
+        return Ok(());
+    }
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o750)
+        .create(parent)
+        .map_err(|e| Error::io("create database directory", parent, e))
+}
+
+/// Opens a database file read-write, waiting (up to `timeout`) while another process or a
+/// read-only store of this process holds it.
+fn open_file_waiting(
+    file: &Path,
+    path: &str,
+    timeout: Duration,
+) -> Result<(EngineDb, registry::FileId)> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let held_by_own_reader = registry::file_id(file).is_some_and(registry::has_locked_readers);
+        let attempt = if held_by_own_reader {
+            Err(Error::Locked {
+                op: "open",
+                path: path.to_owned(),
+                waited_ms: 0,
+            })
+        } else {
+            EngineDb::open(
+                Target::File {
+                    path,
+                    read_only: false,
+                },
+                path,
+            )
+        };
+        match attempt {
+            Ok(db) => {
+                let id = registry::file_id(file).ok_or_else(|| Error::NotFound {
+                    what: format!("database {path} vanished while opening"),
+                })?;
+                return Ok((db, id));
+            }
+            Err(Error::Locked { .. }) => {
+                let waited = start.elapsed();
+                if waited >= timeout {
+                    return Err(Error::Locked {
+                        op: "open",
+                        path: path.to_owned(),
+                        waited_ms: waited.as_millis() as u64,
+                    });
+                }
+                std::thread::sleep(pause.min(timeout - waited));
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Writes the effective schema on a new file, then probes; one repair attempt on failure.
+fn prepare_schema(conn: &crate::engine::EngineConn) -> Result<()> {
+    if schema::is_empty(conn)? {
+        schema::create_missing(conn)?;
+    }
+    let report = schema::probe(conn)?;
+    if report.is_compatible() {
+        return Ok(());
+    }
+    tracing::debug!(
+        ?report,
+        "schema probe failed; creating missing tables and probing again"
+    );
+    schema::create_missing(conn)?;
+    let report = schema::probe(conn)?;
+    if report.is_compatible() {
+        Ok(())
+    } else {
+        Err(report.into_error())
+    }
+}
