@@ -33,5 +33,5 @@ mod value;
 pub use error::{Error, Result};
 pub use schema::{ProbeReport, ISSUE_COLUMNS};
 pub use store::wsl::is_wsl2_windows_path;
-pub use store::{OpenOptions, Store, Transaction, DEFAULT_BUSY_TIMEOUT, MEMORY};
+pub use store::{CheckpointStats, OpenOptions, Store, Transaction, DEFAULT_BUSY_TIMEOUT, MEMORY};
 pub use value::{Row, Value};

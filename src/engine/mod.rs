@@ -131,15 +131,18 @@ impl EngineConn {
         })
     }
 
-    /// Runs a WAL checkpoint.
-    pub(crate) fn checkpoint(&self, mode: Checkpoint) -> Result<()> {
+    /// Runs a WAL checkpoint; returns (frames in the WAL, frames now copied into the file).
+    pub(crate) fn checkpoint(&self, mode: Checkpoint) -> Result<(u64, u64)> {
         let mode = match mode {
             Checkpoint::Full => CheckpointMode::Full,
             Checkpoint::Truncate => CheckpointMode::Truncate {
                 upper_bound_inclusive: None,
             },
         };
-        self.guard("checkpoint", |conn| conn.checkpoint(mode).map(|_| ()))
+        self.guard("checkpoint", |conn| {
+            conn.checkpoint(mode)
+                .map(|r| (r.wal_max_frame, r.wal_total_backfilled))
+        })
     }
 
     /// True while an explicit transaction is open on this connection.

@@ -72,26 +72,46 @@ pub const ISSUE_COLUMNS: &[&str] = &[
 /// Creates every table, index and view of the effective schema that does not exist yet, and the
 /// compaction config defaults, in one transaction. On a new file this writes the whole schema.
 pub(crate) fn create_missing(conn: &EngineConn) -> Result<()> {
+    in_transaction(conn, |conn| {
+        create_missing_in_tx(conn)?;
+        Ok(true)
+    })
+    .map(|_| ())
+}
+
+/// Creates the missing tables and probes again, in one transaction that is committed only when
+/// the file then passes the probe. Returns whether it did.
+pub(crate) fn repair(conn: &EngineConn) -> Result<bool> {
+    in_transaction(conn, |conn| {
+        create_missing_in_tx(conn)?;
+        Ok(probe::probe(conn)?.is_compatible())
+    })
+}
+
+fn create_missing_in_tx(conn: &EngineConn) -> Result<()> {
+    let existing = table_names(conn)?;
+    for table in ddl::TABLES {
+        if !existing.contains(table.name) {
+            conn.execute_batch("create schema", table.sql)?;
+        }
+    }
+    conn.execute_batch("create schema", ddl::VIEWS)?;
+    for (key, value) in ddl::CONFIG_DEFAULTS {
+        conn.execute(
+            "create schema",
+            "INSERT OR IGNORE INTO config (key, value) VALUES (?, ?)",
+            &[Value::from(*key), Value::from(*value)],
+        )?;
+    }
+    Ok(())
+}
+
+/// Runs `work` in an IMMEDIATE transaction, committed when it returns `Ok(true)`, else rolled back.
+fn in_transaction(conn: &EngineConn, work: impl FnOnce(&EngineConn) -> Result<bool>) -> Result<bool> {
     conn.execute_batch("create schema", "BEGIN IMMEDIATE")?;
-    let result = (|| {
-        let existing = table_names(conn)?;
-        for table in ddl::TABLES {
-            if !existing.contains(table.name) {
-                conn.execute_batch("create schema", table.sql)?;
-            }
-        }
-        conn.execute_batch("create schema", ddl::VIEWS)?;
-        for (key, value) in ddl::CONFIG_DEFAULTS {
-            conn.execute(
-                "create schema",
-                "INSERT OR IGNORE INTO config (key, value) VALUES (?, ?)",
-                &[Value::from(*key), Value::from(*value)],
-            )?;
-        }
-        Ok(())
-    })();
-    match result {
-        Ok(()) => conn.execute_batch("create schema", "COMMIT"),
+    match work(conn) {
+        Ok(true) => conn.execute_batch("create schema", "COMMIT").map(|_| true),
+        Ok(false) => conn.execute_batch("create schema", "ROLLBACK").map(|_| false),
         Err(e) => {
             let _ = conn.execute_batch("create schema", "ROLLBACK");
             Err(e)

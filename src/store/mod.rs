@@ -30,6 +30,15 @@ pub use transaction::Transaction;
 /// The busy timeout used when none is given: how long to wait for a lock before giving up.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What a checkpoint did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointStats {
+    /// Frames in the WAL when the checkpoint ran.
+    pub wal_frames: u64,
+    /// Frames that are now copied into the database file.
+    pub checkpointed_frames: u64,
+}
+
 /// Settings for opening a store.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
@@ -226,7 +235,7 @@ impl Store {
         } else {
             handle
                 .writer("close")
-                .and_then(|w| w.checkpoint(Checkpoint::Truncate))
+                .and_then(|w| w.checkpoint(Checkpoint::Truncate).map(|_| ()))
         };
         let closing = handle.close_connections();
         drop(handle);
@@ -234,11 +243,15 @@ impl Store {
     }
 
     /// Runs a FULL WAL checkpoint: every committed frame is copied into the database file.
-    pub fn checkpoint(&self) -> Result<()> {
+    pub fn checkpoint(&self) -> Result<CheckpointStats> {
         self.require_writable("checkpoint")?;
         let handle = self.handle("checkpoint")?;
         let writer = handle.writer("checkpoint")?;
-        writer.checkpoint(Checkpoint::Full)
+        let (wal_frames, checkpointed_frames) = writer.checkpoint(Checkpoint::Full)?;
+        Ok(CheckpointStats {
+            wal_frames,
+            checkpointed_frames,
+        })
     }
 
     /// Runs one SQL statement with parameters on the writer connection; returns rows changed.
@@ -393,7 +406,9 @@ fn open_file_waiting(
     }
 }
 
-/// Writes the effective schema on a new file, then probes; one repair attempt on failure.
+/// Writes the effective schema on a new file, then probes. A beads file missing whole tables gets
+/// one repair attempt (create what is missing, probe again) that is rolled back unless it makes
+/// the file compatible; a file without an `issues` table is never touched.
 fn prepare_schema(conn: &crate::engine::EngineConn) -> Result<()> {
     if schema::is_empty(conn)? {
         schema::create_missing(conn)?;
@@ -402,13 +417,11 @@ fn prepare_schema(conn: &crate::engine::EngineConn) -> Result<()> {
     if report.is_compatible() {
         return Ok(());
     }
-    tracing::debug!(
-        ?report,
-        "schema probe failed; creating missing tables and probing again"
-    );
-    schema::create_missing(conn)?;
-    let report = schema::probe(conn)?;
-    if report.is_compatible() {
+    if report.missing_tables.iter().any(|t| t == "issues") {
+        return Err(report.into_error());
+    }
+    tracing::debug!(?report, "schema probe failed; trying to create the missing tables");
+    if schema::repair(conn)? {
         Ok(())
     } else {
         Err(report.into_error())
