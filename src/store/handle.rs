@@ -1,5 +1,6 @@
 //! An open database with its connections: one writer and a pool of readers.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -18,6 +19,7 @@ pub(crate) struct Handle {
     writer: Mutex<EngineConn>,
     idle_readers: Mutex<Vec<EngineConn>>,
     busy_timeout: Duration,
+    closed: AtomicBool,
     // Declared after the connections so they close first, then the engine database, then locks.
     db: EngineDb,
     _read_lock: Option<SharedFileLock>,
@@ -36,6 +38,7 @@ impl Handle {
             writer: Mutex::new(writer),
             idle_readers: Mutex::new(Vec::new()),
             busy_timeout,
+            closed: AtomicBool::new(false),
             db,
             _read_lock: read_lock,
             _registration: registration,
@@ -43,13 +46,16 @@ impl Handle {
     }
 
     /// The writer connection, waited for at most the busy timeout.
-    pub(crate) fn writer(&self, op: &str) -> Result<WriterGuard<'_>> {
+    pub(crate) fn writer(&self, op: &'static str) -> Result<WriterGuard<'_>> {
         let guard = if self.busy_timeout.is_zero() {
             self.writer.try_lock()
         } else {
             self.writer.try_lock_for(self.busy_timeout)
         };
         let mut guard = guard.ok_or_else(|| Error::Busy { op: op.to_owned() })?;
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed { op });
+        }
         if guard.is_poisoned() {
             // An engine panic left this connection unusable: replace it with a fresh one.
             let fresh = self.db.connect(self.busy_timeout)?;
@@ -60,7 +66,10 @@ impl Handle {
     }
 
     /// A reader connection from the pool (or a new one); it returns to the pool when dropped.
-    pub(crate) fn reader(&self) -> Result<ReaderGuard<'_>> {
+    pub(crate) fn reader(&self, op: &'static str) -> Result<ReaderGuard<'_>> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed { op });
+        }
         let pooled = self.idle_readers.lock().pop();
         let conn = match pooled {
             Some(c) => c,
@@ -72,16 +81,19 @@ impl Handle {
         })
     }
 
-    /// Closes every idle connection and the writer. Connections in use close when returned.
+    /// Closes the writer and every idle reader; readers in use close when returned. Afterwards
+    /// every request for a connection is refused with `Closed`.
     pub(crate) fn close_connections(&self) -> Result<()> {
-        let mut first_error = None;
+        let writer = self.writer.lock();
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let mut first_error = writer.close().err();
+        drop(writer);
         for conn in self.idle_readers.lock().drain(..) {
             if let Err(e) = conn.close() {
                 first_error.get_or_insert(e);
             }
-        }
-        if let Err(e) = self.writer.lock().close() {
-            first_error.get_or_insert(e);
         }
         first_error.map_or(Ok(()), Err)
     }
@@ -90,6 +102,10 @@ impl Handle {
 impl Drop for Handle {
     fn drop(&mut self) {
         let _ = self.close_connections();
+        // A reader returned while `close_connections` ran may have slipped into the pool.
+        for conn in self.idle_readers.get_mut().drain(..) {
+            let _ = conn.close();
+        }
     }
 }
 
@@ -125,7 +141,7 @@ impl std::ops::Deref for ReaderGuard<'_> {
 impl Drop for ReaderGuard<'_> {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
-        if conn.is_poisoned() || conn.in_transaction() {
+        if conn.is_poisoned() || conn.in_transaction() || self.handle.closed.load(Ordering::Acquire) {
             let _ = conn.close();
             return;
         }

@@ -272,7 +272,7 @@ impl Store {
     /// Runs a query on a reader connection and returns every row.
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         let handle = self.handle("query")?;
-        let reader = handle.reader()?;
+        let reader = handle.reader("query")?;
         reader.query("query", sql, params)
     }
 
@@ -288,7 +288,7 @@ impl Store {
     /// Checks the file against the tables and columns beadstore needs.
     pub fn probe(&self) -> Result<ProbeReport> {
         let handle = self.handle("schema probe")?;
-        let reader = handle.reader()?;
+        let reader = handle.reader("schema probe")?;
         schema::probe(&reader)
     }
 
