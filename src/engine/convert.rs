@@ -68,7 +68,7 @@ pub(super) fn map_error(op: &str, label: &str, read_only: bool, e: LimboError) -
             message,
         },
         _ => Error::Engine {
-            op: op.to_owned(),
+            op: format!("{op} ({label})"),
             message,
         },
     }

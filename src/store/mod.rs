@@ -345,7 +345,7 @@ fn create_parent_dir(file: &Path) -> Result<()> {
     let Some(parent) = file.parent() else {
         return Ok(());
     };
-    if parent.as_os_str().is_empty() || parent.exists() {
+    if parent.as_os_str().is_empty() || parent.is_dir() {
         return Ok(());
     }
     use std::os::unix::fs::DirBuilderExt;
