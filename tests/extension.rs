@@ -1,0 +1,130 @@
+//! The escape hatch for extensions (Go's UnderlyingDB / UnderlyingConn) and explicit transactions.
+
+mod common;
+
+use beadstore::{params, Error, Store};
+use common::TempDb;
+
+#[test]
+fn an_extension_table_with_cascade_lives_beside_the_beads_schema() {
+    let t = TempDb::new();
+    let store = Store::open(t.path_str()).unwrap();
+    let n = store.query("SELECT COUNT(*) FROM issues", &[]).unwrap();
+    assert_eq!(n[0][0].as_i64(), Some(0));
+    store
+        .execute_batch(
+            "CREATE TABLE IF NOT EXISTS ext_time_entries (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 issue_id TEXT NOT NULL,
+                 minutes INTEGER NOT NULL,
+                 FOREIGN KEY (issue_id) REFERENCES issues(id) ON DELETE CASCADE
+             );
+             CREATE INDEX IF NOT EXISTS idx_ext_time_issue ON ext_time_entries(issue_id);",
+        )
+        .unwrap();
+    store.execute("INSERT INTO issues (id, title) VALUES ('bd-1', 'tracked')", &[]).unwrap();
+    store
+        .execute("INSERT INTO ext_time_entries (issue_id, minutes) VALUES (?, ?)", &params!["bd-1", 30])
+        .unwrap();
+    store
+        .execute("INSERT INTO ext_time_entries (issue_id, minutes) VALUES (?, ?)", &params!["bd-1", 15])
+        .unwrap();
+    // The foreign key is enforced on the store's connections.
+    let err = store
+        .execute("INSERT INTO ext_time_entries (issue_id, minutes) VALUES ('bd-404', 5)", &[])
+        .unwrap_err();
+    assert!(matches!(err, Error::Constraint { .. }), "{err:?}");
+    // Joins with beads tables work.
+    let rows = store
+        .query(
+            "SELECT i.title, SUM(e.minutes) FROM issues i JOIN ext_time_entries e ON e.issue_id = i.id GROUP BY i.id",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rows, vec![vec!["tracked".into(), 45.into()]]);
+    // Deleting the issue cascades into the extension table.
+    store.execute("DELETE FROM issues WHERE id = 'bd-1'", &[]).unwrap();
+    let n = store.query("SELECT COUNT(*) FROM ext_time_entries", &[]).unwrap();
+    assert_eq!(n[0][0].as_i64(), Some(0));
+    // The extension table is still there after reopening, and the beads schema check passes.
+    store.close().unwrap();
+    let store = Store::open(t.path_str()).unwrap();
+    assert!(store.probe().unwrap().is_compatible());
+    store.query("SELECT * FROM ext_time_entries", &[]).unwrap();
+    store.close().unwrap();
+    // After close, the escape hatch refuses to run.
+    assert!(matches!(store.execute("SELECT 1", &[]), Err(Error::Closed { .. })));
+    assert!(matches!(store.execute_batch("SELECT 1"), Err(Error::Closed { .. })));
+    assert!(matches!(store.query("SELECT 1", &[]), Err(Error::Closed { .. })));
+}
+
+#[test]
+fn transactions_commit_on_ok_and_roll_back_on_err_and_on_panic() {
+    let store = Store::in_memory().unwrap();
+    let count = |store: &Store| -> i64 {
+        store.query("SELECT count(*) FROM issues", &[]).unwrap()[0][0].as_i64().unwrap()
+    };
+    // Read-your-writes inside, commit on Ok.
+    let seen = store
+        .transaction(|tx| {
+            tx.execute("INSERT INTO issues (id, title) VALUES ('bd-1', 'a')", &[])?;
+            let n = tx.query("SELECT count(*) FROM issues", &[])?;
+            Ok(n[0][0].as_i64())
+        })
+        .unwrap();
+    assert_eq!(seen, Some(1));
+    assert_eq!(count(&store), 1);
+
+    // Rollback on Err: the error comes back and nothing of the transaction stays.
+    let err = store
+        .transaction(|tx| {
+            tx.execute("INSERT INTO issues (id, title) VALUES ('bd-2', 'b')", &[])?;
+            tx.execute("INSERT INTO issues (id, title) VALUES ('bd-1', 'duplicate')", &[])?;
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Constraint { .. }), "{err:?}");
+    assert_eq!(count(&store), 1);
+
+    // Rollback on panic, and the panic continues to the caller.
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = store.transaction(|tx| -> beadstore::Result<()> {
+            tx.execute("INSERT INTO issues (id, title) VALUES ('bd-3', 'c')", &[])?;
+            panic!("caller bug inside a transaction");
+        });
+    }));
+    assert!(caught.is_err(), "the panic was resumed");
+    assert_eq!(count(&store), 1);
+
+    // The writer is healthy afterwards.
+    store.execute("INSERT INTO issues (id, title) VALUES ('bd-4', 'd')", &[]).unwrap();
+    assert_eq!(count(&store), 2);
+}
+
+#[test]
+fn a_reader_never_sees_an_uncommitted_transaction() {
+    let t = TempDb::new();
+    let store = std::sync::Arc::new(Store::open(t.path_str()).unwrap());
+    let (inside_tx, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+    let (tx_started, tx_release) = (inside_tx.0, release.1);
+    let writer = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            store
+                .transaction(|tx| {
+                    tx.execute("INSERT INTO issues (id, title) VALUES ('bd-1', 'pending')", &[])?;
+                    tx_started.send(()).unwrap();
+                    tx_release.recv().unwrap();
+                    Ok(())
+                })
+                .unwrap();
+        })
+    };
+    inside_tx.1.recv().unwrap();
+    let n = store.query("SELECT count(*) FROM issues", &[]).unwrap();
+    assert_eq!(n[0][0].as_i64(), Some(0), "uncommitted row visible to a reader");
+    release.0.send(()).unwrap();
+    writer.join().unwrap();
+    let n = store.query("SELECT count(*) FROM issues", &[]).unwrap();
+    assert_eq!(n[0][0].as_i64(), Some(1));
+}
