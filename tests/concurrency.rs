@@ -38,14 +38,23 @@ fn eight_threads_of_readers_and_writers_lose_nothing_and_see_no_error() {
                     // Some writes are multi-statement transactions.
                     store
                         .transaction(|tx| {
-                            tx.execute("INSERT INTO issues (id, title) VALUES (?, 'tx')", &params![id.clone()])?;
-                            tx.execute("INSERT INTO labels (issue_id, label) VALUES (?, 'w')", &params![id.clone()])?;
+                            tx.execute(
+                                "INSERT INTO issues (id, title) VALUES (?, 'tx')",
+                                &params![id.clone()],
+                            )?;
+                            tx.execute(
+                                "INSERT INTO labels (issue_id, label) VALUES (?, 'w')",
+                                &params![id.clone()],
+                            )?;
                             Ok(())
                         })
                         .unwrap();
                 } else {
                     store
-                        .execute("INSERT INTO issues (id, title) VALUES (?, 'plain')", &params![id])
+                        .execute(
+                            "INSERT INTO issues (id, title) VALUES (?, 'plain')",
+                            &params![id],
+                        )
                         .unwrap();
                 }
                 ack.fetch_add(1, Ordering::SeqCst);
@@ -54,7 +63,12 @@ fn eight_threads_of_readers_and_writers_lose_nothing_and_see_no_error() {
         }));
     }
     for _ in 0..5 {
-        let (store, stop, reads, ack) = (store.clone(), stop.clone(), reads.clone(), acknowledged.clone());
+        let (store, stop, reads, ack) = (
+            store.clone(),
+            stop.clone(),
+            reads.clone(),
+            acknowledged.clone(),
+        );
         threads.push(std::thread::spawn(move || {
             let mut last = 0i64;
             while !stop.load(Ordering::Relaxed) {
@@ -91,7 +105,9 @@ fn eight_threads_of_readers_and_writers_lose_nothing_and_see_no_error() {
 
     // Every acknowledged write is in the file real SQLite reads.
     let conn = common::sqlite(&t.path);
-    let n: i64 = conn.query_row("SELECT count(*) FROM issues", [], |r| r.get(0)).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM issues", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, written as i64);
     drop(conn);
     assert_eq!(common::sqlite_integrity(&t.path), "ok");

@@ -12,7 +12,10 @@ fn garbage_empty_and_zeroed_files_are_typed_errors() {
     let t = TempDb::new();
     std::fs::create_dir_all(t.path.parent().unwrap()).unwrap();
     let cases: [(&str, Vec<u8>); 3] = [
-        ("garbage", b"this is not a database, it is a text file\n".repeat(200)),
+        (
+            "garbage",
+            b"this is not a database, it is a text file\n".repeat(200),
+        ),
         ("zeroes", vec![0u8; 8192]),
         ("header only", {
             let mut h = b"SQLite format 3\0".to_vec();
@@ -24,10 +27,7 @@ fn garbage_empty_and_zeroed_files_are_typed_errors() {
         let p = t.dir.path().join(format!("{}.db", name.replace(' ', "_")));
         std::fs::write(&p, &bytes).unwrap();
         for read_only in [false, true] {
-            let r = Store::open_with(
-                p.to_str().unwrap(),
-                OpenOptions::new().read_only(read_only),
-            );
+            let r = Store::open_with(p.to_str().unwrap(), OpenOptions::new().read_only(read_only));
             match r {
                 Err(Error::Corrupt { path, .. }) => assert_eq!(path, p.to_str().unwrap()),
                 Err(Error::SchemaIncompatible { .. }) if name == "zeroes" => {}
@@ -63,9 +63,15 @@ fn a_file_held_by_another_process_gives_locked_after_the_busy_timeout() {
     wait_for_line(&mut out, "ready");
 
     let start = Instant::now();
-    let err = Store::open_with(t.path_str(), OpenOptions::new().busy_timeout(Duration::ZERO))
-        .unwrap_err();
-    assert!(start.elapsed() < Duration::from_millis(500), "timeout 0 fails at once");
+    let err = Store::open_with(
+        t.path_str(),
+        OpenOptions::new().busy_timeout(Duration::ZERO),
+    )
+    .unwrap_err();
+    assert!(
+        start.elapsed() < Duration::from_millis(500),
+        "timeout 0 fails at once"
+    );
     match &err {
         Error::Locked { path, .. } => assert_eq!(path, t.path_str()),
         other => panic!("expected Locked, got {other:?}"),
@@ -79,7 +85,10 @@ fn a_file_held_by_another_process_gives_locked_after_the_busy_timeout() {
     )
     .unwrap_err();
     let waited = start.elapsed();
-    assert!(matches!(err, Error::Locked { waited_ms, .. } if waited_ms >= 300), "{err:?}");
+    assert!(
+        matches!(err, Error::Locked { waited_ms, .. } if waited_ms >= 300),
+        "{err:?}"
+    );
     assert!(waited >= Duration::from_millis(300) && waited < Duration::from_millis(1500));
     assert!(err.to_string().contains("locked"), "{err}");
 
@@ -103,14 +112,22 @@ fn a_file_held_by_another_process_gives_locked_after_the_busy_timeout() {
 #[test]
 fn constraint_failures_are_typed_and_name_the_operation() {
     let store = Store::in_memory().unwrap();
-    store.execute("INSERT INTO issues (id, title) VALUES ('bd-1', 't')", &[]).unwrap();
+    store
+        .execute("INSERT INTO issues (id, title) VALUES ('bd-1', 't')", &[])
+        .unwrap();
     let err = store
         .execute("INSERT INTO issues (id, title) VALUES ('bd-1', 'dup')", &[])
         .unwrap_err();
     assert!(matches!(err, Error::Constraint { .. }), "{err:?}");
-    assert!(err.to_string().starts_with("execute: constraint failed"), "{err}");
+    assert!(
+        err.to_string().starts_with("execute: constraint failed"),
+        "{err}"
+    );
     let err = store
-        .execute("INSERT INTO labels (issue_id, label) VALUES ('missing', 'x')", &[])
+        .execute(
+            "INSERT INTO labels (issue_id, label) VALUES ('missing', 'x')",
+            &[],
+        )
         .unwrap_err();
     assert!(matches!(err, Error::Constraint { .. }), "{err:?}");
     let err = store.query("SELECT nope FROM issues", &[]).unwrap_err();
@@ -169,7 +186,10 @@ fn engine_panics_on_corrupt_files_never_escape_and_become_engine_errors() {
             let store = Store::open_read_only(path.to_str().unwrap())?;
             store.integrity_check()?;
             store.query("SELECT count(*), sum(length(description)) FROM issues", &[])?;
-            store.query("SELECT * FROM labels l JOIN issues i ON i.id = l.issue_id", &[])?;
+            store.query(
+                "SELECT * FROM labels l JOIN issues i ON i.id = l.issue_id",
+                &[],
+            )?;
             // The store stays usable for simple reads after a contained panic.
             store.query("SELECT 1", &[])?;
             store.close()

@@ -22,16 +22,30 @@ fn an_extension_table_with_cascade_lives_beside_the_beads_schema() {
              CREATE INDEX IF NOT EXISTS idx_ext_time_issue ON ext_time_entries(issue_id);",
         )
         .unwrap();
-    store.execute("INSERT INTO issues (id, title) VALUES ('bd-1', 'tracked')", &[]).unwrap();
     store
-        .execute("INSERT INTO ext_time_entries (issue_id, minutes) VALUES (?, ?)", &params!["bd-1", 30])
+        .execute(
+            "INSERT INTO issues (id, title) VALUES ('bd-1', 'tracked')",
+            &[],
+        )
         .unwrap();
     store
-        .execute("INSERT INTO ext_time_entries (issue_id, minutes) VALUES (?, ?)", &params!["bd-1", 15])
+        .execute(
+            "INSERT INTO ext_time_entries (issue_id, minutes) VALUES (?, ?)",
+            &params!["bd-1", 30],
+        )
+        .unwrap();
+    store
+        .execute(
+            "INSERT INTO ext_time_entries (issue_id, minutes) VALUES (?, ?)",
+            &params!["bd-1", 15],
+        )
         .unwrap();
     // The foreign key is enforced on the store's connections.
     let err = store
-        .execute("INSERT INTO ext_time_entries (issue_id, minutes) VALUES ('bd-404', 5)", &[])
+        .execute(
+            "INSERT INTO ext_time_entries (issue_id, minutes) VALUES ('bd-404', 5)",
+            &[],
+        )
         .unwrap_err();
     assert!(matches!(err, Error::Constraint { .. }), "{err:?}");
     // Joins with beads tables work.
@@ -43,8 +57,12 @@ fn an_extension_table_with_cascade_lives_beside_the_beads_schema() {
         .unwrap();
     assert_eq!(rows, vec![vec!["tracked".into(), 45.into()]]);
     // Deleting the issue cascades into the extension table.
-    store.execute("DELETE FROM issues WHERE id = 'bd-1'", &[]).unwrap();
-    let n = store.query("SELECT COUNT(*) FROM ext_time_entries", &[]).unwrap();
+    store
+        .execute("DELETE FROM issues WHERE id = 'bd-1'", &[])
+        .unwrap();
+    let n = store
+        .query("SELECT COUNT(*) FROM ext_time_entries", &[])
+        .unwrap();
     assert_eq!(n[0][0].as_i64(), Some(0));
     // The extension table is still there after reopening, and the beads schema check passes.
     store.close().unwrap();
@@ -53,16 +71,27 @@ fn an_extension_table_with_cascade_lives_beside_the_beads_schema() {
     store.query("SELECT * FROM ext_time_entries", &[]).unwrap();
     store.close().unwrap();
     // After close, the escape hatch refuses to run.
-    assert!(matches!(store.execute("SELECT 1", &[]), Err(Error::Closed { .. })));
-    assert!(matches!(store.execute_batch("SELECT 1"), Err(Error::Closed { .. })));
-    assert!(matches!(store.query("SELECT 1", &[]), Err(Error::Closed { .. })));
+    assert!(matches!(
+        store.execute("SELECT 1", &[]),
+        Err(Error::Closed { .. })
+    ));
+    assert!(matches!(
+        store.execute_batch("SELECT 1"),
+        Err(Error::Closed { .. })
+    ));
+    assert!(matches!(
+        store.query("SELECT 1", &[]),
+        Err(Error::Closed { .. })
+    ));
 }
 
 #[test]
 fn transactions_commit_on_ok_and_roll_back_on_err_and_on_panic() {
     let store = Store::in_memory().unwrap();
     let count = |store: &Store| -> i64 {
-        store.query("SELECT count(*) FROM issues", &[]).unwrap()[0][0].as_i64().unwrap()
+        store.query("SELECT count(*) FROM issues", &[]).unwrap()[0][0]
+            .as_i64()
+            .unwrap()
     };
     // Read-your-writes inside, commit on Ok.
     let seen = store
@@ -79,7 +108,10 @@ fn transactions_commit_on_ok_and_roll_back_on_err_and_on_panic() {
     let err = store
         .transaction(|tx| {
             tx.execute("INSERT INTO issues (id, title) VALUES ('bd-2', 'b')", &[])?;
-            tx.execute("INSERT INTO issues (id, title) VALUES ('bd-1', 'duplicate')", &[])?;
+            tx.execute(
+                "INSERT INTO issues (id, title) VALUES ('bd-1', 'duplicate')",
+                &[],
+            )?;
             Ok(())
         })
         .unwrap_err();
@@ -97,7 +129,9 @@ fn transactions_commit_on_ok_and_roll_back_on_err_and_on_panic() {
     assert_eq!(count(&store), 1);
 
     // The writer is healthy afterwards.
-    store.execute("INSERT INTO issues (id, title) VALUES ('bd-4', 'd')", &[]).unwrap();
+    store
+        .execute("INSERT INTO issues (id, title) VALUES ('bd-4', 'd')", &[])
+        .unwrap();
     assert_eq!(count(&store), 2);
 }
 
@@ -112,7 +146,10 @@ fn a_reader_never_sees_an_uncommitted_transaction() {
         std::thread::spawn(move || {
             store
                 .transaction(|tx| {
-                    tx.execute("INSERT INTO issues (id, title) VALUES ('bd-1', 'pending')", &[])?;
+                    tx.execute(
+                        "INSERT INTO issues (id, title) VALUES ('bd-1', 'pending')",
+                        &[],
+                    )?;
                     tx_started.send(()).unwrap();
                     tx_release.recv().unwrap();
                     Ok(())
@@ -122,7 +159,11 @@ fn a_reader_never_sees_an_uncommitted_transaction() {
     };
     inside_tx.1.recv().unwrap();
     let n = store.query("SELECT count(*) FROM issues", &[]).unwrap();
-    assert_eq!(n[0][0].as_i64(), Some(0), "uncommitted row visible to a reader");
+    assert_eq!(
+        n[0][0].as_i64(),
+        Some(0),
+        "uncommitted row visible to a reader"
+    );
     release.0.send(()).unwrap();
     writer.join().unwrap();
     let n = store.query("SELECT count(*) FROM issues", &[]).unwrap();

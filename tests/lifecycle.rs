@@ -50,8 +50,11 @@ fn memory_stores_are_private() {
     let b = Store::in_memory().unwrap();
     assert_eq!(a.path(), ":memory:");
     a.set_config("issue_prefix", "aa").unwrap();
-    a.execute("INSERT INTO issues (id, title) VALUES ('aa-1', 'only in a')", &[])
-        .unwrap();
+    a.execute(
+        "INSERT INTO issues (id, title) VALUES ('aa-1', 'only in a')",
+        &[],
+    )
+    .unwrap();
     assert_eq!(b.get_config("issue_prefix").unwrap(), "");
     let count = b.query("SELECT count(*) FROM issues", &[]).unwrap();
     assert_eq!(count[0][0].as_i64(), Some(0));
@@ -85,7 +88,9 @@ fn file_uris_are_parsed_and_never_become_file_names() {
         .collect();
     assert!(names.contains(&"beads.db".to_string()), "{names:?}");
     assert!(
-        names.iter().all(|n| !n.contains('?') && !n.contains("pragma")),
+        names
+            .iter()
+            .all(|n| !n.contains('?') && !n.contains("pragma")),
         "a URI parameter leaked into a file name: {names:?}"
     );
 
@@ -134,10 +139,19 @@ fn close_is_idempotent_and_everything_after_it_is_closed() {
     assert!(store.is_closed());
     store.close().unwrap();
     assert!(matches!(store.get_config("x"), Err(Error::Closed { .. })));
-    assert!(matches!(store.set_config("x", "y"), Err(Error::Closed { .. })));
+    assert!(matches!(
+        store.set_config("x", "y"),
+        Err(Error::Closed { .. })
+    ));
     assert!(matches!(store.get_metadata("x"), Err(Error::Closed { .. })));
-    assert!(matches!(store.query("SELECT 1", &[]), Err(Error::Closed { .. })));
-    assert!(matches!(store.execute("SELECT 1", &[]), Err(Error::Closed { .. })));
+    assert!(matches!(
+        store.query("SELECT 1", &[]),
+        Err(Error::Closed { .. })
+    ));
+    assert!(matches!(
+        store.execute("SELECT 1", &[]),
+        Err(Error::Closed { .. })
+    ));
     assert!(matches!(store.checkpoint(), Err(Error::Closed { .. })));
     assert!(matches!(store.probe(), Err(Error::Closed { .. })));
     assert!(matches!(
@@ -159,7 +173,10 @@ fn close_truncates_the_wal_and_real_sqlite_sees_every_committed_row() {
             )
             .unwrap();
     }
-    assert!(std::fs::metadata(t.wal()).unwrap().len() > 0, "writes went to the WAL");
+    assert!(
+        std::fs::metadata(t.wal()).unwrap().len() > 0,
+        "writes went to the WAL"
+    );
     store.close().unwrap();
     let wal_len = std::fs::metadata(t.wal()).map(|m| m.len()).unwrap_or(0);
     assert_eq!(wal_len, 0, "close leaves an empty (or no) -wal");
@@ -173,7 +190,11 @@ fn close_truncates_the_wal_and_real_sqlite_sees_every_committed_row() {
         .unwrap();
     assert_eq!(n, 300);
     let prefix: String = conn
-        .query_row("SELECT value FROM config WHERE key='issue_prefix'", [], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM config WHERE key='issue_prefix'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(prefix, "bd");
     drop(conn);
@@ -198,7 +219,10 @@ fn checkpoint_runs_full_and_copies_every_frame_into_the_file() {
     assert!(stats.wal_frames > 0);
     assert_eq!(stats.checkpointed_frames, stats.wal_frames);
     let after = std::fs::metadata(&t.path).unwrap().len();
-    assert!(after > before, "the database file grew from {before} to {after}");
+    assert!(
+        after > before,
+        "the database file grew from {before} to {after}"
+    );
     // FULL keeps the WAL file (only close truncates it).
     assert!(t.wal().exists());
     store.close().unwrap();
@@ -216,7 +240,11 @@ fn dropping_a_store_without_close_loses_no_committed_write() {
     store.close().unwrap();
     let conn = common::sqlite(&t.path);
     let v: String = conn
-        .query_row("SELECT value FROM metadata WHERE key='last_import_hash'", [], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM metadata WHERE key='last_import_hash'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(v, "abc");
 }
@@ -236,13 +264,22 @@ fn config_and_metadata_behave_like_go() {
     let all = store.all_config().unwrap();
     assert_eq!(all.get("issue_prefix").map(String::as_str), Some("bd"));
     // The ten compaction defaults are present on a new database.
-    assert_eq!(all.get("compaction_enabled").map(String::as_str), Some("false"));
-    assert_eq!(all.get("compact_tier2_days").map(String::as_str), Some("90"));
+    assert_eq!(
+        all.get("compaction_enabled").map(String::as_str),
+        Some("false")
+    );
+    assert_eq!(
+        all.get("compact_tier2_days").map(String::as_str),
+        Some("90")
+    );
     assert_eq!(all.len(), 11);
     store.delete_config("issue_prefix").unwrap();
     store.delete_config("issue_prefix").unwrap();
     assert_eq!(store.get_config("issue_prefix").unwrap(), "");
-    assert!(matches!(store.set_config("", "v"), Err(Error::InvalidInput(_))));
+    assert!(matches!(
+        store.set_config("", "v"),
+        Err(Error::InvalidInput(_))
+    ));
 }
 
 #[test]

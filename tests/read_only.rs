@@ -25,7 +25,10 @@ fn missing_file_is_not_found_and_memory_is_refused() {
     let t = TempDb::new();
     let err = Store::open_read_only(t.path_str()).unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
-    assert!(!t.path.exists(), "a read-only open must not create the file");
+    assert!(
+        !t.path.exists(),
+        "a read-only open must not create the file"
+    );
     assert!(!t.path.parent().unwrap().exists(), "nor its directory");
     let err = Store::open_read_only(":memory:").unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
@@ -43,9 +46,11 @@ fn every_kind_of_write_is_a_typed_read_only_error() {
     assert!(is_ro(store.set_metadata("k", "v")));
     assert!(is_ro(store.delete_config("issue_prefix")));
     assert!(is_ro(store.checkpoint().map(|_| ())));
-    assert!(is_ro(store
-        .execute("INSERT INTO issues (id, title) VALUES ('bd-2', 't')", &[])
-        .map(|_| ())));
+    assert!(is_ro(
+        store
+            .execute("INSERT INTO issues (id, title) VALUES ('bd-2', 't')", &[])
+            .map(|_| ())
+    ));
     assert!(is_ro(store.execute("DELETE FROM issues", &[]).map(|_| ())));
     assert!(is_ro(store.execute_batch("CREATE TABLE ext (x INTEGER)")));
     assert!(is_ro(store.transaction(|_| Ok(()))));
@@ -162,7 +167,9 @@ fn read_only_readers_never_see_a_torn_state_while_another_process_writes() {
     let t = TempDb::new();
     let store = Store::open(t.path_str()).unwrap();
     store
-        .execute_batch("CREATE TABLE gens (id INTEGER PRIMARY KEY, gen INTEGER NOT NULL, pad TEXT NOT NULL)")
+        .execute_batch(
+            "CREATE TABLE gens (id INTEGER PRIMARY KEY, gen INTEGER NOT NULL, pad TEXT NOT NULL)",
+        )
         .unwrap();
     store
         .transaction(|tx| {
@@ -221,6 +228,8 @@ fn read_only_readers_never_see_a_torn_state_while_another_process_writes() {
     );
     // And the final state is complete.
     let reader = Store::open_read_only(t.path_str()).unwrap();
-    let rows = reader.query("SELECT min(gen), max(gen) FROM gens", &[]).unwrap();
+    let rows = reader
+        .query("SELECT min(gen), max(gen) FROM gens", &[])
+        .unwrap();
     assert_eq!(rows[0], vec![200.into(), 200.into()]);
 }

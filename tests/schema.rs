@@ -26,7 +26,9 @@ fn indexes(conn: &rusqlite::Connection, table: &str) -> BTreeSet<(String, bool, 
 }
 
 fn index_columns(conn: &rusqlite::Connection, index: &str) -> Vec<String> {
-    let mut stmt = conn.prepare(&format!("PRAGMA index_info({index})")).unwrap();
+    let mut stmt = conn
+        .prepare(&format!("PRAGMA index_info({index})"))
+        .unwrap();
     stmt.query_map([], |r| r.get::<_, String>(2))
         .unwrap()
         .map(Result::unwrap)
@@ -34,8 +36,13 @@ fn index_columns(conn: &rusqlite::Connection, index: &str) -> Vec<String> {
 }
 
 /// (name, type, notnull, default, pk position) of every column, in order.
-fn columns(conn: &rusqlite::Connection, table: &str) -> Vec<(String, String, bool, Option<String>, i64)> {
-    let mut stmt = conn.prepare(&format!("PRAGMA table_info({table})")).unwrap();
+fn columns(
+    conn: &rusqlite::Connection,
+    table: &str,
+) -> Vec<(String, String, bool, Option<String>, i64)> {
+    let mut stmt = conn
+        .prepare(&format!("PRAGMA table_info({table})"))
+        .unwrap();
     stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(1)?,
@@ -65,7 +72,9 @@ fn names(conn: &rusqlite::Connection, kind: &str) -> BTreeSet<String> {
 /// opens it read-write, before any schema check.
 fn assert_unchanged_but_journal_mode(before: &[u8], after: &[u8]) {
     assert_eq!(before.len(), after.len(), "file length changed");
-    let differing: Vec<usize> = (0..before.len()).filter(|&i| before[i] != after[i]).collect();
+    let differing: Vec<usize> = (0..before.len())
+        .filter(|&i| before[i] != after[i])
+        .collect();
     assert!(
         differing.iter().all(|&i| i == 18 || i == 19),
         "bytes changed at offsets {:?}",
@@ -86,12 +95,26 @@ fn a_new_file_has_exactly_the_effective_beads_schema() {
     assert_eq!(
         names(&conn, "table"),
         set(&[
-            "blocked_issues_cache", "child_counters", "comments", "compaction_snapshots", "config",
-            "dependencies", "dirty_issues", "events", "export_hashes", "issue_snapshots",
-            "issues", "labels", "metadata", "repo_mtimes",
+            "blocked_issues_cache",
+            "child_counters",
+            "comments",
+            "compaction_snapshots",
+            "config",
+            "dependencies",
+            "dirty_issues",
+            "events",
+            "export_hashes",
+            "issue_snapshots",
+            "issues",
+            "labels",
+            "metadata",
+            "repo_mtimes",
         ])
     );
-    assert_eq!(names(&conn, "view"), set(&["blocked_issues", "ready_issues"]));
+    assert_eq!(
+        names(&conn, "view"),
+        set(&["blocked_issues", "ready_issues"])
+    );
     assert!(names(&conn, "trigger").is_empty());
 
     // issues: 54 columns in Go's order, with Go's types, NOT NULLs and defaults.
@@ -101,13 +124,34 @@ fn a_new_file_has_exactly_the_effective_beads_schema() {
     assert_eq!(cols.len(), 54);
     let col = |name: &str| cols.iter().find(|c| c.0 == name).unwrap().clone();
     assert_eq!(col("id").4, 1, "id is the primary key");
-    assert_eq!(col("title").2, true);
-    assert_eq!(col("priority"), ("priority".into(), "INTEGER".into(), true, Some("2".into()), 0));
+    assert!(col("title").2, "title is NOT NULL");
+    assert_eq!(
+        col("priority"),
+        (
+            "priority".into(),
+            "INTEGER".into(),
+            true,
+            Some("2".into()),
+            0
+        )
+    );
     assert_eq!(col("status").3.as_deref(), Some("'open'"));
-    assert_eq!(col("created_at"), ("created_at".into(), "DATETIME".into(), true, Some("CURRENT_TIMESTAMP".into()), 0));
+    assert_eq!(
+        col("created_at"),
+        (
+            "created_at".into(),
+            "DATETIME".into(),
+            true,
+            Some("CURRENT_TIMESTAMP".into()),
+            0
+        )
+    );
     assert_eq!(col("source_repo").3.as_deref(), Some("'.'"));
     assert_eq!(col("work_type").3.as_deref(), Some("'mutex'"));
-    assert_eq!(col("quality_score"), ("quality_score".into(), "REAL".into(), false, None, 0));
+    assert_eq!(
+        col("quality_score"),
+        ("quality_score".into(), "REAL".into(), false, None, 0)
+    );
     assert_eq!(col("last_activity").1, "DATETIME");
     assert_eq!(col("timeout_ns").1, "INTEGER");
 
@@ -116,9 +160,21 @@ fn a_new_file_has_exactly_the_effective_beads_schema() {
     let dep_names: Vec<&str> = deps.iter().map(|c| c.0.as_str()).collect();
     assert_eq!(
         dep_names,
-        ["issue_id", "depends_on_id", "type", "created_at", "created_by", "metadata", "thread_id"]
+        [
+            "issue_id",
+            "depends_on_id",
+            "type",
+            "created_at",
+            "created_by",
+            "metadata",
+            "thread_id"
+        ]
     );
-    let pk: Vec<(&str, i64)> = deps.iter().filter(|c| c.4 > 0).map(|c| (c.0.as_str(), c.4)).collect();
+    let pk: Vec<(&str, i64)> = deps
+        .iter()
+        .filter(|c| c.4 > 0)
+        .map(|c| (c.0.as_str(), c.4))
+        .collect();
     assert_eq!(pk, [("issue_id", 1), ("depends_on_id", 2), ("type", 3)]);
     assert_eq!(deps[3].1, "TIMESTAMP");
     assert!(!deps[3].2, "dependencies.created_at has no NOT NULL");
@@ -130,9 +186,19 @@ fn a_new_file_has_exactly_the_effective_beads_schema() {
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    assert_eq!(fks, [("issues".to_string(), "issue_id".to_string(), "CASCADE".to_string())]);
+    assert_eq!(
+        fks,
+        [(
+            "issues".to_string(),
+            "issue_id".to_string(),
+            "CASCADE".to_string()
+        )]
+    );
 
-    let dirty: Vec<String> = columns(&conn, "dirty_issues").into_iter().map(|c| c.0).collect();
+    let dirty: Vec<String> = columns(&conn, "dirty_issues")
+        .into_iter()
+        .map(|c| c.0)
+        .collect();
     assert_eq!(dirty, ["issue_id", "marked_at", "content_hash"]);
 
     // Every index of the effective schema, with uniqueness and partial-ness.
@@ -160,18 +226,30 @@ fn a_new_file_has_exactly_the_effective_beads_schema() {
     .map(|(n, u, p)| (n.to_string(), *u, *p))
     .collect();
     assert_eq!(issue_idx, expect_issue_idx);
-    assert!(!issue_idx.iter().any(|i| i.0 == "idx_issues_content_hash"), "only upgraded files have it");
-    assert_eq!(index_columns(&conn, "idx_issues_status_priority"), ["status", "priority"]);
+    assert!(
+        !issue_idx.iter().any(|i| i.0 == "idx_issues_content_hash"),
+        "only upgraded files have it"
+    );
+    assert_eq!(
+        index_columns(&conn, "idx_issues_status_priority"),
+        ["status", "priority"]
+    );
     assert_eq!(index_columns(&conn, "idx_issues_gate"), ["issue_type"]);
 
     let plain = |items: &[&str]| -> BTreeSet<(String, bool, bool)> {
-        items.iter().map(|n| (n.to_string(), false, false)).collect()
+        items
+            .iter()
+            .map(|n| (n.to_string(), false, false))
+            .collect()
     };
     assert_eq!(
         indexes(&conn, "dependencies"),
         plain(&[
-            "idx_dependencies_issue_id", "idx_dependencies_depends_on", "idx_dependencies_type",
-            "idx_dependencies_depends_on_type", "idx_dependencies_depends_on_type_issue",
+            "idx_dependencies_issue_id",
+            "idx_dependencies_depends_on",
+            "idx_dependencies_type",
+            "idx_dependencies_depends_on_type",
+            "idx_dependencies_depends_on_type_issue",
             "idx_dependencies_issue_type",
         ])
     );
@@ -179,32 +257,75 @@ fn a_new_file_has_exactly_the_effective_beads_schema() {
         index_columns(&conn, "idx_dependencies_depends_on_type_issue"),
         ["depends_on_id", "type", "issue_id"]
     );
-    assert_eq!(indexes(&conn, "labels"), plain(&["idx_labels_label", "idx_labels_label_issue"]));
-    assert_eq!(indexes(&conn, "events"), plain(&["idx_events_issue", "idx_events_created_at", "idx_events_issue_type"]));
-    assert_eq!(indexes(&conn, "comments"), plain(&["idx_comments_issue", "idx_comments_created_at"]));
-    assert_eq!(indexes(&conn, "dirty_issues"), plain(&["idx_dirty_issues_marked_at"]));
-    assert_eq!(indexes(&conn, "issue_snapshots"), plain(&["idx_snapshots_issue", "idx_snapshots_level"]));
-    assert_eq!(indexes(&conn, "compaction_snapshots"), plain(&["idx_comp_snap_issue_level_created"]));
-    assert_eq!(indexes(&conn, "repo_mtimes"), plain(&["idx_repo_mtimes_checked"]));
+    assert_eq!(
+        indexes(&conn, "labels"),
+        plain(&["idx_labels_label", "idx_labels_label_issue"])
+    );
+    assert_eq!(
+        indexes(&conn, "events"),
+        plain(&[
+            "idx_events_issue",
+            "idx_events_created_at",
+            "idx_events_issue_type"
+        ])
+    );
+    assert_eq!(
+        indexes(&conn, "comments"),
+        plain(&["idx_comments_issue", "idx_comments_created_at"])
+    );
+    assert_eq!(
+        indexes(&conn, "dirty_issues"),
+        plain(&["idx_dirty_issues_marked_at"])
+    );
+    assert_eq!(
+        indexes(&conn, "issue_snapshots"),
+        plain(&["idx_snapshots_issue", "idx_snapshots_level"])
+    );
+    assert_eq!(
+        indexes(&conn, "compaction_snapshots"),
+        plain(&["idx_comp_snap_issue_level_created"])
+    );
+    assert_eq!(
+        indexes(&conn, "repo_mtimes"),
+        plain(&["idx_repo_mtimes_checked"])
+    );
     assert!(indexes(&conn, "blocked_issues_cache").is_empty());
 
     // The views are the post-025 versions: 'hooked' blockers do not block, no ephemeral filter.
     let ready_sql: String = conn
-        .query_row("SELECT sql FROM sqlite_master WHERE name = 'ready_issues'", [], |r| r.get(0))
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'ready_issues'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(!ready_sql.contains("hooked") && !ready_sql.contains("ephemeral"));
-    let ready_cols = conn.prepare("SELECT * FROM ready_issues").unwrap().column_count();
+    let ready_cols = conn
+        .prepare("SELECT * FROM ready_issues")
+        .unwrap()
+        .column_count();
     assert_eq!(ready_cols, 54);
-    let blocked_cols = conn.prepare("SELECT * FROM blocked_issues").unwrap().column_count();
+    let blocked_cols = conn
+        .prepare("SELECT * FROM blocked_issues")
+        .unwrap()
+        .column_count();
     assert_eq!(blocked_cols, 55);
 
-    let defaults: i64 = conn.query_row("SELECT count(*) FROM config", [], |r| r.get(0)).unwrap();
+    let defaults: i64 = conn
+        .query_row("SELECT count(*) FROM config", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(defaults, 10);
     let prefix: i64 = conn
-        .query_row("SELECT count(*) FROM config WHERE key = 'issue_prefix'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM config WHERE key = 'issue_prefix'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(prefix, 0, "issue_prefix is not set by the schema");
-    let meta: i64 = conn.query_row("SELECT count(*) FROM metadata", [], |r| r.get(0)).unwrap();
+    let meta: i64 = conn
+        .query_row("SELECT count(*) FROM metadata", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(meta, 0);
 }
 
@@ -233,7 +354,10 @@ fn the_views_answer_like_the_go_definitions() {
             .map(|r| r[0].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(ids("SELECT id FROM ready_issues ORDER BY id"), ["bd-1", "bd-4", "bd-6"]);
+    assert_eq!(
+        ids("SELECT id FROM ready_issues ORDER BY id"),
+        ["bd-1", "bd-4", "bd-6"]
+    );
     assert_eq!(ids("SELECT id FROM blocked_issues ORDER BY id"), ["bd-2"]);
 }
 
@@ -252,7 +376,11 @@ fn probe_reports_missing_tables_and_columns_sorted_and_open_fails_typed() {
     }
     let before = std::fs::read(&t.path).unwrap();
     let err = Store::open(t.path_str()).unwrap_err();
-    let Error::SchemaIncompatible { missing_tables, missing_columns } = &err else {
+    let Error::SchemaIncompatible {
+        missing_tables,
+        missing_columns,
+    } = &err
+    else {
         panic!("expected SchemaIncompatible, got {err:?}");
     };
     // Tables would be creatable, but the issues columns cannot be added here: the repair
@@ -268,9 +396,14 @@ fn probe_reports_missing_tables_and_columns_sorted_and_open_fails_typed() {
     assert_eq!(missing_columns, &sorted_cols);
     assert!(missing_columns.contains(&("issues".to_string(), "content_hash".to_string())));
     assert!(missing_columns.contains(&("issues".to_string(), "pinned".to_string())));
-    assert!(!missing_columns.iter().any(|(_, c)| c == "title" || c == "id"));
+    assert!(!missing_columns
+        .iter()
+        .any(|(_, c)| c == "title" || c == "id"));
     let msg = err.to_string();
-    assert!(msg.starts_with("database schema is incompatible: missing tables: "), "{msg}");
+    assert!(
+        msg.starts_with("database schema is incompatible: missing tables: "),
+        "{msg}"
+    );
     assert!(msg.contains("missing columns in issues: "), "{msg}");
     // The same file gives the same message every time (deterministic order).
     assert_eq!(Store::open(t.path_str()).unwrap_err().to_string(), msg);
@@ -294,7 +427,10 @@ fn a_missing_column_in_an_otherwise_complete_file_is_reported() {
     }
     let err = Store::open(t.path_str()).unwrap_err();
     match err {
-        Error::SchemaIncompatible { missing_tables, missing_columns } => {
+        Error::SchemaIncompatible {
+            missing_tables,
+            missing_columns,
+        } => {
             assert!(missing_tables.is_empty());
             assert_eq!(
                 missing_columns,
@@ -313,12 +449,19 @@ fn the_retry_path_recreates_tables_a_beads_file_lost() {
     let t = TempDb::new();
     let store = Store::open(t.path_str()).unwrap();
     store.set_config("issue_prefix", "bd").unwrap();
-    store.execute("INSERT INTO issues (id, title) VALUES ('bd-1', 'kept')", &[]).unwrap();
+    store
+        .execute(
+            "INSERT INTO issues (id, title) VALUES ('bd-1', 'kept')",
+            &[],
+        )
+        .unwrap();
     store.close().unwrap();
     {
         let conn = common::sqlite(&t.path);
-        conn.execute_batch("DROP TABLE dirty_issues; DROP TABLE repo_mtimes; DROP TABLE child_counters;")
-            .unwrap();
+        conn.execute_batch(
+            "DROP TABLE dirty_issues; DROP TABLE repo_mtimes; DROP TABLE child_counters;",
+        )
+        .unwrap();
     }
     let store = Store::open(t.path_str()).unwrap();
     assert!(store.probe().unwrap().is_compatible());
@@ -327,7 +470,11 @@ fn the_retry_path_recreates_tables_a_beads_file_lost() {
     store.close().unwrap();
     let conn = common::sqlite(&t.path);
     let idx: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'idx_repo_mtimes_checked'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'idx_repo_mtimes_checked'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(idx, 1, "the recreated table got its index");
 }
@@ -352,6 +499,8 @@ fn a_foreign_sqlite_file_is_refused_and_left_untouched() {
     }
     assert_unchanged_but_journal_mode(&before, &std::fs::read(&t.path).unwrap());
     let conn = common::sqlite(&t.path);
-    let body: String = conn.query_row("SELECT body FROM notes", [], |r| r.get(0)).unwrap();
+    let body: String = conn
+        .query_row("SELECT body FROM notes", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(body, "mine");
 }

@@ -49,7 +49,10 @@ fn a_file_beadstore_wrote_opens_in_real_sqlite_with_schema_and_rows_intact() {
     let conn = common::sqlite(&t.path);
     let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
     assert_eq!(count("SELECT count(*) FROM issues"), 50);
-    assert_eq!(count("SELECT count(*) FROM labels WHERE label = 'even'"), 25);
+    assert_eq!(
+        count("SELECT count(*) FROM labels WHERE label = 'even'"),
+        25
+    );
     assert_eq!(count("SELECT count(*) FROM dependencies"), 49);
     assert_eq!(count("SELECT count(*) FROM comments"), 1);
     let (title, created, prio): (String, String, i64) = conn
@@ -62,21 +65,32 @@ fn a_file_beadstore_wrote_opens_in_real_sqlite_with_schema_and_rows_intact() {
     assert_eq!(title, "Issue 7 with unicode ✓");
     assert_eq!(created, "2026-01-02T03:04:05.123456789-08:00");
     assert_eq!(prio, 2);
-    let journal: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    let journal: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(journal, "wal");
     // Real SQLite enforces the same constraints on the file beadstore wrote.
     conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
     assert!(conn
-        .execute("INSERT INTO labels (issue_id, label) VALUES ('nope', 'x')", [])
+        .execute(
+            "INSERT INTO labels (issue_id, label) VALUES ('nope', 'x')",
+            []
+        )
         .is_err());
     assert!(conn
-        .execute("INSERT INTO issues (id, title, status) VALUES ('bd-x', 't', 'closed')", [])
+        .execute(
+            "INSERT INTO issues (id, title, status) VALUES ('bd-x', 't', 'closed')",
+            []
+        )
         .is_err());
     // The ready view computes the same answer in real SQLite: only the chain's head is ready.
     assert_eq!(count("SELECT count(*) FROM ready_issues"), 1);
     // And real SQLite can write to it, and beadstore reads that back.
-    conn.execute("INSERT INTO issues (id, title) VALUES ('bd-999', 'from sqlite')", [])
-        .unwrap();
+    conn.execute(
+        "INSERT INTO issues (id, title) VALUES ('bd-999', 'from sqlite')",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let store = Store::open(t.path_str()).unwrap();
     let rows = store
@@ -98,14 +112,18 @@ fn a_delete_journal_beads_file_written_by_real_sqlite_opens_and_works() {
         let mut stmt = conn
             .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__turso_internal%' ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, rowid")
             .unwrap();
-        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
 
     let t = TempDb::new();
     std::fs::create_dir_all(t.path.parent().unwrap()).unwrap();
     {
         let conn = common::sqlite(&t.path);
-        conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA page_size = 8192;").unwrap();
+        conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA page_size = 8192;")
+            .unwrap();
         for stmt in &ddl {
             conn.execute_batch(stmt).unwrap();
         }
@@ -118,7 +136,9 @@ fn a_delete_journal_beads_file_written_by_real_sqlite_opens_and_works() {
              INSERT INTO labels (issue_id, label) VALUES ('go-2', 'backend');",
         )
         .unwrap();
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "delete");
     }
 
@@ -130,16 +150,25 @@ fn a_delete_journal_beads_file_written_by_real_sqlite_opens_and_works() {
         .query("SELECT id, status, closed_at FROM issues ORDER BY id", &[])
         .unwrap();
     assert_eq!(rows.len(), 2);
-    assert_eq!(rows[0][2].as_str(), Some("2025-11-02T21:58:07.295058-08:00"));
+    assert_eq!(
+        rows[0][2].as_str(),
+        Some("2025-11-02T21:58:07.295058-08:00")
+    );
     store
-        .execute("INSERT INTO issues (id, title) VALUES ('go-3', 'added by beadstore')", &[])
+        .execute(
+            "INSERT INTO issues (id, title) VALUES ('go-3', 'added by beadstore')",
+            &[],
+        )
         .unwrap();
     store
         .execute("DELETE FROM issues WHERE id = 'go-2'", &[])
         .unwrap();
     // ON DELETE CASCADE removed go-2's dependency and label.
     let n = store
-        .query("SELECT (SELECT count(*) FROM dependencies) + (SELECT count(*) FROM labels)", &[])
+        .query(
+            "SELECT (SELECT count(*) FROM dependencies) + (SELECT count(*) FROM labels)",
+            &[],
+        )
         .unwrap();
     assert_eq!(n[0][0].as_i64(), Some(0));
     store.close().unwrap();
@@ -154,6 +183,8 @@ fn a_delete_journal_beads_file_written_by_real_sqlite_opens_and_works() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(ids, ["go-1", "go-3"]);
-    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
+    let page_size: i64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(page_size, 8192);
 }

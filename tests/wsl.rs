@@ -3,7 +3,8 @@
 use beadstore::{is_wsl2_windows_path, Store};
 
 const WSL: &str = "Linux version 5.15.167.4-microsoft-standard-WSL2 (root@f9c826d3017f) (gcc (GCC) 11.2.0) #1 SMP";
-const WSL1: &str = "Linux version 4.4.0-19041-Microsoft (Microsoft@Microsoft.com) (gcc version 5.4.0)";
+const WSL1: &str =
+    "Linux version 4.4.0-19041-Microsoft (Microsoft@Microsoft.com) (gcc version 5.4.0)";
 const PLAIN: &str = "Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14) 12.2.0)";
 
 #[test]
@@ -41,7 +42,11 @@ fn windows_drives_and_docker_desktop_mounts_are_detected_on_wsl() {
 #[test]
 fn nothing_is_detected_off_wsl() {
     for version in [PLAIN, "", "Darwin"] {
-        for p in ["/mnt/c/beads.db", "/mnt/wsl/shared/beads.db", "/home/x/beads.db"] {
+        for p in [
+            "/mnt/c/beads.db",
+            "/mnt/wsl/shared/beads.db",
+            "/home/x/beads.db",
+        ] {
             assert!(!is_wsl2_windows_path(version, p));
         }
     }

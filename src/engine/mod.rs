@@ -55,10 +55,7 @@ impl EngineDb {
                 false,
             ),
             Target::File { path, read_only } => {
-                let io: Arc<dyn IO> = match contain(op, &label, || PlatformIO::new()) {
-                    Ok(io) => Arc::new(io),
-                    Err(e) => return Err(e),
-                };
+                let io: Arc<dyn IO> = Arc::new(contain(op, &label, PlatformIO::new)?);
                 let flags = if read_only {
                     OpenFlags::ReadOnly
                 } else {

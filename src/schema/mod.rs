@@ -107,11 +107,16 @@ fn create_missing_in_tx(conn: &EngineConn) -> Result<()> {
 }
 
 /// Runs `work` in an IMMEDIATE transaction, committed when it returns `Ok(true)`, else rolled back.
-fn in_transaction(conn: &EngineConn, work: impl FnOnce(&EngineConn) -> Result<bool>) -> Result<bool> {
+fn in_transaction(
+    conn: &EngineConn,
+    work: impl FnOnce(&EngineConn) -> Result<bool>,
+) -> Result<bool> {
     conn.execute_batch("create schema", "BEGIN IMMEDIATE")?;
     match work(conn) {
         Ok(true) => conn.execute_batch("create schema", "COMMIT").map(|_| true),
-        Ok(false) => conn.execute_batch("create schema", "ROLLBACK").map(|_| false),
+        Ok(false) => conn
+            .execute_batch("create schema", "ROLLBACK")
+            .map(|_| false),
         Err(e) => {
             let _ = conn.execute_batch("create schema", "ROLLBACK");
             Err(e)

@@ -141,7 +141,8 @@ impl std::ops::Deref for ReaderGuard<'_> {
 impl Drop for ReaderGuard<'_> {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
-        if conn.is_poisoned() || conn.in_transaction() || self.handle.closed.load(Ordering::Acquire) {
+        if conn.is_poisoned() || conn.in_transaction() || self.handle.closed.load(Ordering::Acquire)
+        {
             let _ = conn.close();
             return;
         }

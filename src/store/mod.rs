@@ -420,7 +420,10 @@ fn prepare_schema(conn: &crate::engine::EngineConn) -> Result<()> {
     if report.missing_tables.iter().any(|t| t == "issues") {
         return Err(report.into_error());
     }
-    tracing::debug!(?report, "schema probe failed; trying to create the missing tables");
+    tracing::debug!(
+        ?report,
+        "schema probe failed; trying to create the missing tables"
+    );
     if schema::repair(conn)? {
         Ok(())
     } else {

@@ -15,10 +15,17 @@ use beadstore::{OpenOptions, Store};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["hold", db, millis] => hold(db, millis),
         ["generations", db, rounds, per_round] => generations(db, rounds, per_round),
-        _ => Err("usage: beadstore-testkit hold DB MILLIS | generations DB ROUNDS TX_PER_ROUND".into()),
+        _ => Err(
+            "usage: beadstore-testkit hold DB MILLIS | generations DB ROUNDS TX_PER_ROUND".into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

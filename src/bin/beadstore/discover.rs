@@ -33,7 +33,8 @@ pub fn default_init_path() -> std::io::Result<PathBuf> {
 
 /// The prefix `init` uses without `--prefix`: the current directory's name, as bd does.
 pub fn default_prefix() -> Result<String, String> {
-    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     let name = cwd
         .file_name()
         .and_then(|n| n.to_str())
@@ -41,7 +42,13 @@ pub fn default_prefix() -> Result<String, String> {
         .to_owned();
     let cleaned: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     if cleaned.trim_matches('-').is_empty() {
         Ok("bd".to_owned())

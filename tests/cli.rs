@@ -1,0 +1,155 @@
+//! The command line, driven as a real child process.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn beadstore(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_beadstore"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("BEADS_DB")
+        .output()
+        .expect("run beadstore")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn init_info_doctor_checkpoint_in_a_project_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("myproj");
+    std::fs::create_dir_all(project.join("src/deep")).unwrap();
+
+    let o = beadstore(&project, &["init"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("prefix myproj"), "{}", stdout(&o));
+    let db = project.join(".beads/beads.db");
+    assert!(db.is_file());
+
+    // Discovery walks up from a subdirectory, and reads never touch the file.
+    let mtime = std::fs::metadata(&db).unwrap().modified().unwrap();
+    let o = beadstore(&project.join("src/deep"), &["info"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains(db.to_str().unwrap()), "{text}");
+    assert!(text.contains("journal mode:  wal"), "{text}");
+    assert!(text.contains("schema:        ok"), "{text}");
+    assert!(text.contains("issue prefix:  myproj"), "{text}");
+
+    let o = beadstore(&project.join("src"), &["--json", "info"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["path"], db.to_str().unwrap());
+    assert_eq!(v["journal_mode"], "wal");
+    assert_eq!(v["schema_compatible"], true);
+    assert_eq!(v["issue_prefix"], "myproj");
+    assert_eq!(v["issue_count"], 0);
+    assert_eq!(v["wal_bytes"], 0);
+    assert!(v["page_count"].as_i64().unwrap() > 10);
+
+    let o = beadstore(&project, &["doctor"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).contains("healthy"));
+    let o = beadstore(&project, &["doctor", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["healthy"], true);
+    assert_eq!(v["integrity"], serde_json::json!(["ok"]));
+    assert_eq!(
+        std::fs::metadata(&db).unwrap().modified().unwrap(),
+        mtime,
+        "read commands wrote"
+    );
+
+    let o = beadstore(&project, &["checkpoint", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["path"], db.to_str().unwrap());
+
+    // init again with the same prefix is a no-op; --prefix changes it.
+    let o = beadstore(&project, &["init"]);
+    assert!(stdout(&o).contains("already initialized"), "{}", stdout(&o));
+    let o = beadstore(&project, &["init", "--prefix", "mp"]);
+    assert!(o.status.success());
+    let o = beadstore(&project, &["--json", "info"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["issue_prefix"], "mp");
+    assert_eq!(common::sqlite_integrity(&db), "ok");
+}
+
+#[test]
+fn db_flag_and_env_select_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("elsewhere/x.db");
+    let o = beadstore(
+        dir.path(),
+        &["--db", db.to_str().unwrap(), "init", "--prefix", "ex"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_beadstore"))
+        .args(["--json", "info"])
+        .current_dir(dir.path())
+        .env("BEADS_DB", &db)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["issue_prefix"], "ex");
+}
+
+#[test]
+fn user_errors_exit_1_and_storage_problems_exit_2_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    // No database anywhere above: a user error.
+    let o = beadstore(dir.path(), &["info"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no beads database found"),
+        "{}",
+        stderr(&o)
+    );
+    // Bad prefix: user error naming the problem.
+    let o = beadstore(dir.path(), &["init", "--prefix", "has space"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("invalid prefix"), "{}", stderr(&o));
+    // Unknown flag: clap's usage error (exit 2 is clap's convention for usage errors).
+    let o = beadstore(dir.path(), &["info", "--bogus"]);
+    assert_ne!(o.status.code(), Some(0));
+
+    // A corrupt database: a storage problem with a hint.
+    let beads = dir.path().join("c/.beads");
+    std::fs::create_dir_all(&beads).unwrap();
+    std::fs::write(beads.join("beads.db"), b"garbage, not sqlite".repeat(300)).unwrap();
+    let o = beadstore(&dir.path().join("c"), &["doctor"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("corrupt"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("hint:"), "{}", stderr(&o));
+
+    // An incompatible schema: doctor reports it and exits 2.
+    let d = dir.path().join("old/.beads");
+    std::fs::create_dir_all(&d).unwrap();
+    {
+        let conn = common::sqlite(&d.join("beads.db"));
+        conn.execute_batch("CREATE TABLE issues (id TEXT PRIMARY KEY, title TEXT)")
+            .unwrap();
+    }
+    let o = beadstore(&dir.path().join("old"), &["doctor"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stdout(&o).contains("missing tables: child_counters, comments, compaction_snapshots"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("missing columns: issues.acceptance_criteria"),
+        "{}",
+        stdout(&o)
+    );
+}
