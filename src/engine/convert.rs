@@ -32,7 +32,7 @@ pub(super) fn from_engine(v: &turso_core::Value) -> Value {
 }
 
 /// Maps an engine error onto beadstore's typed errors, naming the operation and the database.
-pub(super) fn map_error(op: &str, label: &str, read_only: bool, e: LimboError) -> Error {
+pub(super) fn map_error(op: &str, label: &str, query_only: bool, e: LimboError) -> Error {
     let message = e.to_string();
     match e {
         LimboError::LockingError(_) => Error::Locked {
@@ -47,7 +47,7 @@ pub(super) fn map_error(op: &str, label: &str, read_only: bool, e: LimboError) -
             op: op.to_owned(),
             path: label.to_owned(),
         },
-        LimboError::ParseError(_) if read_only && message.contains("query_only") => {
+        LimboError::ParseError(_) if query_only && message.contains("query_only") => {
             Error::ReadOnly {
                 op: op.to_owned(),
                 path: label.to_owned(),

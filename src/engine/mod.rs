@@ -84,7 +84,7 @@ impl EngineDb {
         Ok(EngineConn {
             conn,
             label: self.label.clone(),
-            read_only: self.read_only,
+            query_only: AtomicBool::new(self.read_only),
             poisoned: AtomicBool::new(false),
         })
     }
@@ -94,7 +94,7 @@ impl EngineDb {
 pub(crate) struct EngineConn {
     conn: Arc<Connection>,
     label: Arc<str>,
-    read_only: bool,
+    query_only: AtomicBool,
     poisoned: AtomicBool,
 }
 
@@ -142,6 +142,18 @@ impl EngineConn {
         })
     }
 
+    /// Refuses (or allows again) every write on this connection; used for read snapshots.
+    /// Connections of a read-only database stay query-only whatever is asked.
+    pub(crate) fn set_query_only(&self, on: bool, database_read_only: bool) -> Result<()> {
+        let on = on || database_read_only;
+        self.guard("set query_only", |conn| {
+            conn.set_query_only(on);
+            Ok(())
+        })?;
+        self.query_only.store(on, Ordering::Release);
+        Ok(())
+    }
+
     /// True while an explicit transaction is open on this connection.
     pub(crate) fn in_transaction(&self) -> bool {
         contain("transaction state", &self.label, || {
@@ -174,7 +186,12 @@ impl EngineConn {
         }
         match catch_unwind(AssertUnwindSafe(|| f(&self.conn))) {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(convert::map_error(op, &self.label, self.read_only, e)),
+            Ok(Err(e)) => Err(convert::map_error(
+                op,
+                &self.label,
+                self.query_only.load(Ordering::Acquire),
+                e,
+            )),
             Err(payload) => {
                 self.poisoned.store(true, Ordering::Release);
                 Err(convert::panic_error(op, &payload))

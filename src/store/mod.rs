@@ -285,6 +285,15 @@ impl Store {
         transaction::run(&writer, work)
     }
 
+    /// Runs `work` against one consistent snapshot on a reader connection: every query inside
+    /// sees the database as of the first read, whatever commits meanwhile; writes are refused
+    /// with `Error::ReadOnly`. Writers are never blocked by it (WAL).
+    pub fn snapshot<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let handle = self.handle("snapshot")?;
+        let reader = handle.reader("snapshot")?;
+        transaction::run_snapshot(&reader, self.read_only, work)
+    }
+
     /// Checks the file against the tables and columns beadstore needs.
     pub fn probe(&self) -> Result<ProbeReport> {
         let handle = self.handle("schema probe")?;

@@ -6,7 +6,8 @@ use crate::engine::EngineConn;
 use crate::error::Result;
 use crate::value::{Row, Value};
 
-/// An open IMMEDIATE transaction; statements run through it see its own writes.
+/// An open transaction: an IMMEDIATE write transaction (statements see its own writes), or a
+/// read snapshot (every query sees the database as of its first read; writes are refused).
 pub struct Transaction<'a> {
     conn: &'a EngineConn,
 }
@@ -28,11 +29,31 @@ impl Transaction<'_> {
     }
 }
 
+/// Runs `work` in a deferred (read) transaction on `conn` with writes refused, then ends it.
+pub(super) fn run_snapshot<T>(
+    conn: &EngineConn,
+    database_read_only: bool,
+    work: impl FnOnce(&Transaction<'_>) -> Result<T>,
+) -> Result<T> {
+    conn.set_query_only(true, database_read_only)?;
+    let result = run_with(conn, "BEGIN", work);
+    conn.set_query_only(false, database_read_only)?;
+    result
+}
+
 pub(super) fn run<T>(
     conn: &EngineConn,
     work: impl FnOnce(&Transaction<'_>) -> Result<T>,
 ) -> Result<T> {
-    conn.execute_batch("begin transaction", "BEGIN IMMEDIATE")?;
+    run_with(conn, "BEGIN IMMEDIATE", work)
+}
+
+fn run_with<T>(
+    conn: &EngineConn,
+    begin: &str,
+    work: impl FnOnce(&Transaction<'_>) -> Result<T>,
+) -> Result<T> {
+    conn.execute_batch("begin transaction", begin)?;
     let tx = Transaction { conn };
     match catch_unwind(AssertUnwindSafe(|| work(&tx))) {
         Ok(Ok(value)) => match conn.execute_batch("commit", "COMMIT") {
