@@ -328,3 +328,54 @@ fn reopening_an_up_to_date_file_runs_no_ddl() {
     Store::open(t.path_str()).unwrap().close().unwrap();
     assert_eq!(cookie(&t.path), before, "reopening ran DDL");
 }
+
+#[test]
+fn every_connection_enforces_foreign_keys() {
+    let store = Store::in_memory().unwrap();
+    // Reader connections (query) and the writer (execute) both report foreign_keys = 1.
+    for _ in 0..3 {
+        let rows = store.query("PRAGMA foreign_keys", &[]).unwrap();
+        assert_eq!(rows[0][0].as_i64(), Some(1));
+    }
+    let snap = store
+        .snapshot(|s| Ok(s.query("PRAGMA foreign_keys", &[])?[0][0].as_i64()))
+        .unwrap();
+    assert_eq!(snap, Some(1));
+    let err = store
+        .execute(
+            "INSERT INTO comments (issue_id, author, text) VALUES ('nope', 'a', 't')",
+            &[],
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Constraint { .. }), "{err:?}");
+}
+
+#[test]
+fn a_failed_open_leaves_nothing_open() {
+    let t = TempDb::new();
+    std::fs::create_dir_all(t.path.parent().unwrap()).unwrap();
+    {
+        let conn = common::sqlite(&t.path);
+        conn.execute_batch("CREATE TABLE issues (id TEXT PRIMARY KEY)")
+            .unwrap();
+    }
+    assert!(matches!(
+        Store::open(t.path_str()),
+        Err(Error::SchemaIncompatible { .. })
+    ));
+    // Another process can take the file at once: the failed open released its lock.
+    let status = common::testkit()
+        .args(["hold", t.path_str(), "0"])
+        .output()
+        .unwrap();
+    assert!(
+        !status.status.success(),
+        "the child reports the same incompatibility"
+    );
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(stderr.contains("incompatible"), "{stderr}");
+    assert!(!stderr.contains("locked"), "{stderr}");
+    // And a read-only open in this process takes its own lock, not a leftover registration.
+    let ro = Store::open_read_only(t.path_str()).unwrap();
+    assert!(!ro.probe().unwrap().is_compatible());
+}
