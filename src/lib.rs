@@ -25,13 +25,15 @@
 
 mod engine;
 pub mod error;
+pub mod model;
 pub mod ops;
 pub mod schema;
 pub mod store;
+pub mod time;
 mod value;
 
 pub use error::{Error, Result};
-pub use schema::{ProbeReport, ISSUE_COLUMNS};
+pub use schema::{MigrationReport, MigrationState, ProbeReport, ISSUE_COLUMNS};
 pub use store::wsl::is_wsl2_windows_path;
 pub use store::{CheckpointStats, OpenOptions, Store, Transaction, DEFAULT_BUSY_TIMEOUT, MEMORY};
 pub use value::{Row, Value};

@@ -353,10 +353,10 @@ fn every_connection_enforces_foreign_keys() {
 #[test]
 fn a_failed_open_leaves_nothing_open() {
     let t = TempDb::new();
-    std::fs::create_dir_all(t.path.parent().unwrap()).unwrap();
+    Store::open(t.path_str()).unwrap().close().unwrap();
     {
         let conn = common::sqlite(&t.path);
-        conn.execute_batch("CREATE TABLE issues (id TEXT PRIMARY KEY)")
+        conn.execute_batch("ALTER TABLE comments RENAME COLUMN author TO writer")
             .unwrap();
     }
     assert!(matches!(

@@ -323,10 +323,15 @@ fn a_new_file_has_exactly_the_effective_beads_schema() {
         )
         .unwrap();
     assert_eq!(prefix, 0, "issue_prefix is not set by the schema");
-    let meta: i64 = conn
-        .query_row("SELECT count(*) FROM metadata", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(meta, 0);
+    // The only metadata is beadstore's migration marker (see docs/design.md).
+    let meta: Vec<String> = conn
+        .prepare("SELECT key FROM metadata")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(meta, [beadstore::schema::migrations::MARKER_KEY]);
 }
 
 #[test]
@@ -362,8 +367,8 @@ fn the_views_answer_like_the_go_definitions() {
 }
 
 #[test]
-fn probe_reports_missing_tables_and_columns_sorted_and_open_fails_typed() {
-    // A file with an old, thin issues table and nothing else: not repairable (no ALTERs yet).
+fn a_file_the_migrations_cannot_upgrade_fails_typed_and_is_left_as_it_was() {
+    // An issues table thinner than any beads release ever wrote: no migration can fill it in.
     let t = TempDb::new();
     std::fs::create_dir_all(t.path.parent().unwrap()).unwrap();
     {
@@ -376,6 +381,43 @@ fn probe_reports_missing_tables_and_columns_sorted_and_open_fails_typed() {
     }
     let before = std::fs::read(&t.path).unwrap();
     let err = Store::open(t.path_str()).unwrap_err();
+    let Error::MigrationFailed { name, message } = &err else {
+        panic!("expected MigrationFailed, got {err:?}");
+    };
+    assert_eq!(name, "closed_at_constraint");
+    assert!(message.contains("closed_at"), "{message}");
+    assert!(
+        err.to_string()
+            .starts_with("migration closed_at_constraint failed: "),
+        "{err}"
+    );
+    // Everything the run did (tables created, columns added) was rolled back.
+    assert_unchanged_but_journal_mode(&before, &std::fs::read(&t.path).unwrap());
+    let conn = common::sqlite(&t.path);
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 1);
+}
+
+#[test]
+fn missing_columns_no_migration_provides_are_reported_sorted_and_typed() {
+    let t = TempDb::new();
+    Store::open(t.path_str()).unwrap().close().unwrap();
+    {
+        let conn = common::sqlite(&t.path);
+        conn.execute_batch(
+            "ALTER TABLE events RENAME COLUMN actor TO who;
+             ALTER TABLE comments RENAME COLUMN text TO body;
+             ALTER TABLE comments RENAME COLUMN author TO writer;",
+        )
+        .unwrap();
+    }
+    let err = Store::open(t.path_str()).unwrap_err();
     let Error::SchemaIncompatible {
         missing_tables,
         missing_columns,
@@ -383,36 +425,29 @@ fn probe_reports_missing_tables_and_columns_sorted_and_open_fails_typed() {
     else {
         panic!("expected SchemaIncompatible, got {err:?}");
     };
-    // Tables would be creatable, but the issues columns cannot be added here: the repair
-    // attempt is rolled back and the report describes the file as it is.
-    let mut sorted_tables = missing_tables.clone();
-    sorted_tables.sort();
-    assert_eq!(missing_tables, &sorted_tables);
-    assert!(missing_tables.contains(&"dependencies".to_string()));
-    assert!(missing_tables.contains(&"repo_mtimes".to_string()));
-    assert!(!missing_tables.contains(&"issues".to_string()));
-    let mut sorted_cols = missing_columns.clone();
-    sorted_cols.sort();
-    assert_eq!(missing_columns, &sorted_cols);
-    assert!(missing_columns.contains(&("issues".to_string(), "content_hash".to_string())));
-    assert!(missing_columns.contains(&("issues".to_string(), "pinned".to_string())));
-    assert!(!missing_columns
-        .iter()
-        .any(|(_, c)| c == "title" || c == "id"));
-    let msg = err.to_string();
-    assert!(
-        msg.starts_with("database schema is incompatible: missing tables: "),
-        "{msg}"
+    assert!(missing_tables.is_empty());
+    let pair = |t: &str, c: &str| (t.to_string(), c.to_string());
+    assert_eq!(
+        missing_columns,
+        &[
+            pair("comments", "author"),
+            pair("comments", "text"),
+            pair("events", "actor")
+        ]
     );
-    assert!(msg.contains("missing columns in issues: "), "{msg}");
+    assert_eq!(
+        err.to_string(),
+        "database schema is incompatible: missing columns in comments: author, text; missing columns in events: actor"
+    );
     // The same file gives the same message every time (deterministic order).
-    assert_eq!(Store::open(t.path_str()).unwrap_err().to_string(), msg);
-    // And the failed open changed nothing.
-    assert_unchanged_but_journal_mode(&before, &std::fs::read(&t.path).unwrap());
+    assert_eq!(
+        Store::open(t.path_str()).unwrap_err().to_string(),
+        err.to_string()
+    );
 }
 
 #[test]
-fn a_missing_column_in_an_otherwise_complete_file_is_reported() {
+fn migrations_restore_what_they_can_and_the_probe_reports_the_rest() {
     let t = TempDb::new();
     Store::open(t.path_str()).unwrap().close().unwrap();
     {
@@ -432,12 +467,10 @@ fn a_missing_column_in_an_otherwise_complete_file_is_reported() {
             missing_columns,
         } => {
             assert!(missing_tables.is_empty());
+            // external_ref came back (migration external_ref_column); nothing restores label.
             assert_eq!(
                 missing_columns,
-                [
-                    ("issues".to_string(), "external_ref".to_string()),
-                    ("labels".to_string(), "label".to_string()),
-                ]
+                [("labels".to_string(), "label".to_string())]
             );
         }
         other => panic!("expected SchemaIncompatible, got {other:?}"),

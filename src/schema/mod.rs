@@ -1,12 +1,15 @@
-//! The beads schema: creating it on a new file, repairing missing tables, and probing a file.
+//! The beads schema: creating it on a new file, migrating older files, and probing a file.
 
 mod ddl;
+pub mod invariants;
+pub mod migrations;
 mod probe;
 
+pub use migrations::{MigrationInfo, MigrationReport, MigrationState};
 pub use probe::ProbeReport;
 
 use crate::engine::EngineConn;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::value::Value;
 
 pub(crate) use probe::table_names;
@@ -69,59 +72,114 @@ pub const ISSUE_COLUMNS: &[&str] = &[
     "defer_until",
 ];
 
-/// Creates every table, index and view of the effective schema that does not exist yet, and the
-/// compaction config defaults, in one transaction. On a new file this writes the whole schema.
-pub(crate) fn create_missing(conn: &EngineConn) -> Result<()> {
-    in_transaction(conn, |conn| {
-        create_missing_in_tx(conn)?;
-        Ok(true)
-    })
-    .map(|_| ())
+/// The table the blocked-issues migration creates and fills; never created empty beforehand.
+const BLOCKED_CACHE: &str = "blocked_issues_cache";
+
+/// What opening a file read-write did to its schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaAction {
+    /// A new file got the whole schema.
+    Created,
+    /// The file was already up to date: nothing ran.
+    UpToDate,
+    /// Migrations ran.
+    Migrated(MigrationReport),
 }
 
-/// Creates the missing tables and probes again, in one transaction that is committed only when
-/// the file then passes the probe. Returns whether it did.
-pub(crate) fn repair(conn: &EngineConn) -> Result<bool> {
-    in_transaction(conn, |conn| {
-        create_missing_in_tx(conn)?;
-        Ok(probe::probe(conn)?.is_compatible())
-    })
-}
-
-fn create_missing_in_tx(conn: &EngineConn) -> Result<()> {
-    let existing = table_names(conn)?;
-    for table in ddl::TABLES {
-        if !existing.contains(table.name) {
-            conn.execute_batch("create schema", table.sql)?;
-        }
+/// Brings the file behind `conn` (the writer) to the current schema and checks it, as an open
+/// does: a new file gets the whole schema; an up-to-date file is left alone; anything else is
+/// migrated and probed in one transaction. A file without an `issues` table that holds other
+/// tables is someone else's database and is never modified.
+///
+/// Go probes after committing its migrations and, on failure, migrates and probes once more,
+/// because its migrations and its probe could run on different pooled connections. Here both run
+/// on the writer inside one exclusive transaction, so a second attempt cannot see anything else;
+/// an incompatible file is rolled back and reported instead.
+pub(crate) fn prepare(conn: &EngineConn) -> Result<SchemaAction> {
+    if is_empty(conn)? {
+        create_fresh(conn)?;
+        return Ok(SchemaAction::Created);
     }
-    conn.execute_batch("create schema", ddl::VIEWS)?;
-    for (key, value) in ddl::CONFIG_DEFAULTS {
-        conn.execute(
-            "create schema",
-            "INSERT OR IGNORE INTO config (key, value) VALUES (?, ?)",
-            &[Value::from(*key), Value::from(*value)],
-        )?;
+    if let MigrationState::UpToDate { .. } = migrations::state(conn)? {
+        return Ok(SchemaAction::UpToDate);
     }
-    Ok(())
+    migrate(conn).map(SchemaAction::Migrated)
 }
 
-/// Runs `work` in an IMMEDIATE transaction, committed when it returns `Ok(true)`, else rolled back.
-fn in_transaction(
-    conn: &EngineConn,
-    work: impl FnOnce(&EngineConn) -> Result<bool>,
-) -> Result<bool> {
+/// Runs the migrations whatever the file's state (`beadstore migrate`).
+pub(crate) fn migrate(conn: &EngineConn) -> Result<MigrationReport> {
+    if is_empty(conn)? {
+        create_fresh(conn)?;
+    }
+    if !table_names(conn)?.contains("issues") {
+        return Err(probe::probe(conn)?.into_error());
+    }
+    migrations::run(conn)
+}
+
+/// Writes the whole effective schema, the config defaults and the migration marker on a file
+/// without tables, in one transaction.
+fn create_fresh(conn: &EngineConn) -> Result<()> {
     conn.execute_batch("create schema", "BEGIN IMMEDIATE")?;
-    match work(conn) {
-        Ok(true) => conn.execute_batch("create schema", "COMMIT").map(|_| true),
-        Ok(false) => conn
-            .execute_batch("create schema", "ROLLBACK")
-            .map(|_| false),
+    let result = (|| {
+        create_missing_tables(conn, true)?;
+        conn.execute_batch("create schema", ddl::VIEWS)?;
+        for (key, value) in ddl::CONFIG_DEFAULTS {
+            conn.execute(
+                "create schema",
+                "INSERT OR IGNORE INTO config (key, value) VALUES (?, ?)",
+                &[Value::from(*key), Value::from(*value)],
+            )?;
+        }
+        migrations::write_marker(conn)
+    })();
+    match result {
+        Ok(_) => conn.execute_batch("create schema", "COMMIT"),
         Err(e) => {
             let _ = conn.execute_batch("create schema", "ROLLBACK");
             Err(e)
         }
     }
+}
+
+/// Creates, in their current form and with their indexes, the tables the file lacks (the
+/// blocked-issues cache only when `include_cache`). Go's schema script does the same on every
+/// open before its migrations.
+pub(crate) fn create_missing_tables(conn: &EngineConn, include_cache: bool) -> Result<()> {
+    let existing = table_names(conn)?;
+    for table in ddl::TABLES {
+        if existing.contains(table.name) || (!include_cache && table.name == BLOCKED_CACHE) {
+            continue;
+        }
+        conn.execute_batch("create schema", table.sql)
+            .map_err(|e| Error::MigrationFailed {
+                name: format!("create table {}", table.name),
+                message: e.to_string(),
+            })?;
+    }
+    Ok(())
+}
+
+/// After the migration steps: every index of the current schema exists (rebuilt tables lose
+/// some), and both views are recreated in their current form.
+pub(crate) fn finish_schema(conn: &EngineConn) -> Result<()> {
+    let op = "finish schema";
+    for table in ddl::TABLES {
+        conn.execute_batch(op, table.sql)
+            .map_err(|e| Error::MigrationFailed {
+                name: format!("indexes of {}", table.name),
+                message: e.to_string(),
+            })?;
+    }
+    conn.execute_batch(
+        op,
+        "DROP VIEW IF EXISTS ready_issues; DROP VIEW IF EXISTS blocked_issues;",
+    )?;
+    conn.execute_batch(op, ddl::VIEWS)
+        .map_err(|e| Error::MigrationFailed {
+            name: "views".into(),
+            message: e.to_string(),
+        })
 }
 
 /// True when the file holds no table at all (a new or empty database).
@@ -134,4 +192,9 @@ pub(crate) fn is_empty(conn: &EngineConn) -> Result<bool> {
 /// Checks that the file has what beadstore needs; see [`ProbeReport`].
 pub(crate) fn probe(conn: &EngineConn) -> Result<ProbeReport> {
     probe::probe(conn)
+}
+
+/// The file's migration state.
+pub(crate) fn migration_state(conn: &EngineConn) -> Result<MigrationState> {
+    migrations::state(conn)
 }

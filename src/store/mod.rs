@@ -301,6 +301,21 @@ impl Store {
         schema::probe(&reader)
     }
 
+    /// Whether the file needs a migration run (read from the schema cookie and beadstore's marker).
+    pub fn migration_state(&self) -> Result<schema::MigrationState> {
+        let handle = self.handle("migration state")?;
+        let reader = handle.reader("migration state")?;
+        schema::migration_state(&reader)
+    }
+
+    /// Runs every migration now, even on an up-to-date file (`beadstore migrate`).
+    pub fn migrate(&self) -> Result<schema::MigrationReport> {
+        self.require_writable("migrate")?;
+        let handle = self.handle("migrate")?;
+        let writer = handle.writer("migrate")?;
+        schema::migrate(&writer)
+    }
+
     /// Runs `PRAGMA integrity_check`; `["ok"]` means the file is sound.
     pub fn integrity_check(&self) -> Result<Vec<String>> {
         let rows = self.query("PRAGMA integrity_check", &[])?;
@@ -415,27 +430,11 @@ fn open_file_waiting(
     }
 }
 
-/// Writes the effective schema on a new file, then probes. A beads file missing whole tables gets
-/// one repair attempt (create what is missing, probe again) that is rolled back unless it makes
-/// the file compatible; a file without an `issues` table is never touched.
+/// Creates, migrates and checks the schema as an open does.
 fn prepare_schema(conn: &crate::engine::EngineConn) -> Result<()> {
-    if schema::is_empty(conn)? {
-        schema::create_missing(conn)?;
+    match schema::prepare(conn)? {
+        schema::SchemaAction::Migrated(report) => tracing::debug!(?report, "migrated"),
+        other => tracing::debug!(?other, "schema ready"),
     }
-    let report = schema::probe(conn)?;
-    if report.is_compatible() {
-        return Ok(());
-    }
-    if report.missing_tables.iter().any(|t| t == "issues") {
-        return Err(report.into_error());
-    }
-    tracing::debug!(
-        ?report,
-        "schema probe failed; trying to create the missing tables"
-    );
-    if schema::repair(conn)? {
-        Ok(())
-    } else {
-        Err(report.into_error())
-    }
+    Ok(())
 }
