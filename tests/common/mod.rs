@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: temp databases, sidecar checks, child processes.
 #![allow(dead_code)]
 
+pub mod history;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};

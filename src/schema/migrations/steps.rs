@@ -492,11 +492,16 @@ fn edge_consolidation(m: &Ctx<'_>) -> Result<()> {
 
 const EDGE_COLUMNS: [&str; 4] = ["replies_to", "relates_to", "duplicate_of", "superseded_by"];
 
+/// Go inserts the edges while `dependencies` still has its old (issue_id, depends_on_id) key, so
+/// an edge between two issues that already share a dependency of another type (a `duplicates`
+/// edge to the issue it also blocks on, say) is silently dropped. beadstore first gives the table
+/// its final three-column key (what `remove_depends_on_fk` would do later) so every edge is kept.
 fn migrate_edge_fields(m: &Ctx<'_>) -> Result<()> {
     let columns = m.columns("issues")?;
     if !EDGE_COLUMNS.iter().any(|c| columns.contains(*c)) {
         return Ok(());
     }
+    remove_depends_on_fk(m)?;
     let now = crate::time::now_rfc3339();
     let insert = "INSERT OR IGNORE INTO dependencies
                       (issue_id, depends_on_id, type, created_at, created_by, metadata, thread_id)
