@@ -2,6 +2,8 @@
 //! or writes to it while a test watches. Not part of the user-facing tool.
 //!
 //! Commands (each prints one line per event on stdout and flushes it):
+//! - `open DB`: open DB read-write (creating or migrating it), print `opened`, close, print
+//!   `closed`.
 //! - `hold DB MILLIS`: open DB read-write, print `ready`, keep it open for MILLIS ms, close.
 //! - `generations DB ROUNDS TX_PER_ROUND`: ROUNDS times open DB read-write, run TX_PER_ROUND
 //!   transactions that each bump `gen` on every row of table `gens`, close; prints
@@ -21,6 +23,7 @@ fn main() -> ExitCode {
         .collect::<Vec<_>>()
         .as_slice()
     {
+        ["open", db] => open(db),
         ["hold", db, millis] => hold(db, millis),
         ["generations", db, rounds, per_round] => generations(db, rounds, per_round),
         _ => Err(
@@ -44,6 +47,14 @@ fn say(line: &str) {
 
 fn number(s: &str) -> Result<u64, String> {
     s.parse().map_err(|_| format!("{s:?} is not a number"))
+}
+
+fn open(db: &str) -> Result<(), String> {
+    let store = Store::open(db).map_err(|e| e.to_string())?;
+    say("opened");
+    store.close().map_err(|e| e.to_string())?;
+    say("closed");
+    Ok(())
 }
 
 fn hold(db: &str, millis: &str) -> Result<(), String> {
