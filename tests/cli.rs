@@ -153,3 +153,62 @@ fn user_errors_exit_1_and_storage_problems_exit_2_with_a_hint() {
         stdout(&o)
     );
 }
+
+#[test]
+fn migrate_doctor_and_info_report_the_migration_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(".beads/beads.db");
+    let era = &common::history::eras()[1];
+    let before = common::history::build(&db, era, 25);
+
+    // Read-only commands see an old file that needs migrating, and leave it as it is.
+    let o = beadstore(dir.path(), &["--json", "info"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["migrations_up_to_date"], false);
+    assert_eq!(v["schema_compatible"], false);
+    let o = beadstore(dir.path(), &["doctor"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).contains("needs migration"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("beadstore migrate"), "{}", stdout(&o));
+
+    let o = beadstore(dir.path(), &["--json", "migrate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["issues"], before.issues);
+    assert_eq!(v["labels"], before.labels);
+
+    let o = beadstore(dir.path(), &["--json", "doctor"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["migrations_up_to_date"], true);
+    assert_eq!(v["invariant_failures"], serde_json::json!([]));
+    let o = beadstore(dir.path(), &["info"]);
+    assert!(
+        stdout(&o).contains("migrations:    up to date"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A broken invariant is a doctor failure that names it.
+    {
+        let conn = common::sqlite(&db);
+        conn.execute_batch("PRAGMA foreign_keys = OFF; INSERT INTO labels (issue_id, label) VALUES ('ghost', 'x');").unwrap();
+    }
+    let o = beadstore(dir.path(), &["doctor"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stdout(&o).contains("foreign_keys_valid: found 1 orphaned labels"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = beadstore(dir.path(), &["migrate", "--list"]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o).lines().count(), 40);
+    assert!(stdout(&o)
+        .lines()
+        .next()
+        .unwrap()
+        .contains("dirty_issues_table"));
+}

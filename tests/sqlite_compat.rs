@@ -188,3 +188,54 @@ fn a_delete_journal_beads_file_written_by_real_sqlite_opens_and_works() {
         .unwrap();
     assert_eq!(page_size, 8192);
 }
+
+#[test]
+fn the_engines_autoincrement_side_tables_interoperate_with_real_sqlite() {
+    // turso_core keeps a visible `__turso_internal_seq_*` table per AUTOINCREMENT table, but
+    // allocates ids through sqlite_sequence like SQLite does: ids never collide whichever side
+    // inserts, and the side tables break neither the probe nor real SQLite.
+    let t = TempDb::new();
+    let store = Store::open(t.path_str()).unwrap();
+    store.set_config("issue_prefix", "bd").unwrap();
+    store
+        .execute("INSERT INTO issues (id, title) VALUES ('bd-1', 'x')", &[])
+        .unwrap();
+    store
+        .execute("INSERT INTO comments (issue_id, author, text) VALUES ('bd-1', 'a', 'from beadstore 1')", &[])
+        .unwrap();
+    store.close().unwrap();
+    {
+        let conn = common::sqlite(&t.path);
+        conn.execute(
+            "INSERT INTO comments (issue_id, author, text) VALUES ('bd-1', 'b', 'from sqlite')",
+            [],
+        )
+        .unwrap();
+        let side: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name LIKE '__turso_internal_seq%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            side, 4,
+            "comments, events, issue_snapshots, compaction_snapshots"
+        );
+    }
+    let store = Store::open(t.path_str()).unwrap();
+    assert!(store.probe().unwrap().is_compatible());
+    assert!(store.check_invariants().unwrap().is_empty());
+    store
+        .execute("INSERT INTO comments (issue_id, author, text) VALUES ('bd-1', 'a', 'from beadstore 2')", &[])
+        .unwrap();
+    let ids: Vec<i64> = store
+        .query("SELECT id FROM comments ORDER BY id", &[])
+        .unwrap()
+        .into_iter()
+        .map(|r| r[0].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [1, 2, 3]);
+    store.close().unwrap();
+    assert_eq!(common::sqlite_integrity(&t.path), "ok");
+}

@@ -308,6 +308,16 @@ impl Store {
         schema::migration_state(&reader)
     }
 
+    /// Checks the post-migration invariants against the file as it is now (for `doctor`): each
+    /// failure as (invariant name, what is wrong). The issue-count invariant compares the file
+    /// with itself here, so only orphans and a missing prefix can show up.
+    pub fn check_invariants(&self) -> Result<Vec<(&'static str, String)>> {
+        let handle = self.handle("check invariants")?;
+        let reader = handle.reader("check invariants")?;
+        let now = schema::invariants::capture(&reader)?;
+        schema::invariants::failures(&reader, &now)
+    }
+
     /// Runs every migration now, even on an up-to-date file (`beadstore migrate`).
     pub fn migrate(&self) -> Result<schema::MigrationReport> {
         self.require_writable("migrate")?;

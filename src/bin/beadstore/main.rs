@@ -38,6 +38,12 @@ enum Command {
     Doctor,
     /// Copy the WAL into the database file and truncate the WAL.
     Checkpoint,
+    /// Run every schema migration now (opening read-write migrates when needed anyway).
+    Migrate {
+        /// List the migrations instead of running them.
+        #[arg(long)]
+        list: bool,
+    },
 }
 
 /// Why a command failed, mapped to the exit code.
@@ -58,6 +64,7 @@ impl From<Error> for Failure {
 }
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     init_logging();
     let cli = Cli::parse();
     match run(&cli) {
@@ -117,6 +124,18 @@ fn run(cli: &Cli) -> Result<ExitCode, Failure> {
                 ExitCode::from(2)
             })
         }
+        Command::Migrate { list: true } => {
+            report::migration_list(cli.json);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { list: false } => {
+            let store = Store::open(locate(cli)?)?;
+            let outcome = store.migrate()?;
+            let path = store.path().to_owned();
+            store.close()?;
+            report::migrated(cli.json, &path, &outcome);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Checkpoint => {
             let store = Store::open(locate(cli)?)?;
             let stats = store.checkpoint()?;
@@ -173,6 +192,15 @@ fn hint(e: &Error) -> &'static str {
         Error::NotFound { .. } => "check the path, or run `beadstore init` to create a database",
         Error::ReadOnly { .. } => "open the database read-write (without --read-only)",
         _ => "run `beadstore doctor` for details",
+    }
+}
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`beadstore migrate --list | head`)
+/// would panic; like other command-line tools, end quietly instead.
+fn restore_default_sigpipe() {
+    // SAFETY: setting a signal disposition to its default has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -2,7 +2,30 @@
 
 use serde::Serialize;
 
-use beadstore::{CheckpointStats, Result, Store, Value};
+use beadstore::{CheckpointStats, MigrationReport, MigrationState, Result, Store, Value};
+
+/// A migration state as text: `up to date (schema 51)` or `needs migration (schema 52, ...)`.
+fn describe_state(state: &MigrationState) -> (bool, String) {
+    match state {
+        MigrationState::UpToDate { schema_version } => {
+            (true, format!("up to date (schema version {schema_version})"))
+        }
+        MigrationState::Needed {
+            schema_version,
+            recorded,
+        } => (
+            false,
+            match recorded {
+                Some(r) => format!(
+                    "needs migration (schema version {schema_version}; beadstore last migrated at {r})"
+                ),
+                None => format!(
+                    "needs migration (schema version {schema_version}; never migrated by beadstore)"
+                ),
+            },
+        ),
+    }
+}
 
 /// `info`: where the database is and what state it is in.
 #[derive(Serialize)]
@@ -16,6 +39,8 @@ pub struct Info {
     schema_compatible: bool,
     missing_tables: Vec<String>,
     missing_columns: Vec<String>,
+    migrations_up_to_date: bool,
+    migration_state: String,
     issue_prefix: String,
     issue_count: i64,
 }
@@ -42,7 +67,10 @@ impl Info {
         } else {
             store.get_config("issue_prefix")?
         };
+        let (migrations_up_to_date, migration_state) = describe_state(&store.migration_state()?);
         Ok(Info {
+            migrations_up_to_date,
+            migration_state,
             path: store.path().to_owned(),
             journal_mode: store.journal_mode()?,
             page_size: scalar(store, "PRAGMA page_size")?,
@@ -82,6 +110,7 @@ impl Info {
                 self.missing_columns.join(", ")
             );
         }
+        println!("migrations:    {}", self.migration_state);
         let prefix = if self.issue_prefix.is_empty() {
             "(not set)"
         } else {
@@ -99,15 +128,19 @@ pub struct Doctor {
     schema_compatible: bool,
     missing_tables: Vec<String>,
     missing_columns: Vec<String>,
+    migrations_up_to_date: bool,
+    migration_state: String,
+    invariant_failures: Vec<String>,
     integrity: Vec<String>,
 }
 
 impl Doctor {
     pub fn gather(store: &Store) -> Result<Doctor> {
         let probe = store.probe()?;
+        let compatible = probe.is_compatible();
         Ok(Doctor {
             path: store.path().to_owned(),
-            schema_compatible: probe.is_compatible(),
+            schema_compatible: compatible,
             missing_tables: probe.missing_tables,
             missing_columns: probe
                 .missing_columns
@@ -115,11 +148,37 @@ impl Doctor {
                 .map(|(t, c)| format!("{t}.{c}"))
                 .collect(),
             integrity: store.integrity_check()?,
+            ..Self::migration_facts(store, compatible)?
         })
     }
 
+    fn migration_facts(store: &Store, compatible: bool) -> Result<Doctor> {
+        let (migrations_up_to_date, migration_state) = describe_state(&store.migration_state()?);
+        let invariant_failures = if compatible {
+            store
+                .check_invariants()?
+                .into_iter()
+                .map(|(name, what)| format!("{name}: {what}"))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(Doctor {
+            path: String::new(),
+            schema_compatible: compatible,
+            missing_tables: Vec::new(),
+            missing_columns: Vec::new(),
+            migrations_up_to_date,
+            migration_state,
+            invariant_failures,
+            integrity: Vec::new(),
+        })
+    }
+
+    /// Healthy: compatible schema, invariants hold, integrity ok. A file that only needs a
+    /// migration is healthy (the next read-write open migrates it) and says so.
     pub fn healthy(&self) -> bool {
-        self.schema_compatible && self.integrity == ["ok"]
+        self.schema_compatible && self.invariant_failures.is_empty() && self.integrity == ["ok"]
     }
 
     pub fn print(&self, json: bool) {
@@ -146,6 +205,20 @@ impl Doctor {
             }
             if !self.missing_columns.is_empty() {
                 println!("  missing columns: {}", self.missing_columns.join(", "));
+            }
+        }
+        println!("migration: {}", self.migration_state);
+        if !self.schema_compatible && !self.migrations_up_to_date {
+            println!("  run `beadstore migrate` (or any read-write command) to upgrade it");
+        }
+        if self.invariant_failures.is_empty() {
+            if self.schema_compatible {
+                println!("invariants: ok");
+            }
+        } else {
+            println!("invariants: PROBLEM");
+            for line in &self.invariant_failures {
+                println!("  {line}");
             }
         }
         if self.integrity == ["ok"] {
@@ -180,6 +253,45 @@ pub fn init(json: bool, path: &str, prefix: &str, previous_prefix: &str) {
         println!("{path} already initialized with prefix {prefix}");
     } else {
         println!("{path}: issue prefix changed from {previous_prefix} to {prefix}");
+    }
+}
+
+pub fn migration_list(json: bool) {
+    let list = beadstore::schema::migrations::list();
+    if json {
+        let items: Vec<_> = list
+            .iter()
+            .map(|m| serde_json::json!({ "name": m.name, "description": m.description }))
+            .collect();
+        print_json(&items);
+    } else {
+        for (i, m) in list.iter().enumerate() {
+            println!("{:03} {:<28} {}", i + 1, m.name, m.description);
+        }
+    }
+}
+
+pub fn migrated(json: bool, path: &str, report: &MigrationReport) {
+    if json {
+        print_json(&serde_json::json!({
+            "path": path,
+            "schema_version": report.schema_version,
+            "issues": report.before.issue_count,
+            "dependencies": report.before.dependency_count,
+            "labels": report.before.label_count,
+            "orphaned_dependencies_removed": report.orphaned_dependencies_removed,
+            "orphaned_labels_removed": report.orphaned_labels_removed,
+        }));
+    } else {
+        println!(
+            "migrated {path}: {} issues, {} dependencies, {} labels kept; {} orphaned dependencies and {} orphaned labels removed; schema version {}",
+            report.before.issue_count,
+            report.before.dependency_count,
+            report.before.label_count,
+            report.orphaned_dependencies_removed,
+            report.orphaned_labels_removed,
+            report.schema_version
+        );
     }
 }
 
