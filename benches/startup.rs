@@ -1,0 +1,269 @@
+//! Startup and close/checkpoint latency: beadstore against C SQLite (rusqlite, bundled) doing the
+//! same work with the Go store's semantics, in the same run.
+//!
+//! `cargo bench --bench startup` (full) or `BEADSTORE_BENCH_QUICK=1 cargo bench` (a few seconds
+//! per benchmark); `scripts/bench-report` turns criterion's output into BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use beadstore::{params, OpenOptions, Store};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+
+/// The tables and columns the Go store probes on every open (reference §5).
+const GO_PROBE: &[&str] = &[
+    "SELECT id, title, description, design, acceptance_criteria, notes, status, priority, issue_type, assignee, estimated_minutes, created_at, updated_at, closed_at, content_hash, external_ref, compaction_level, compacted_at, compacted_at_commit, original_size, source_repo, close_reason, deleted_at, deleted_by, delete_reason, original_type, sender, ephemeral, pinned FROM issues LIMIT 0",
+    "SELECT issue_id, depends_on_id, type, created_at, created_by, metadata, thread_id FROM dependencies LIMIT 0",
+    "SELECT issue_id, label FROM labels LIMIT 0",
+    "SELECT id, issue_id, author, text, created_at FROM comments LIMIT 0",
+    "SELECT id, issue_id, event_type, actor, old_value, new_value, comment, created_at FROM events LIMIT 0",
+    "SELECT key, value FROM config LIMIT 0",
+    "SELECT key, value FROM metadata LIMIT 0",
+    "SELECT issue_id, marked_at FROM dirty_issues LIMIT 0",
+    "SELECT issue_id, content_hash, exported_at FROM export_hashes LIMIT 0",
+    "SELECT parent_id, last_child FROM child_counters LIMIT 0",
+    "SELECT id, issue_id, snapshot_time, compaction_level, original_size, compressed_size, original_content, archived_events FROM issue_snapshots LIMIT 0",
+    "SELECT id, issue_id, compaction_level, snapshot_json, created_at FROM compaction_snapshots LIMIT 0",
+    "SELECT repo_path, jsonl_path, mtime_ns, last_checked FROM repo_mtimes LIMIT 0",
+];
+
+const FIRST_QUERY: &str = "SELECT count(*) FROM issues WHERE status = 'open'";
+
+fn quick() -> bool {
+    std::env::var_os("BEADSTORE_BENCH_QUICK").is_some()
+}
+
+fn fixtures_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-fixtures");
+    std::fs::create_dir_all(&dir).expect("fixture dir");
+    dir
+}
+
+/// A beads database with `n` issues, 2n dependencies and n labels, written by beadstore (so it
+/// is up to date), cached between runs.
+fn fixture(n: usize) -> PathBuf {
+    let path = fixtures_dir().join(format!("beads-{n}.db"));
+    if path.exists() {
+        return path;
+    }
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let store = Store::open(tmp.to_str().expect("utf-8")).expect("create fixture");
+    store.set_config("issue_prefix", "bd").expect("prefix");
+    store
+        .transaction(|tx| {
+            for i in 0..n {
+                let status = ["open", "open", "in_progress", "closed", "blocked"][i % 5];
+                let closed_at = (status == "closed").then_some("2026-01-01T00:00:00Z");
+                tx.execute(
+                    "INSERT INTO issues (id, title, description, status, priority, closed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    &params![format!("bd-{i}"), format!("Issue {i}"), "d".repeat(i % 200), status, (i % 5) as i64, closed_at],
+                )?;
+                tx.execute("INSERT INTO labels (issue_id, label) VALUES (?, ?)", &params![format!("bd-{i}"), format!("l{}", i % 10)])?;
+                for k in 1..=2 {
+                    if i >= k * 7 {
+                        tx.execute(
+                            "INSERT INTO dependencies (issue_id, depends_on_id, type, created_by) VALUES (?, ?, 'blocks', 'bench')",
+                            &params![format!("bd-{i}"), format!("bd-{}", i - k * 7)],
+                        )?;
+                    }
+                }
+            }
+            Ok(())
+        })
+        .expect("fill fixture");
+    store.close().expect("close fixture");
+    let _ = std::fs::remove_file(crate_wal(&tmp));
+    std::fs::rename(&tmp, &path).expect("publish fixture");
+    path
+}
+
+fn crate_wal(p: &Path) -> PathBuf {
+    let mut s = p.as_os_str().to_owned();
+    s.push("-wal");
+    PathBuf::from(s)
+}
+
+fn sqlite_open_go_semantics(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("sqlite open");
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL;",
+    )
+    .expect("pragmas");
+    for probe in GO_PROBE {
+        conn.prepare(probe)
+            .expect("probe")
+            .query([])
+            .expect("probe run");
+    }
+    conn
+}
+
+fn first_query_sqlite(conn: &rusqlite::Connection) -> i64 {
+    conn.query_row(FIRST_QUERY, [], |r| r.get(0))
+        .expect("first query")
+}
+
+fn first_query(store: &Store) -> i64 {
+    store.query(FIRST_QUERY, &[]).expect("first query")[0][0]
+        .as_i64()
+        .unwrap_or(0)
+}
+
+fn startup(c: &mut Criterion) {
+    for n in [1_000usize, 10_000] {
+        let path = fixture(n);
+        let p = path.to_str().expect("utf-8").to_owned();
+        let label = if n == 1_000 { "1k" } else { "10k" };
+
+        // Read-write open of an up-to-date file, first query included. The store (and the C
+        // connection) is closed outside the measured region.
+        let mut g = c.benchmark_group(format!("startup_rw_{label}"));
+        g.bench_function("beadstore", |b| {
+            b.iter_batched(
+                || (),
+                |_| {
+                    let store = Store::open(&p).expect("open");
+                    black_box(first_query(&store));
+                    store
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        g.bench_function("c_sqlite", |b| {
+            b.iter_batched(
+                || (),
+                |_| {
+                    let conn = sqlite_open_go_semantics(&path);
+                    black_box(first_query_sqlite(&conn));
+                    conn
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        g.finish();
+
+        let mut g = c.benchmark_group(format!("startup_ro_{label}"));
+        g.bench_function("beadstore", |b| {
+            b.iter_batched(
+                || (),
+                |_| {
+                    let store = Store::open_read_only(&p).expect("open ro");
+                    black_box(first_query(&store));
+                    store
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        g.bench_function("c_sqlite", |b| {
+            b.iter_batched(
+                || (),
+                |_| {
+                    let conn = rusqlite::Connection::open_with_flags(
+                        &path,
+                        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                    )
+                    .expect("sqlite ro");
+                    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;")
+                        .expect("pragmas");
+                    black_box(first_query_sqlite(&conn));
+                    conn
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        g.finish();
+    }
+
+    // What every open cost before the migration skip: open plus a full migration run (Go runs
+    // all 40 migrations and rebuilds `dependencies` on every read-write open).
+    let path = fixture(10_000);
+    let p = path.to_str().expect("utf-8").to_owned();
+    let mut g = c.benchmark_group("startup_rw_10k_full_migration");
+    g.bench_function("beadstore", |b| {
+        b.iter_batched(
+            || (),
+            |_| {
+                let store = Store::open(&p).expect("open");
+                store.migrate().expect("migrate");
+                black_box(first_query(&store));
+                store
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+/// `close()` after N committed single-row transactions: the TRUNCATE checkpoint plus teardown.
+fn checkpoint(c: &mut Criterion) {
+    let dir = fixtures_dir().join("checkpoint");
+    std::fs::create_dir_all(&dir).expect("dir");
+    for commits in [10usize, 100, 1_000] {
+        let mut g = c.benchmark_group(format!("close_truncate_after_{commits}_commits"));
+        let bs_path = dir.join(format!("bs-{commits}.db"));
+        let sq_path = dir.join(format!("sq-{commits}.db"));
+        let bs = bs_path.to_str().expect("utf-8").to_owned();
+        g.bench_function("beadstore", |b| {
+            b.iter_batched(
+                || {
+                    let _ = std::fs::remove_file(&bs_path);
+                    let _ = std::fs::remove_file(crate_wal(&bs_path));
+                    let store = Store::open_with(&bs, OpenOptions::new()).expect("open");
+                    for i in 0..commits {
+                        store
+                            .execute(
+                                "INSERT INTO metadata (key, value) VALUES (?, 'v')",
+                                &params![format!("k{i}")],
+                            )
+                            .expect("commit");
+                    }
+                    store
+                },
+                |store| store.close().expect("close"),
+                BatchSize::PerIteration,
+            )
+        });
+        g.bench_function("c_sqlite", |b| {
+            b.iter_batched(
+                || {
+                    let _ = std::fs::remove_file(&sq_path);
+                    let _ = std::fs::remove_file(crate_wal(&sq_path));
+                    let conn = rusqlite::Connection::open(&sq_path).expect("open");
+                    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
+                        .expect("setup");
+                    for i in 0..commits {
+                        conn.execute("INSERT INTO metadata (key, value) VALUES (?, 'v')", [format!("k{i}")])
+                            .expect("commit");
+                    }
+                    conn
+                },
+                |conn| {
+                    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").expect("checkpoint");
+                    drop(conn);
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        g.finish();
+    }
+}
+
+fn config() -> Criterion {
+    let c = Criterion::default();
+    if quick() {
+        c.sample_size(10)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(1))
+    } else {
+        c.sample_size(50).measurement_time(Duration::from_secs(4))
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = startup, checkpoint
+}
+criterion_main!(benches);
