@@ -204,11 +204,22 @@ fn restore_default_sigpipe() {
     }
 }
 
+/// `BEADSTORE_LOG` takes a level (`debug`) or per-target levels (`beadstore=debug,warn`).
 fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("BEADSTORE_LOG").unwrap_or_else(|_| EnvFilter::new("off"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    let Ok(spec) = std::env::var("BEADSTORE_LOG") else {
+        return;
+    };
+    let filter: Targets = match spec.parse() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("warning: ignoring BEADSTORE_LOG={spec:?}: {e}");
+            return;
+        }
+    };
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
         .try_init();
 }
