@@ -102,3 +102,23 @@ macro_rules! params {
     () => { ::std::vec::Vec::<$crate::Value>::new() };
     ($($v:expr),+ $(,)?) => { ::std::vec![$($crate::Value::from($v)),+] };
 }
+
+/// The integer in the first column of the first row (what `SELECT count(*)` returns).
+pub(crate) fn first_i64(rows: &[Row]) -> Option<i64> {
+    rows.first().and_then(|r| r.first()).and_then(Value::as_i64)
+}
+
+/// The text in the first column of the first row.
+pub(crate) fn first_text(rows: Vec<Row>) -> Option<String> {
+    column_texts(rows, 0).into_iter().next()
+}
+
+/// The text in column `index` of every row; rows where it is not text are skipped.
+pub(crate) fn column_texts(rows: Vec<Row>, index: usize) -> Vec<String> {
+    rows.into_iter()
+        .filter_map(|r| match r.into_iter().nth(index) {
+            Some(Value::Text(s)) => Some(s),
+            _ => None,
+        })
+        .collect()
+}

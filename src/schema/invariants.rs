@@ -4,7 +4,7 @@
 
 use crate::engine::EngineConn;
 use crate::error::{Error, Result};
-use crate::value::Value;
+use crate::value::{column_texts, first_i64, first_text};
 
 /// What the database held before the migrations ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,12 +27,7 @@ pub const INVARIANT_NAMES: [&str; 3] = [
 ];
 
 fn count(conn: &EngineConn, op: &str, sql: &str) -> Result<i64> {
-    Ok(conn
-        .query(op, sql, &[])?
-        .first()
-        .and_then(|r| r.first())
-        .and_then(Value::as_i64)
-        .unwrap_or(0))
+    Ok(first_i64(&conn.query(op, sql, &[])?).unwrap_or(0))
 }
 
 /// Deletes dependencies and labels whose issue is gone (and dependencies on missing local
@@ -61,15 +56,10 @@ pub(crate) fn clean_orphaned_refs(conn: &EngineConn) -> Result<(u64, u64)> {
 /// Counts what the migrations must keep.
 pub(crate) fn capture(conn: &EngineConn) -> Result<Snapshot> {
     let op = "migration snapshot";
-    let config_keys = conn
-        .query(op, "SELECT key FROM config ORDER BY key", &[])?
-        .into_iter()
-        .filter_map(|r| {
-            r.into_iter()
-                .next()
-                .and_then(|v| v.as_str().map(str::to_owned))
-        })
-        .collect();
+    let config_keys = column_texts(
+        conn.query(op, "SELECT key FROM config ORDER BY key", &[])?,
+        0,
+    );
     Ok(Snapshot {
         issue_count: count(conn, op, "SELECT COUNT(*) FROM issues")?,
         config_keys,
@@ -129,17 +119,12 @@ pub(crate) fn failures(
         ));
     }
     if issues > 0 {
-        let prefix = conn
-            .query(
-                op,
-                "SELECT value FROM config WHERE key = 'issue_prefix'",
-                &[],
-            )?
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next())
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let prefix = first_text(conn.query(
+            op,
+            "SELECT value FROM config WHERE key = 'issue_prefix'",
+            &[],
+        )?)
+        .unwrap_or_default();
         if prefix.is_empty() {
             out.push((
                 "required_config_present",

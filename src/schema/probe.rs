@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use crate::engine::EngineConn;
 use crate::error::{Error, Result};
-use crate::value::Value;
+use crate::value::column_texts;
 
 /// Tables and the columns the probe requires of them (the Go store's expectation, reference §5).
 pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
@@ -140,14 +140,7 @@ pub(crate) fn table_names(conn: &EngineConn) -> Result<BTreeSet<String>> {
         "SELECT name FROM sqlite_master WHERE type = 'table'",
         &[],
     )?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| r.into_iter().next())
-        .filter_map(|v| match v {
-            Value::Text(s) => Some(s),
-            _ => None,
-        })
-        .collect())
+    Ok(column_texts(rows, 0).into_iter().collect())
 }
 
 /// The column names of one table, in declaration order.
@@ -157,14 +150,7 @@ pub(crate) fn column_names(conn: &EngineConn, table: &str) -> Result<Vec<String>
         &format!("PRAGMA table_info({})", quote_ident(table)),
         &[],
     )?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| r.into_iter().nth(1))
-        .filter_map(|v| match v {
-            Value::Text(s) => Some(s),
-            _ => None,
-        })
-        .collect())
+    Ok(column_texts(rows, 1))
 }
 
 /// Checks every expected table and column; never fails on an incompatible schema, only reports it.

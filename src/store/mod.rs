@@ -341,13 +341,7 @@ impl Store {
 
     /// The journal mode the engine reports (`wal` for every beadstore file, `memory` in memory).
     pub fn journal_mode(&self) -> Result<String> {
-        let rows = self.query("PRAGMA journal_mode", &[])?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next())
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default())
+        Ok(crate::value::first_text(self.query("PRAGMA journal_mode", &[])?).unwrap_or_default())
     }
 
     pub(crate) fn handle(&self, op: &'static str) -> Result<Arc<Handle>> {

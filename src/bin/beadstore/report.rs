@@ -79,11 +79,7 @@ impl Info {
             wal_bytes,
             schema_compatible: probe.is_compatible(),
             missing_tables: probe.missing_tables,
-            missing_columns: probe
-                .missing_columns
-                .into_iter()
-                .map(|(t, c)| format!("{t}.{c}"))
-                .collect(),
+            missing_columns: qualified(probe.missing_columns),
             issue_prefix,
             issue_count,
         })
@@ -142,11 +138,7 @@ impl Doctor {
             path: store.path().to_owned(),
             schema_compatible: compatible,
             missing_tables: probe.missing_tables,
-            missing_columns: probe
-                .missing_columns
-                .into_iter()
-                .map(|(t, c)| format!("{t}.{c}"))
-                .collect(),
+            missing_columns: qualified(probe.missing_columns),
             integrity: store.integrity_check()?,
             ..Self::migration_facts(store, compatible)?
         })
@@ -308,6 +300,14 @@ pub fn checkpoint(json: bool, path: &str, stats: CheckpointStats) {
             stats.checkpointed_frames, stats.wal_frames
         );
     }
+}
+
+/// `table.column` names for a list of (table, column) pairs.
+fn qualified(columns: Vec<(String, String)>) -> Vec<String> {
+    columns
+        .into_iter()
+        .map(|(t, c)| format!("{t}.{c}"))
+        .collect()
 }
 
 fn scalar(store: &Store, sql: &str) -> Result<i64> {

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use crate::engine::EngineConn;
 use crate::error::{Error, Result};
-use crate::value::{Row, Value};
+use crate::value::{first_i64, first_text, Row, Value};
 
 /// The connection a migration run uses, with helpers that turn failures into
 /// `Error::MigrationFailed` naming the current step.
@@ -59,12 +59,7 @@ impl<'a> Ctx<'a> {
 
     /// The first column of the first row as an integer (0 when absent).
     pub(crate) fn count(&self, sql: &str) -> Result<i64> {
-        Ok(self
-            .query(sql, &[])?
-            .first()
-            .and_then(|r| r.first())
-            .and_then(Value::as_i64)
-            .unwrap_or(0))
+        Ok(first_i64(&self.query(sql, &[])?).unwrap_or(0))
     }
 
     /// True when a table of that name exists.
@@ -87,12 +82,12 @@ impl<'a> Ctx<'a> {
             "SELECT sql FROM sqlite_master WHERE type = ? AND name = ?",
             &[Value::from(kind), Value::from(name)],
         )?;
-        Ok(rows.into_iter().next().map(|r| {
-            r.into_iter()
-                .next()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        }))
+        // An object whose sql is NULL (an automatic index) reads as empty text.
+        Ok(if rows.is_empty() {
+            None
+        } else {
+            Some(first_text(rows).unwrap_or_default())
+        })
     }
 
     /// The column names of a table.

@@ -7,7 +7,7 @@ mod steps;
 
 use crate::engine::EngineConn;
 use crate::error::{Error, Result};
-use crate::value::Value;
+use crate::value::{first_i64, first_text, Value};
 
 use super::invariants;
 
@@ -92,12 +92,7 @@ pub struct MigrationReport {
 }
 
 fn schema_version(conn: &EngineConn) -> Result<i64> {
-    Ok(conn
-        .query("schema version", "PRAGMA schema_version", &[])?
-        .first()
-        .and_then(|r| r.first())
-        .and_then(Value::as_i64)
-        .unwrap_or(0))
+    Ok(first_i64(&conn.query("schema version", "PRAGMA schema_version", &[])?).unwrap_or(0))
 }
 
 fn marker_value(schema_version: i64) -> String {
@@ -115,15 +110,11 @@ pub(crate) fn state(conn: &EngineConn) -> Result<MigrationState> {
         )?
         .is_empty();
     let recorded = if has_metadata {
-        conn.query(
+        first_text(conn.query(
             "migration state",
             "SELECT value FROM metadata WHERE key = ?",
             &[Value::from(MARKER_KEY)],
-        )?
-        .into_iter()
-        .next()
-        .and_then(|r| r.into_iter().next())
-        .and_then(|v| v.as_str().map(str::to_owned))
+        )?)
     } else {
         None
     };

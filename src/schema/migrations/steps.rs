@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::model::ContentHashFields;
-use crate::value::Value;
+use crate::value::{column_texts, Value};
 
 use super::context::Ctx;
 use super::Migration;
@@ -429,14 +429,7 @@ fn orphan_detection(m: &Ctx<'_>) -> Result<()> {
          ORDER BY id",
         &[],
     )?;
-    let orphans: Vec<String> = rows
-        .into_iter()
-        .filter_map(|r| {
-            r.into_iter()
-                .next()
-                .and_then(|v| v.as_str().map(str::to_owned))
-        })
-        .collect();
+    let orphans = column_texts(rows, 0);
     if !orphans.is_empty() {
         tracing::warn!(
             count = orphans.len(),
