@@ -96,12 +96,13 @@ pub enum SchemaAction {
 /// on the writer inside one exclusive transaction, so a second attempt cannot see anything else;
 /// an incompatible file is rolled back and reported instead.
 pub(crate) fn prepare(conn: &EngineConn) -> Result<SchemaAction> {
+    // The common case first: an up-to-date file costs two statements.
+    if let MigrationState::UpToDate { .. } = migrations::state(conn)? {
+        return Ok(SchemaAction::UpToDate);
+    }
     if is_empty(conn)? {
         create_fresh(conn)?;
         return Ok(SchemaAction::Created);
-    }
-    if let MigrationState::UpToDate { .. } = migrations::state(conn)? {
-        return Ok(SchemaAction::UpToDate);
     }
     migrate(conn).map(SchemaAction::Migrated)
 }

@@ -132,7 +132,8 @@ impl Store {
             None => (EngineDb::open(Target::Memory, &path)?, None),
             Some(file) => {
                 create_parent_dir(file)?;
-                if wsl::on_wsl2_windows_path(&path) {
+                // Only a log line depends on it, so /proc/version is read only when it would show.
+                if tracing::enabled!(tracing::Level::DEBUG) && wsl::on_wsl2_windows_path(&path) {
                     tracing::debug!(
                         path = %path,
                         "WSL2 Windows or Docker Desktop path: keeping WAL (the engine keeps its WAL index in process memory) and never enabling the multi-process sidecar"

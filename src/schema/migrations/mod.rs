@@ -99,25 +99,19 @@ fn marker_value(schema_version: i64) -> String {
     format!("{MARKER_GENERATION}:{schema_version}")
 }
 
-/// Reads the file's migration state (two cheap look-ups; no table scan).
+/// Reads the file's migration state: the schema cookie from the header and the marker by primary
+/// key, two statements on the open path. A file without a readable marker (no metadata table,
+/// say) simply needs migrating.
 pub(crate) fn state(conn: &EngineConn) -> Result<MigrationState> {
     let version = schema_version(conn)?;
-    let has_metadata = !conn
+    let recorded = conn
         .query(
-            "migration state",
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metadata'",
-            &[],
-        )?
-        .is_empty();
-    let recorded = if has_metadata {
-        first_text(conn.query(
             "migration state",
             "SELECT value FROM metadata WHERE key = ?",
             &[Value::from(MARKER_KEY)],
-        )?)
-    } else {
-        None
-    };
+        )
+        .ok()
+        .and_then(first_text);
     if recorded.as_deref() == Some(marker_value(version).as_str()) {
         Ok(MigrationState::UpToDate {
             schema_version: version,
