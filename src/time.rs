@@ -33,15 +33,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn matches_go_rfc3339_nano() {
-        let t = DateTime::parse_from_rfc3339("2025-11-02T21:58:07.295058000-08:00").unwrap();
+    fn matches_go_rfc3339_nano() -> Result<(), chrono::ParseError> {
+        let t = DateTime::parse_from_rfc3339("2025-11-02T21:58:07.295058000-08:00")?;
         assert_eq!(format_rfc3339_nano(&t), "2025-11-02T21:58:07.295058-08:00");
-        let t = DateTime::parse_from_rfc3339("2026-01-01T00:00:00+00:00").unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-01-01T00:00:00+00:00")?;
         assert_eq!(format_rfc3339_nano(&t), "2026-01-01T00:00:00Z");
-        let t = DateTime::parse_from_rfc3339("2026-01-01T00:00:00.000000001+05:30").unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-01-01T00:00:00.000000001+05:30")?;
         assert_eq!(
             format_rfc3339_nano(&t),
             "2026-01-01T00:00:00.000000001+05:30"
         );
+        Ok(())
     }
 }

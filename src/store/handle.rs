@@ -1,5 +1,6 @@
 //! An open database with its connections: one writer and a pool of readers.
 
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -77,7 +78,7 @@ impl Handle {
         };
         Ok(ReaderGuard {
             handle: self,
-            conn: Some(conn),
+            conn: ManuallyDrop::new(conn),
         })
     }
 
@@ -124,23 +125,20 @@ impl std::ops::Deref for WriterGuard<'_> {
 /// Exclusive use of one reader connection until dropped.
 pub(crate) struct ReaderGuard<'a> {
     handle: &'a Handle,
-    conn: Option<EngineConn>,
+    conn: ManuallyDrop<EngineConn>,
 }
 
 impl std::ops::Deref for ReaderGuard<'_> {
     type Target = EngineConn;
     fn deref(&self) -> &EngineConn {
-        // The connection is only taken out in `drop`.
-        match &self.conn {
-            Some(c) => c,
-            None => unreachable!("reader connection used after release"),
-        }
+        &self.conn
     }
 }
 
 impl Drop for ReaderGuard<'_> {
     fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
+        // SAFETY: `conn` is taken exactly once, here, and never used afterwards.
+        let conn = unsafe { ManuallyDrop::take(&mut self.conn) };
         if conn.is_poisoned() || conn.in_transaction() || self.handle.closed.load(Ordering::Acquire)
         {
             let _ = conn.close();

@@ -204,38 +204,39 @@ mod tests {
     }
 
     #[test]
-    fn plain_paths_become_absolute() {
-        let loc = parse_at("db/beads.db").unwrap();
-        assert_eq!(loc.file.unwrap(), PathBuf::from("/work/here/db/beads.db"));
-        let loc = parse_at("../x/./beads.db").unwrap();
-        assert_eq!(loc.file.unwrap(), PathBuf::from("/work/x/beads.db"));
+    fn plain_paths_become_absolute() -> Result<()> {
+        let loc = parse_at("db/beads.db")?;
+        assert_eq!(loc.file, Some(PathBuf::from("/work/here/db/beads.db")));
+        let loc = parse_at("../x/./beads.db")?;
+        assert_eq!(loc.file, Some(PathBuf::from("/work/x/beads.db")));
+        Ok(())
     }
 
     #[test]
-    fn memory_forms() {
-        assert!(parse_at(":memory:").unwrap().file.is_none());
-        assert!(parse_at("file:memdb?mode=memory&cache=shared")
-            .unwrap()
+    fn memory_forms() -> Result<()> {
+        assert!(parse_at(":memory:")?.file.is_none());
+        assert!(parse_at("file:memdb?mode=memory&cache=shared")?
             .file
             .is_none());
-        assert!(parse_at("file::memory:").unwrap().file.is_none());
+        assert!(parse_at("file::memory:")?.file.is_none());
         assert!(parse_at("file:x?mode=memory&mode=ro").is_err());
+        Ok(())
     }
 
     #[test]
-    fn uri_parameters_are_read_not_kept_in_the_name() {
+    fn uri_parameters_are_read_not_kept_in_the_name() -> Result<()> {
         let loc = parse_at(
             "file:/tmp/a%20b.db?mode=ro&_pragma=busy_timeout(250)&_pragma=foreign_keys(ON)&_time_format=sqlite",
-        )
-        .unwrap();
-        assert_eq!(loc.file.unwrap(), PathBuf::from("/tmp/a b.db"));
+        )?;
+        assert_eq!(loc.file, Some(PathBuf::from("/tmp/a b.db")));
         assert!(loc.read_only);
         assert_eq!(loc.busy_timeout, Some(Duration::from_millis(250)));
-        let loc = parse_at("file:///tmp/x.db").unwrap();
-        assert_eq!(loc.file.unwrap(), PathBuf::from("/tmp/x.db"));
-        let loc = parse_at("file:rel.db?_pragma=busy_timeout(0)").unwrap();
-        assert_eq!(loc.file.unwrap(), PathBuf::from("/work/here/rel.db"));
+        let loc = parse_at("file:///tmp/x.db")?;
+        assert_eq!(loc.file, Some(PathBuf::from("/tmp/x.db")));
+        let loc = parse_at("file:rel.db?_pragma=busy_timeout(0)")?;
+        assert_eq!(loc.file, Some(PathBuf::from("/work/here/rel.db")));
         assert_eq!(loc.busy_timeout, Some(Duration::ZERO));
+        Ok(())
     }
 
     #[test]
