@@ -111,6 +111,17 @@ fn check_migrated(
         keys.contains("compaction_enabled"),
         "{era}: config defaults"
     );
+    // Flags survive the issues rebuilds (GH#809: pinned and is_template through migration 022).
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM issues WHERE pinned = 1"),
+        before.pinned_flags,
+        "{era}: pinned"
+    );
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM issues WHERE is_template = 1"),
+        before.template_flags,
+        "{era}: is_template"
+    );
     // Data repairs: closed issues have closed_at, open ones do not; pinned work is hooked.
     assert_eq!(
         count(
@@ -471,4 +482,35 @@ fn migration_names_are_gos_in_order() {
             "required_config_present"
         ]
     );
+}
+
+#[test]
+fn child_counters_cascade_with_their_parent_and_migrating_twice_changes_nothing() {
+    // Go's TestMigrateChildCountersTable.
+    let era = &history::eras()[1];
+    let t = TempDb::new();
+    history::build(&t.path, era, 10);
+    let store = Store::open(t.path_str()).unwrap();
+    store
+        .execute(
+            "INSERT INTO child_counters (parent_id, last_child) VALUES ('bd-2', 3)",
+            &[],
+        )
+        .unwrap();
+    let version = |s: &Store| s.query("PRAGMA schema_version", &[]).unwrap()[0][0].as_i64();
+    let cookie = version(&store);
+    // An explicit second run finds nothing to change but the views it always recreates.
+    store.migrate().unwrap();
+    let after = store
+        .query("SELECT count(*) FROM child_counters", &[])
+        .unwrap();
+    assert_eq!(after[0][0].as_i64(), Some(1));
+    assert!(version(&store) >= cookie);
+    store
+        .execute("DELETE FROM issues WHERE id = 'bd-2'", &[])
+        .unwrap();
+    let after = store
+        .query("SELECT count(*) FROM child_counters", &[])
+        .unwrap();
+    assert_eq!(after[0][0].as_i64(), Some(0), "ON DELETE CASCADE");
 }

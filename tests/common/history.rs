@@ -290,6 +290,9 @@ pub struct Contents {
     pub config_keys: BTreeSet<String>,
     /// Issues stored with status 'pinned' that are not agents or roles.
     pub pinned_work: usize,
+    /// Issues with pinned = 1, and with is_template = 1.
+    pub pinned_flags: usize,
+    pub template_flags: usize,
 }
 
 /// Columns of a table in a file being built.
@@ -388,10 +391,12 @@ pub fn build(path: &Path, era: &Era, issues: usize) -> Contents {
         if has("pinned") && i % 11 == 0 {
             names.push("pinned");
             values.push(1i64.into());
+            out.pinned_flags += 1;
         }
         if has("is_template") && i % 13 == 0 {
             names.push("is_template");
             values.push(1i64.into());
+            out.template_flags += 1;
         }
         if has("replies_to") && i >= 2 && i % 7 == 0 {
             let target = id_of(i - 2);
