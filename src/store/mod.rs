@@ -148,14 +148,13 @@ impl Store {
             let writer = handle.writer("open")?;
             prepare_schema(&writer)?;
         }
-        Ok(Store {
+        Ok(Store::with_handle(
             path,
-            file: location.file,
-            read_only: false,
+            location.file,
+            false,
             busy_timeout,
-            closed: AtomicBool::new(false),
-            handle: RwLock::new(Some(Arc::new(handle))),
-        })
+            handle,
+        ))
     }
 
     fn open_read_only_at(location: Location, busy_timeout: Duration) -> Result<Store> {
@@ -170,31 +169,46 @@ impl Store {
                 what: format!("open read-only: database {path}"),
             });
         };
-        let (db, read_lock, registration) = if registry::has_writers(id) {
-            // This process writes the file: share the engine's database, no file lock needed.
-            let target = Target::File {
-                path: &path,
-                read_only: true,
-            };
-            (EngineDb::open(target, &path)?, None, None)
+        // When this process writes the file it shares the engine's database and needs no file
+        // lock (see registry.rs); otherwise the shared lock keeps writer processes out.
+        let (read_lock, registration) = if registry::has_writers(id) {
+            (None, None)
         } else {
-            let lock = SharedFileLock::acquire(&file, busy_timeout)?;
-            let target = Target::File {
-                path: &path,
-                read_only: true,
-            };
-            let db = EngineDb::open(target, &path)?;
-            (db, Some(lock), Some(Registration::new(id, false)))
+            (
+                Some(SharedFileLock::acquire(&file, busy_timeout)?),
+                Some(Registration::new(id, false)),
+            )
         };
-        let handle = Handle::new(db, busy_timeout, read_lock, registration)?;
-        Ok(Store {
-            path,
-            file: Some(file),
+        let target = Target::File {
+            path: &path,
             read_only: true,
+        };
+        let db = EngineDb::open(target, &path)?;
+        let handle = Handle::new(db, busy_timeout, read_lock, registration)?;
+        Ok(Store::with_handle(
+            path,
+            Some(file),
+            true,
+            busy_timeout,
+            handle,
+        ))
+    }
+
+    fn with_handle(
+        path: String,
+        file: Option<PathBuf>,
+        read_only: bool,
+        busy_timeout: Duration,
+        handle: Handle,
+    ) -> Store {
+        Store {
+            path,
+            file,
+            read_only,
             busy_timeout,
             closed: AtomicBool::new(false),
             handle: RwLock::new(Some(Arc::new(handle))),
-        })
+        }
     }
 
     /// The database's absolute path, or `:memory:`.
