@@ -81,8 +81,9 @@ fn generations(db: &str, rounds: &str, per_round: &str) -> Result<(), String> {
             say(&format!("committed {gen}"));
         }
         store.close().map_err(|e| e.to_string())?;
-        // Leave the file free for a moment so readers of other processes get their turn.
-        std::thread::sleep(Duration::from_millis(3));
+        // Leave the file free for a moment so readers of other processes get their turn (their
+        // lock retries back off up to 50 ms, so give them a real window).
+        std::thread::sleep(Duration::from_millis(10));
     }
     say("done");
     Ok(())
