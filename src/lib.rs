@@ -25,6 +25,7 @@
 
 mod engine;
 pub mod error;
+mod lock_wait;
 pub mod model;
 pub mod ops;
 pub mod schema;

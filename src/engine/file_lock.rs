@@ -10,9 +10,10 @@
 
 use std::fs::File;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::lock_wait::wait_for_lock;
 
 /// A held shared lock; released when dropped (the descriptor closes).
 #[derive(Debug)]
@@ -39,26 +40,15 @@ impl SharedFileLock {
                 Error::io("open for read lock", path, e)
             }
         })?;
-        let start = Instant::now();
-        let mut pause = Duration::from_millis(1);
-        loop {
+        let label = path.display().to_string();
+        wait_for_lock("open read-only", &label, timeout, || {
             match try_read_lock(&file) {
-                Attempt::Held => return Ok(SharedFileLock { _file: file }),
-                Attempt::Failed(e) => return Err(Error::io("read lock", path, e)),
-                Attempt::Conflict => {
-                    let waited = start.elapsed();
-                    if waited >= timeout {
-                        return Err(Error::Locked {
-                            op: "open read-only",
-                            path: path.display().to_string(),
-                            waited_ms: waited.as_millis() as u64,
-                        });
-                    }
-                    std::thread::sleep(pause.min(timeout - waited));
-                    pause = (pause * 2).min(Duration::from_millis(50));
-                }
+                Attempt::Held => Ok(Some(())),
+                Attempt::Conflict => Ok(None),
+                Attempt::Failed(e) => Err(Error::io("read lock", path, e)),
             }
-        }
+        })?;
+        Ok(SharedFileLock { _file: file })
     }
 }
 

@@ -10,7 +10,7 @@ pub mod wsl;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::RwLock;
 
@@ -406,47 +406,25 @@ fn open_file_waiting(
     path: &str,
     timeout: Duration,
 ) -> Result<(EngineDb, registry::FileId)> {
-    let start = Instant::now();
-    let mut pause = Duration::from_millis(1);
-    loop {
-        let held_by_own_reader = registry::file_id(file).is_some_and(registry::has_locked_readers);
-        let attempt = if held_by_own_reader {
-            Err(Error::Locked {
-                op: "open",
-                path: path.to_owned(),
-                waited_ms: 0,
-            })
-        } else {
-            EngineDb::open(
-                Target::File {
-                    path,
-                    read_only: false,
-                },
-                path,
-            )
+    crate::lock_wait::wait_for_lock("open", path, timeout, || {
+        if registry::file_id(file).is_some_and(registry::has_locked_readers) {
+            return Ok(None);
+        }
+        let target = Target::File {
+            path,
+            read_only: false,
         };
-        match attempt {
+        match EngineDb::open(target, path) {
             Ok(db) => {
                 let id = registry::file_id(file).ok_or_else(|| Error::NotFound {
                     what: format!("database {path} vanished while opening"),
                 })?;
-                return Ok((db, id));
+                Ok(Some((db, id)))
             }
-            Err(Error::Locked { .. }) => {
-                let waited = start.elapsed();
-                if waited >= timeout {
-                    return Err(Error::Locked {
-                        op: "open",
-                        path: path.to_owned(),
-                        waited_ms: waited.as_millis() as u64,
-                    });
-                }
-                std::thread::sleep(pause.min(timeout - waited));
-                pause = (pause * 2).min(Duration::from_millis(50));
-            }
-            Err(e) => return Err(e),
+            Err(Error::Locked { .. }) => Ok(None),
+            Err(e) => Err(e),
         }
-    }
+    })
 }
 
 /// Creates, migrates and checks the schema as an open does.

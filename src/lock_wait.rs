@@ -1,0 +1,32 @@
+//! Waiting for a file another holder has locked: retry with back-off until the busy timeout.
+
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// Calls `attempt` until it returns `Some` (got it) or an error, backing off from 1 ms to 50 ms
+/// while it returns `None` (held by someone else); past `timeout`, `Error::Locked` names `path`.
+pub(crate) fn wait_for_lock<T>(
+    op: &'static str,
+    path: &str,
+    timeout: Duration,
+    mut attempt: impl FnMut() -> Result<Option<T>>,
+) -> Result<T> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(v) = attempt()? {
+            return Ok(v);
+        }
+        let waited = start.elapsed();
+        if waited >= timeout {
+            return Err(Error::Locked {
+                op,
+                path: path.to_owned(),
+                waited_ms: waited.as_millis() as u64,
+            });
+        }
+        std::thread::sleep(pause.min(timeout - waited));
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
