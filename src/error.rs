@@ -107,6 +107,20 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The database file was replaced under the store and the operation cannot run on it: the
+    /// new file cannot be used yet (empty, half-copied, not a beads database, missing), or a
+    /// write went to the file that was replaced. The store tries again when the file changes.
+    #[error("{op}: database {path} was {kind}: {reason}")]
+    Replaced {
+        /// The operation.
+        op: &'static str,
+        /// The database path.
+        path: String,
+        /// What happened to the file.
+        kind: crate::freshness::ReplacementKind,
+        /// Why the operation could not use the file at the path.
+        reason: String,
+    },
     /// Any other engine failure, including a contained engine panic.
     #[error("{op}: engine error: {message}")]
     Engine {

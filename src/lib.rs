@@ -25,6 +25,7 @@
 
 mod engine;
 pub mod error;
+pub mod freshness;
 mod lock_wait;
 pub mod model;
 pub mod ops;
@@ -34,6 +35,7 @@ pub mod time;
 mod value;
 
 pub use error::{Error, Result};
+pub use freshness::{FreshnessEvent, FreshnessMode, FreshnessStats, ReplacementKind};
 pub use schema::{MigrationReport, MigrationState, ProbeReport, ISSUE_COLUMNS};
 pub use store::wsl::is_wsl2_windows_path;
 pub use store::{CheckpointStats, OpenOptions, Store, Transaction, DEFAULT_BUSY_TIMEOUT, MEMORY};

@@ -162,6 +162,16 @@ impl EngineConn {
         .unwrap_or(true)
     }
 
+    /// Stops this connection from ever checkpointing on its own (automatically after commits, or
+    /// when it is the database's last connection to close). Used when the file under it was
+    /// replaced: its WAL must not be copied into, or truncated under, anyone else's file.
+    pub(crate) fn freeze_wal(&self) {
+        let _ = self.guard("freeze wal", |conn| {
+            conn.wal_auto_actions_disable();
+            Ok(())
+        });
+    }
+
     /// True once an engine panic happened on this connection: it must not be used again.
     pub(crate) fn is_poisoned(&self) -> bool {
         self.poisoned.load(Ordering::Acquire)

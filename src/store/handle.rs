@@ -21,6 +21,7 @@ pub(crate) struct Handle {
     idle_readers: Mutex<Vec<EngineConn>>,
     busy_timeout: Duration,
     closed: AtomicBool,
+    wal_frozen: AtomicBool,
     // Declared after the connections so they close first, then the engine database, then locks.
     db: EngineDb,
     _read_lock: Option<SharedFileLock>,
@@ -40,6 +41,7 @@ impl Handle {
             idle_readers: Mutex::new(Vec::new()),
             busy_timeout,
             closed: AtomicBool::new(false),
+            wal_frozen: AtomicBool::new(false),
             db,
             _read_lock: read_lock,
             _registration: registration,
@@ -59,7 +61,7 @@ impl Handle {
         }
         if guard.is_poisoned() {
             // An engine panic left this connection unusable: replace it with a fresh one.
-            let fresh = self.db.connect(self.busy_timeout)?;
+            let fresh = self.connect()?;
             let old = std::mem::replace(&mut *guard, fresh);
             let _ = old.close();
         }
@@ -74,12 +76,41 @@ impl Handle {
         let pooled = self.idle_readers.lock().pop();
         let conn = match pooled {
             Some(c) => c,
-            None => self.db.connect(self.busy_timeout)?,
+            None => self.connect()?,
         };
         Ok(ReaderGuard {
             handle: self,
             conn: ManuallyDrop::new(conn),
         })
+    }
+
+    fn connect(&self) -> Result<EngineConn> {
+        let conn = self.db.connect(self.busy_timeout)?;
+        if self.wal_frozen.load(Ordering::Acquire) {
+            conn.freeze_wal();
+        }
+        Ok(conn)
+    }
+
+    /// From now on no connection of this handle checkpoints by itself, closing included: the
+    /// file at the path is no longer this handle's, and another handle may share its `-wal`.
+    /// Call with no operation in flight.
+    pub(crate) fn freeze_wal(&self) {
+        self.wal_frozen.store(true, Ordering::Release);
+        self.writer.lock().freeze_wal();
+        for conn in self.idle_readers.lock().iter() {
+            conn.freeze_wal();
+        }
+    }
+
+    /// True once `freeze_wal` ran.
+    pub(crate) fn is_wal_frozen(&self) -> bool {
+        self.wal_frozen.load(Ordering::Acquire)
+    }
+
+    /// The (device, inode) of the file this handle opened; `None` in memory.
+    pub(crate) fn file_id(&self) -> Option<super::registry::FileId> {
+        self._registration.as_ref().map(Registration::id)
     }
 
     /// Closes the writer and every idle reader; readers in use close when returned. Afterwards

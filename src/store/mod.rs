@@ -3,7 +3,8 @@
 
 mod handle;
 pub(crate) mod location;
-mod registry;
+mod reconnect;
+pub(crate) mod registry;
 mod transaction;
 pub mod wsl;
 
@@ -12,17 +13,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use crate::engine::file_lock::SharedFileLock;
 use crate::engine::{Checkpoint, EngineDb, Target};
 use crate::error::{Error, Result};
+use crate::freshness::{FreshnessMode, Opened, ReplacementKind, Tracker};
 use crate::schema::{self, ProbeReport};
 use crate::value::{Row, Value};
 
 use handle::Handle;
-use location::Location;
-use registry::Registration;
+use reconnect::{Pending, Slot};
+use registry::{Registration, Role};
 
 pub use location::MEMORY;
 pub use transaction::Transaction;
@@ -44,6 +46,7 @@ pub struct CheckpointStats {
 pub struct OpenOptions {
     busy_timeout: Option<Duration>,
     read_only: bool,
+    freshness: FreshnessMode,
 }
 
 impl Default for OpenOptions {
@@ -58,7 +61,15 @@ impl OpenOptions {
         OpenOptions {
             busy_timeout: None,
             read_only: false,
+            freshness: FreshnessMode::Watch,
         }
+    }
+
+    /// How the store notices its file being replaced (default: inotify watch, `stat` fallback).
+    /// `FreshnessMode::Off` is for one-shot tools that finish before anyone could replace it.
+    pub fn freshness(mut self, mode: FreshnessMode) -> Self {
+        self.freshness = mode;
+        self
     }
 
     /// How long any wait for a lock may last; zero fails at once when the database is held.
@@ -81,7 +92,13 @@ pub struct Store {
     read_only: bool,
     busy_timeout: Duration,
     closed: AtomicBool,
-    handle: RwLock<Option<Arc<Handle>>>,
+    slot: RwLock<Slot>,
+    /// `None` in memory: nothing can replace it.
+    freshness: Option<Tracker>,
+    /// Held while following a replacement; records one that could not be followed yet.
+    pending: Mutex<Option<Pending>>,
+    /// Set while a reconnect waits for operations in flight: new ones queue behind it.
+    draining: AtomicBool,
 }
 
 impl std::fmt::Debug for Store {
@@ -108,11 +125,40 @@ impl Store {
             .busy_timeout
             .or(location.busy_timeout)
             .unwrap_or(DEFAULT_BUSY_TIMEOUT);
-        if options.read_only || location.read_only {
-            Self::open_read_only_at(location, busy_timeout)
-        } else {
-            Self::open_read_write_at(location, busy_timeout)
-        }
+        let read_only = options.read_only || location.read_only;
+        let path = location.display();
+        let Some(file) = location.file else {
+            if read_only {
+                return Err(Error::InvalidInput(
+                    "read-only mode is not supported for in-memory databases".into(),
+                ));
+            }
+            let db = EngineDb::open(Target::Memory, &path)?;
+            let handle = Handle::new(db, busy_timeout, None, None)?;
+            prepare_schema(&*handle.writer("open")?)?;
+            return Ok(Store::assemble(
+                path,
+                None,
+                false,
+                busy_timeout,
+                handle,
+                None,
+            ));
+        };
+        let handle = open_file_handle(&file, &path, read_only, busy_timeout)?;
+        let tracker = Tracker::new(
+            file.clone(),
+            options.freshness,
+            baseline(&file, handle.file_id()),
+        );
+        Ok(Store::assemble(
+            path,
+            Some(file),
+            read_only,
+            busy_timeout,
+            handle,
+            Some(tracker),
+        ))
     }
 
     /// Opens an existing database read-only. Fails with `NotFound` when the file is missing and
@@ -126,80 +172,13 @@ impl Store {
         Self::open(MEMORY)
     }
 
-    fn open_read_write_at(location: Location, busy_timeout: Duration) -> Result<Store> {
-        let path = location.display();
-        let (db, registration) = match &location.file {
-            None => (EngineDb::open(Target::Memory, &path)?, None),
-            Some(file) => {
-                create_parent_dir(file)?;
-                // Only a log line depends on it, so /proc/version is read only when it would show.
-                if tracing::enabled!(tracing::Level::DEBUG) && wsl::on_wsl2_windows_path(&path) {
-                    tracing::debug!(
-                        path = %path,
-                        "WSL2 Windows or Docker Desktop path: keeping WAL (the engine keeps its WAL index in process memory) and never enabling the multi-process sidecar"
-                    );
-                }
-                let (db, id) = open_file_waiting(file, &path, busy_timeout)?;
-                (db, Some(Registration::new(id, true)))
-            }
-        };
-        let handle = Handle::new(db, busy_timeout, None, registration)?;
-        {
-            let writer = handle.writer("open")?;
-            prepare_schema(&writer)?;
-        }
-        Ok(Store::with_handle(
-            path,
-            location.file,
-            false,
-            busy_timeout,
-            handle,
-        ))
-    }
-
-    fn open_read_only_at(location: Location, busy_timeout: Duration) -> Result<Store> {
-        let Some(file) = location.file.clone() else {
-            return Err(Error::InvalidInput(
-                "read-only mode is not supported for in-memory databases".into(),
-            ));
-        };
-        let path = location.display();
-        let Some(id) = registry::file_id(&file) else {
-            return Err(Error::NotFound {
-                what: format!("open read-only: database {path}"),
-            });
-        };
-        // When this process writes the file it shares the engine's database and needs no file
-        // lock (see registry.rs); otherwise the shared lock keeps writer processes out.
-        let (read_lock, registration) = if registry::has_writers(id) {
-            (None, None)
-        } else {
-            (
-                Some(SharedFileLock::acquire(&file, busy_timeout)?),
-                Some(Registration::new(id, false)),
-            )
-        };
-        let target = Target::File {
-            path: &path,
-            read_only: true,
-        };
-        let db = EngineDb::open(target, &path)?;
-        let handle = Handle::new(db, busy_timeout, read_lock, registration)?;
-        Ok(Store::with_handle(
-            path,
-            Some(file),
-            true,
-            busy_timeout,
-            handle,
-        ))
-    }
-
-    fn with_handle(
+    fn assemble(
         path: String,
         file: Option<PathBuf>,
         read_only: bool,
         busy_timeout: Duration,
         handle: Handle,
+        freshness: Option<Tracker>,
     ) -> Store {
         Store {
             path,
@@ -207,7 +186,10 @@ impl Store {
             read_only,
             busy_timeout,
             closed: AtomicBool::new(false),
-            handle: RwLock::new(Some(Arc::new(handle))),
+            slot: RwLock::new(Slot::Open(Arc::new(handle))),
+            freshness,
+            pending: Mutex::new(None),
+            draining: AtomicBool::new(false),
         }
     }
 
@@ -242,10 +224,19 @@ impl Store {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        let Some(handle) = self.handle.write().take() else {
+        // Waits for a reconnect in progress, and keeps new ones from starting.
+        let _pending = self.pending.lock();
+        let Slot::Open(handle) = std::mem::replace(&mut *self.slot.write(), Slot::Closed) else {
             return Ok(());
         };
-        let checkpoint = if self.read_only || self.file.is_none() {
+        // A file overwritten in place holds someone else's pages now: the WAL must not be
+        // copied into it. (Renamed away or deleted: the checkpoint goes to the old file.)
+        let overwritten =
+            self.freshness.as_ref().and_then(Tracker::change_now) == Some(ReplacementKind::InPlace);
+        if overwritten {
+            handle.freeze_wal();
+        }
+        let checkpoint = if self.read_only || self.file.is_none() || handle.is_wal_frozen() {
             Ok(())
         } else {
             handle
@@ -260,9 +251,11 @@ impl Store {
     /// Runs a FULL WAL checkpoint: every committed frame is copied into the database file.
     pub fn checkpoint(&self) -> Result<CheckpointStats> {
         self.require_writable("checkpoint")?;
-        let handle = self.handle("checkpoint")?;
+        let handle = self.write_handle("checkpoint")?;
         let writer = handle.writer("checkpoint")?;
         let (wal_frames, checkpointed_frames) = writer.checkpoint(Checkpoint::Full)?;
+        drop(writer);
+        self.after_write("checkpoint")?;
         Ok(CheckpointStats {
             wal_frames,
             checkpointed_frames,
@@ -272,16 +265,21 @@ impl Store {
     /// Runs one SQL statement with parameters on the writer connection; returns rows changed.
     /// The escape hatch for extensions (Go's `UnderlyingDB`); keep write transactions short.
     pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        let handle = self.handle("execute")?;
+        let handle = self.write_handle("execute")?;
         let writer = handle.writer("execute")?;
-        writer.execute("execute", sql, params)
+        let changed = writer.execute("execute", sql, params)?;
+        drop(writer);
+        self.after_write("execute")?;
+        Ok(changed)
     }
 
     /// Runs several `;`-separated statements without parameters on the writer connection.
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
-        let handle = self.handle("execute batch")?;
+        let handle = self.write_handle("execute batch")?;
         let writer = handle.writer("execute batch")?;
-        writer.execute_batch("execute batch", sql)
+        writer.execute_batch("execute batch", sql)?;
+        drop(writer);
+        self.after_write("execute batch")
     }
 
     /// Runs a query on a reader connection and returns every row.
@@ -295,9 +293,12 @@ impl Store {
     /// returns `Ok`, rolled back on `Err` and on panic (the panic then continues).
     pub fn transaction<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         self.require_writable("transaction")?;
-        let handle = self.handle("transaction")?;
+        let handle = self.write_handle("transaction")?;
         let writer = handle.writer("transaction")?;
-        transaction::run(&writer, work)
+        let value = transaction::run(&writer, work)?;
+        drop(writer);
+        self.after_write("transaction")?;
+        Ok(value)
     }
 
     /// Runs `work` against one consistent snapshot on a reader connection: every query inside
@@ -336,9 +337,12 @@ impl Store {
     /// Runs every migration now, even on an up-to-date file (`beadstore migrate`).
     pub fn migrate(&self) -> Result<schema::MigrationReport> {
         self.require_writable("migrate")?;
-        let handle = self.handle("migrate")?;
+        let handle = self.write_handle("migrate")?;
         let writer = handle.writer("migrate")?;
-        schema::migrate(&writer)
+        let report = schema::migrate(&writer)?;
+        drop(writer);
+        self.after_write("migrate")?;
+        Ok(report)
     }
 
     /// Runs `PRAGMA integrity_check`; `["ok"]` means the file is sound.
@@ -357,13 +361,6 @@ impl Store {
     /// The journal mode the engine reports (`wal` for every beadstore file, `memory` in memory).
     pub fn journal_mode(&self) -> Result<String> {
         Ok(crate::value::first_text(self.query("PRAGMA journal_mode", &[])?).unwrap_or_default())
-    }
-
-    pub(crate) fn handle(&self, op: &'static str) -> Result<Arc<Handle>> {
-        match &*self.handle.read() {
-            Some(h) => Ok(h.clone()),
-            None => Err(Error::Closed { op }),
-        }
     }
 
     pub(crate) fn require_writable(&self, op: &str) -> Result<()> {
@@ -397,6 +394,68 @@ fn create_parent_dir(file: &Path) -> Result<()> {
         .mode(0o750)
         .create(parent)
         .map_err(|e| Error::io("create database directory", parent, e))
+}
+
+/// Opens the database file (read-write: created, migrated and probed; read-only: it must exist)
+/// and registers it with the process; used by open and by reconnect.
+fn open_file_handle(
+    file: &Path,
+    path: &str,
+    read_only: bool,
+    busy_timeout: Duration,
+) -> Result<Handle> {
+    if read_only {
+        let Some(id) = registry::file_id(file) else {
+            return Err(Error::NotFound {
+                what: format!("open read-only: database {path}"),
+            });
+        };
+        // When this process writes the file it shares the engine's database and needs no file
+        // lock (see registry.rs); otherwise the shared lock keeps writer processes out.
+        let (read_lock, role) = if registry::has_writers(id) {
+            (None, Role::SharingReader)
+        } else {
+            (
+                Some(SharedFileLock::acquire(file, busy_timeout)?),
+                Role::LockedReader,
+            )
+        };
+        let target = Target::File {
+            path,
+            read_only: true,
+        };
+        let db = EngineDb::open(target, path)?;
+        return Handle::new(
+            db,
+            busy_timeout,
+            read_lock,
+            Some(Registration::new(id, role)),
+        );
+    }
+    create_parent_dir(file)?;
+    // Only a log line depends on it, so /proc/version is read only when it would show.
+    if tracing::enabled!(tracing::Level::DEBUG) && wsl::on_wsl2_windows_path(path) {
+        tracing::debug!(
+            path = %path,
+            "WSL2 Windows or Docker Desktop path: keeping WAL (the engine keeps its WAL index in process memory) and never enabling the multi-process sidecar"
+        );
+    }
+    let (db, id) = open_file_waiting(file, path, busy_timeout)?;
+    let handle = Handle::new(
+        db,
+        busy_timeout,
+        None,
+        Some(Registration::new(id, Role::Writer)),
+    )?;
+    prepare_schema(&*handle.writer("open")?)?;
+    Ok(handle)
+}
+
+/// The file the store opened, as freshness checks compare against. When the path already names
+/// another file than the one the engine opened (replaced during the open), there is no baseline
+/// and the first check reconnects.
+fn baseline(file: &Path, opened: Option<registry::FileId>) -> Option<Opened> {
+    Opened::capture(file, opened?)
 }
 
 /// Opens a database file read-write, waiting (up to `timeout`) while another process or a

@@ -6,19 +6,46 @@
 //! So: a read-only store opened while this process writes the file reuses the writer's engine
 //! database (no file lock needed, the engine is consistent within a process), and a read-write
 //! open waits while read-only stores of this process hold the file.
+//!
+//! It also owns every descriptor beadstore itself opens on a database file (to read its header):
+//! closing any descriptor of a file drops the POSIX locks the process holds on it, the engine's
+//! write lock included, so such a descriptor stays open until no store of the process uses the
+//! file any more.
 
 use std::collections::HashMap;
-use std::os::unix::fs::MetadataExt;
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// A file's identity: (device, inode).
 pub(crate) type FileId = (u64, u64);
 
-#[derive(Default, Clone, Copy)]
+#[derive(Default)]
 struct Counts {
     writers: usize,
     readers: usize,
+    sharing_readers: usize,
+    pins: usize,
+    /// Descriptors opened on the file; closed only with the entry.
+    files: Vec<Arc<File>>,
+}
+
+impl Counts {
+    fn unused(&self) -> bool {
+        self.writers == 0 && self.readers == 0 && self.sharing_readers == 0 && self.pins == 0
+    }
+}
+
+/// How a store uses a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// A read-write store (holds the engine's write lock).
+    Writer,
+    /// A read-only store holding its own shared file lock.
+    LockedReader,
+    /// A read-only store sharing a read-write store's engine database (no lock of its own).
+    SharingReader,
 }
 
 fn table() -> MutexGuard<'static, HashMap<FileId, Counts>> {
@@ -44,24 +71,40 @@ pub(crate) fn has_locked_readers(id: FileId) -> bool {
     table().get(&id).is_some_and(|c| c.readers > 0)
 }
 
+/// How many stores of this process have `id` open, in any role.
+pub(crate) fn stores_on(id: FileId) -> usize {
+    table()
+        .get(&id)
+        .map_or(0, |c| c.writers + c.readers + c.sharing_readers)
+}
+
 /// A store's registration; dropping it unregisters.
 #[derive(Debug)]
 pub(crate) struct Registration {
     id: FileId,
-    writer: bool,
+    role: Role,
 }
 
 impl Registration {
-    /// Records a read-write store (`writer`) or a lock-holding read-only store on `id`.
-    pub(crate) fn new(id: FileId, writer: bool) -> Self {
+    /// Records a store using `id` in `role`.
+    pub(crate) fn new(id: FileId, role: Role) -> Self {
         let mut t = table();
         let c = t.entry(id).or_default();
-        if writer {
-            c.writers += 1;
-        } else {
-            c.readers += 1;
-        }
-        Registration { id, writer }
+        *count_of(c, role) += 1;
+        Registration { id, role }
+    }
+
+    /// The file registered.
+    pub(crate) fn id(&self) -> FileId {
+        self.id
+    }
+}
+
+fn count_of(c: &mut Counts, role: Role) -> &mut usize {
+    match role {
+        Role::Writer => &mut c.writers,
+        Role::LockedReader => &mut c.readers,
+        Role::SharingReader => &mut c.sharing_readers,
     }
 }
 
@@ -69,14 +112,76 @@ impl Drop for Registration {
     fn drop(&mut self) {
         let mut t = table();
         if let Some(c) = t.get_mut(&self.id) {
-            if self.writer {
-                c.writers = c.writers.saturating_sub(1);
-            } else {
-                c.readers = c.readers.saturating_sub(1);
-            }
-            if c.writers == 0 && c.readers == 0 {
+            let n = count_of(c, self.role);
+            *n = n.saturating_sub(1);
+            if c.unused() {
                 t.remove(&self.id);
             }
         }
     }
+}
+
+/// A descriptor on a database file that is safe to hold: it is closed only when no store of the
+/// process uses that file any more.
+#[derive(Debug)]
+pub(crate) struct Pin {
+    id: FileId,
+    file: Arc<File>,
+}
+
+impl Pin {
+    /// The file pinned.
+    pub(crate) fn id(&self) -> FileId {
+        self.id
+    }
+
+    /// The file's size now.
+    pub(crate) fn len(&self) -> std::io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
+    /// Reads `buf.len()` bytes at `offset`; false when the file is shorter.
+    pub(crate) fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<bool> {
+        match self.file.read_exact_at(buf, offset) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        let mut t = table();
+        if let Some(c) = t.get_mut(&self.id) {
+            c.pins = c.pins.saturating_sub(1);
+            if c.unused() {
+                t.remove(&self.id);
+            }
+        }
+    }
+}
+
+/// Pins the file at `path` (whatever inode it names now); `Ok(None)` when nothing is there.
+pub(crate) fn pin(path: &Path) -> std::io::Result<Option<Pin>> {
+    let mut t = table();
+    if let Some(id) = file_id(path) {
+        if let Some(c) = t.get_mut(&id) {
+            if let Some(file) = c.files.first().cloned() {
+                c.pins += 1;
+                return Ok(Some(Pin { id, file }));
+            }
+        }
+    }
+    let file = match File::open(path) {
+        Ok(f) => Arc::new(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    let id = (meta.dev(), meta.ino());
+    let c = t.entry(id).or_default();
+    c.pins += 1;
+    c.files.push(file.clone());
+    Ok(Some(Pin { id, file }))
 }

@@ -1,0 +1,416 @@
+//! Noticing that the database file was replaced under a running store (git checkout, merge,
+//! rebase, a copy over it), cheaply enough to ask on every call.
+//!
+//! The per-call check is an atomic load when the directory is watched with inotify, a `stat`
+//! otherwise. A change is compared with the stamp of the file the store has open (inode, size,
+//! times, header bytes) so that the store's own writes and checkpoints never count.
+
+pub(crate) mod candidate;
+mod events;
+mod stamp;
+mod watcher;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use crate::store::registry::{self, FileId, Pin};
+
+pub(crate) use events::Events;
+pub use events::{FreshnessEvent, FreshnessStats};
+pub(crate) use stamp::FileStamp;
+
+/// How a store notices that its file was replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FreshnessMode {
+    /// Watch the directory with inotify (a check is an atomic load); `stat` on every call where
+    /// inotify is unavailable, exhausted or its watch was lost. Writes always `stat` first.
+    #[default]
+    Watch,
+    /// `stat` the file on every call (what the Go store does).
+    Stat,
+    /// Never check: the store keeps using the file it opened (until `enable_freshness_checking`).
+    Off,
+}
+
+/// What happened to the file at the database path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplacementKind {
+    /// The path names another file now: renamed over (what git does) or deleted and recreated.
+    NewFile,
+    /// The same file was rewritten in place (`cp` over it, a restore).
+    InPlace,
+    /// Nothing is at the path (deleted, or the middle of a replacement).
+    Missing,
+}
+
+impl std::fmt::Display for ReplacementKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ReplacementKind::NewFile => "replaced by a new file",
+            ReplacementKind::InPlace => "overwritten in place",
+            ReplacementKind::Missing => "removed",
+        })
+    }
+}
+
+/// The first bytes of a SQLite file: they change when another database is copied over it.
+pub(crate) type Header = [u8; 100];
+
+/// One version of the database file: its stamp and, for the file the store has open, its
+/// header bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    pub(crate) stamp: FileStamp,
+    pub(crate) header: Option<Header>,
+}
+
+impl Snapshot {
+    /// The file at `path` now, or `None` when nothing is there. The header is read (through
+    /// `pin`, never a new descriptor) only when the path still names the pinned file.
+    pub(crate) fn take(path: &Path, pin: Option<&Pin>) -> std::io::Result<Option<Snapshot>> {
+        let Some(stamp) = FileStamp::of(path)? else {
+            return Ok(None);
+        };
+        let header = pin.filter(|p| p.id() == stamp.id()).and_then(read_header);
+        Ok(Some(Snapshot { stamp, header }))
+    }
+}
+
+fn read_header(pin: &Pin) -> Option<Header> {
+    let mut header = [0u8; 100];
+    pin.read_at(&mut header, 0).ok()?.then_some(header)
+}
+
+/// The file a store opened: its snapshot and a pin to read its header later.
+pub(crate) struct Opened {
+    snapshot: Snapshot,
+    pin: Pin,
+}
+
+impl Opened {
+    /// The file at `path`, when it is still the file `id` the engine opened.
+    pub(crate) fn capture(path: &Path, id: FileId) -> Option<Opened> {
+        let pin = registry::pin(path).ok()??;
+        if pin.id() != id {
+            return None;
+        }
+        let snapshot = Snapshot::take(path, Some(&pin)).ok()??;
+        (snapshot.stamp.id() == id).then_some(Opened { snapshot, pin })
+    }
+}
+
+/// What the store has open, as checks compare against.
+#[derive(Default)]
+struct Baseline {
+    snapshot: Option<Snapshot>,
+    pin: Option<Pin>,
+}
+
+impl Baseline {
+    fn from(opened: Option<Opened>) -> Self {
+        match opened {
+            Some(o) => Baseline {
+                snapshot: Some(o.snapshot),
+                pin: Some(o.pin),
+            },
+            None => Baseline::default(),
+        }
+    }
+
+    fn take_now(&self, path: &Path) -> std::io::Result<Option<Snapshot>> {
+        Snapshot::take(path, self.pin.as_ref())
+    }
+}
+
+/// What a check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The path still names the file the store has open.
+    Fresh,
+    /// It does not; `now` is what is there (None when missing).
+    Changed {
+        kind: ReplacementKind,
+        now: Option<Snapshot>,
+    },
+}
+
+/// The per-store freshness state.
+pub(crate) struct Tracker {
+    file: PathBuf,
+    enabled: AtomicBool,
+    /// Watcher generation already accounted for; `u64::MAX` forces a stat on the next check.
+    seen: AtomicU64,
+    /// The generation read just before the latest `stat`.
+    last_looked: AtomicU64,
+    subscription: Mutex<Option<watcher::Subscription>>,
+    watch_unavailable: AtomicBool,
+    /// The file the store has open.
+    baseline: Mutex<Baseline>,
+    pub(crate) events: Events,
+}
+
+const UNSEEN: u64 = u64::MAX;
+
+impl Tracker {
+    /// Tracks `file`, which the store opened as `opened` (taken before the engine opened it).
+    pub(crate) fn new(file: PathBuf, mode: FreshnessMode, opened: Option<Opened>) -> Self {
+        Tracker {
+            file,
+            enabled: AtomicBool::new(mode != FreshnessMode::Off),
+            seen: AtomicU64::new(UNSEEN),
+            last_looked: AtomicU64::new(UNSEEN),
+            subscription: Mutex::new(None),
+            watch_unavailable: AtomicBool::new(mode != FreshnessMode::Watch),
+            baseline: Mutex::new(Baseline::from(opened)),
+            events: Events::default(),
+        }
+    }
+
+    /// The database file being tracked.
+    pub(crate) fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// Turns checking on (re-reading the file's state, as Go's `Enable`) or off.
+    pub(crate) fn set_enabled(&self, on: bool) {
+        if on {
+            self.seen.store(UNSEEN, Ordering::Release);
+        }
+        self.enabled.store(on, Ordering::Release);
+    }
+
+    /// True while checks run.
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::Acquire)
+    }
+
+    /// True when checks are served by the inotify watch (false: `stat` on every call).
+    pub(crate) fn is_watching(&self) -> bool {
+        let sub = self.subscription.lock();
+        sub.as_ref().is_some_and(|s| !s.signal().is_degraded())
+    }
+
+    /// Has the file at the path changed since the store opened it? `strict` always looks at the
+    /// file (writes use it so that none lands in a file that was already replaced); otherwise
+    /// an unchanged watch answers without a system call.
+    pub(crate) fn check(&self, strict: bool) -> Verdict {
+        if !self.is_enabled() {
+            return Verdict::Fresh;
+        }
+        let generation = self.generation();
+        if !strict {
+            if let Some(g) = generation {
+                if g == self.seen.load(Ordering::Acquire) {
+                    return Verdict::Fresh;
+                }
+            }
+        }
+        self.look(generation)
+    }
+
+    /// The watch's generation, subscribing on first use; `None` when not watching.
+    fn generation(&self) -> Option<u64> {
+        if self.watch_unavailable.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut sub = self.subscription.lock();
+        if sub.is_none() {
+            *sub = watcher::subscribe(&self.file);
+            if sub.is_none() {
+                tracing::debug!(target: "beadstore::freshness", file = %self.file.display(), "inotify unavailable: checking with stat");
+                self.watch_unavailable.store(true, Ordering::Relaxed);
+                return None;
+            }
+        }
+        let signal = sub.as_ref()?.signal();
+        if signal.is_degraded() {
+            return None;
+        }
+        Some(signal.generation())
+    }
+
+    /// Stats the file and compares it with the baseline.
+    fn look(&self, generation: Option<u64>) -> Verdict {
+        self.events.count_stat();
+        self.last_looked
+            .store(generation.unwrap_or(UNSEEN), Ordering::Release);
+        let mut baseline = self.baseline.lock();
+        let now = match baseline.take_now(&self.file) {
+            Ok(now) => now,
+            // An unreadable path is not evidence of a replacement; look again next time.
+            Err(_) => return Verdict::Fresh,
+        };
+        let verdict = compare(baseline.snapshot.as_ref(), now.as_ref());
+        if verdict == Verdict::Fresh {
+            if now.is_some() {
+                // A touch or a chmod: same file, same content. Follow it so it is not re-examined.
+                baseline.snapshot = now;
+            }
+            if let Some(g) = generation {
+                self.seen.store(g, Ordering::Release);
+            }
+        }
+        verdict
+    }
+
+    /// How the path differs from the file the store has open, checking even when freshness
+    /// checking is off (close uses it so that it never checkpoints into someone else's file).
+    pub(crate) fn change_now(&self) -> Option<ReplacementKind> {
+        let baseline = self.baseline.lock();
+        let now = baseline.take_now(&self.file).ok()?;
+        match compare(baseline.snapshot.as_ref(), now.as_ref()) {
+            Verdict::Fresh => None,
+            Verdict::Changed { kind, .. } => Some(kind),
+        }
+    }
+
+    /// Lets the watch answer reads again without a `stat` until the file changes once more: the
+    /// change just examined is being dealt with (a refused replacement). Writes still `stat`.
+    pub(crate) fn defer(&self) {
+        self.seen
+            .store(self.last_looked.load(Ordering::Acquire), Ordering::Release);
+    }
+
+    /// Records that the store now has `now` open (after a reconnect or its own write).
+    pub(crate) fn rebase(&self, opened: Option<Opened>) {
+        *self.baseline.lock() = Baseline::from(opened);
+        self.seen.store(UNSEEN, Ordering::Release);
+    }
+
+    /// After the store's own write: follows the file's new size and times, so that its own
+    /// checkpoints never look like a replacement. Returns the verdict for the file as it was
+    /// when the write finished: `Changed` when the path names another file (the write landed
+    /// in the file that was replaced).
+    /// The baseline follows even while checking is off, so that `close` can still tell an own
+    /// checkpoint from an overwrite.
+    pub(crate) fn after_own_write(&self) -> Verdict {
+        let enabled = self.is_enabled();
+        let generation = if enabled { self.generation() } else { None };
+        self.events.count_stat();
+        let mut baseline = self.baseline.lock();
+        let now = match baseline.take_now(&self.file) {
+            Ok(now) => now,
+            Err(_) => return Verdict::Fresh,
+        };
+        let same_file = match (baseline.snapshot.as_ref(), now.as_ref()) {
+            (Some(b), Some(n)) => b.stamp.same_file(&n.stamp),
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        if !same_file {
+            return if enabled {
+                compare(baseline.snapshot.as_ref(), now.as_ref())
+            } else {
+                Verdict::Fresh
+            };
+        }
+        baseline.snapshot = now;
+        if let Some(g) = generation {
+            self.seen.store(g, Ordering::Release);
+        }
+        Verdict::Fresh
+    }
+
+    /// Blocks until the watch reports activity on the file or `timeout` passes (a monitor's
+    /// idle wait); with no watch, just sleeps `timeout`.
+    pub(crate) fn wait_for_activity(&self, timeout: Duration) {
+        let signal = self
+            .subscription
+            .lock()
+            .as_ref()
+            .map(|s| s.signal().clone());
+        match signal {
+            Some(signal) if !signal.is_degraded() => {
+                signal.wait_past(self.seen.load(Ordering::Acquire), timeout)
+            }
+            _ => std::thread::sleep(timeout),
+        }
+    }
+}
+
+/// Compares the open file's snapshot with what is at the path now.
+fn compare(baseline: Option<&Snapshot>, now: Option<&Snapshot>) -> Verdict {
+    match (baseline, now) {
+        (_, None) => Verdict::Changed {
+            kind: ReplacementKind::Missing,
+            now: None,
+        },
+        (None, Some(now)) => Verdict::Changed {
+            kind: ReplacementKind::NewFile,
+            now: Some(*now),
+        },
+        (Some(b), Some(n)) if !b.stamp.same_file(&n.stamp) => Verdict::Changed {
+            kind: ReplacementKind::NewFile,
+            now: Some(*n),
+        },
+        (Some(b), Some(n)) => {
+            let content_changed = b.stamp.size != n.stamp.size || b.header != n.header;
+            if content_changed {
+                Verdict::Changed {
+                    kind: ReplacementKind::InPlace,
+                    now: Some(*n),
+                }
+            } else {
+                Verdict::Fresh
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(ino: u64, size: u64, mtime_ns: i128, first: u8) -> Snapshot {
+        let mut header = [0u8; 100];
+        header[0] = first;
+        Snapshot {
+            stamp: FileStamp {
+                dev: 1,
+                ino,
+                size,
+                mtime_ns,
+                ctime_ns: mtime_ns,
+            },
+            header: Some(header),
+        }
+    }
+
+    #[test]
+    fn a_touch_is_not_a_replacement() {
+        let open = snapshot(7, 4096, 1, b'S');
+        let touched = snapshot(7, 4096, 99, b'S');
+        assert_eq!(compare(Some(&open), Some(&touched)), Verdict::Fresh);
+    }
+
+    #[test]
+    fn new_inode_in_place_rewrite_and_removal_are_told_apart() {
+        let open = snapshot(7, 4096, 1, b'S');
+        let renamed = snapshot(8, 4096, 1, b'S');
+        let rewritten = snapshot(7, 8192, 2, b'S');
+        let new_header = snapshot(7, 4096, 2, b'T');
+        let kind = |v| match v {
+            Verdict::Changed { kind, .. } => Some(kind),
+            Verdict::Fresh => None,
+        };
+        assert_eq!(
+            kind(compare(Some(&open), Some(&renamed))),
+            Some(ReplacementKind::NewFile)
+        );
+        assert_eq!(
+            kind(compare(Some(&open), Some(&rewritten))),
+            Some(ReplacementKind::InPlace)
+        );
+        assert_eq!(
+            kind(compare(Some(&open), Some(&new_header))),
+            Some(ReplacementKind::InPlace)
+        );
+        assert_eq!(
+            kind(compare(Some(&open), None)),
+            Some(ReplacementKind::Missing)
+        );
+    }
+}

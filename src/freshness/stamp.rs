@@ -1,0 +1,43 @@
+//! What identifies one version of a file on disk: which inode the path names, and that inode's
+//! size and times.
+
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// A `stat` of the database path (symlinks followed), reduced to what detects a replacement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileStamp {
+    pub(crate) dev: u64,
+    pub(crate) ino: u64,
+    pub(crate) size: u64,
+    pub(crate) mtime_ns: i128,
+    pub(crate) ctime_ns: i128,
+}
+
+impl FileStamp {
+    /// The stamp of `path` now; `Ok(None)` when nothing is there (deleted, or mid-replace).
+    pub(crate) fn of(path: &Path) -> io::Result<Option<FileStamp>> {
+        match std::fs::metadata(path) {
+            Ok(m) => Ok(Some(FileStamp {
+                dev: m.dev(),
+                ino: m.ino(),
+                size: m.size(),
+                mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+                ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
+            })),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The (device, inode) pair: which file the path names.
+    pub(crate) fn id(&self) -> (u64, u64) {
+        (self.dev, self.ino)
+    }
+
+    /// True when both stamps name the same inode.
+    pub(crate) fn same_file(&self, other: &FileStamp) -> bool {
+        self.id() == other.id()
+    }
+}

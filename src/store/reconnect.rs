@@ -1,0 +1,441 @@
+//! Following the database file when it is replaced under a running store: every operation asks
+//! the freshness tracker first; a replacement is validated, then swapped in, while operations
+//! already in flight finish on the old connections. A file that cannot be used (yet) leaves the
+//! store as it was, reported, and is tried again when it changes.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::engine::Checkpoint;
+use crate::error::{Error, Result};
+use crate::freshness::{
+    candidate, FreshnessEvent, FreshnessStats, ReplacementKind, Snapshot, Tracker, Verdict,
+};
+
+use super::handle::Handle;
+use super::{baseline, open_file_handle, registry, Store};
+
+/// What the store's operations run on.
+pub(super) enum Slot {
+    /// The connections to the file at the path (or, after a refused replacement, to the old
+    /// file, which still reads correctly).
+    Open(Arc<Handle>),
+    /// `close()` ran.
+    Closed,
+    /// The file was overwritten in place by something that cannot be opened (yet): the old
+    /// connections are gone and nothing can be read until the file is usable.
+    Unusable {
+        reason: String,
+        /// The file the closed connections had open, while other stores of this process may
+        /// still hold the engine's database on it.
+        stale: Option<registry::FileId>,
+    },
+}
+
+/// A replacement that could not be followed yet.
+pub(super) struct Pending {
+    kind: ReplacementKind,
+    /// What was at the path when the attempt failed: no new attempt until it changes.
+    seen: Option<Snapshot>,
+    /// True when the failure may clear by itself (operations in flight, a lock): try again on
+    /// the next operation even if the file did not change.
+    transient: bool,
+    reason: String,
+    /// True when the old connections still read the old content correctly (the file was renamed
+    /// away or deleted, not overwritten).
+    reads_ok: bool,
+}
+
+/// Whether an operation only reads or may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    Read,
+    Write,
+}
+
+/// Why an attempt did not switch files.
+struct Failure {
+    reason: String,
+    reads_ok: bool,
+    transient: bool,
+}
+
+impl Failure {
+    fn new(reason: impl Into<String>, reads_ok: bool) -> Self {
+        Failure {
+            reason: reason.into(),
+            reads_ok,
+            transient: false,
+        }
+    }
+
+    fn transient(mut self) -> Self {
+        self.transient = true;
+        self
+    }
+}
+
+/// Clears the draining flag however the reconnect ends.
+struct Draining<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for Draining<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl Store {
+    /// The connections for a read, after following any replacement of the file.
+    pub(crate) fn handle(&self, op: &'static str) -> Result<Arc<Handle>> {
+        self.live(op, Access::Read)
+    }
+
+    /// The connections for a write: the file is always `stat`ed first, so that no write begins
+    /// in a file that was already replaced.
+    pub(crate) fn write_handle(&self, op: &'static str) -> Result<Arc<Handle>> {
+        self.live(op, Access::Write)
+    }
+
+    /// After a write: the file it went to must still be the one at the path; otherwise the
+    /// write is not acknowledged (it is in the replaced file, not the new one).
+    pub(crate) fn after_write(&self, op: &'static str) -> Result<()> {
+        let Some(tracker) = &self.freshness else {
+            return Ok(());
+        };
+        match tracker.after_own_write() {
+            Verdict::Fresh => Ok(()),
+            Verdict::Changed { kind, .. } => Err(self.replaced(
+                op,
+                kind,
+                "the write went to the file that was replaced; it is not in the new file".into(),
+            )),
+        }
+    }
+
+    /// Checks now whether the file was replaced and follows it (what every operation does
+    /// first). `Ok(true)` when the store switched files.
+    pub fn refresh(&self) -> Result<bool> {
+        let before = self.freshness_stats().reconnects;
+        self.handle("refresh")?;
+        Ok(self.freshness_stats().reconnects > before)
+    }
+
+    /// Turns on noticing file replacements (on by default; see `OpenOptions::freshness`),
+    /// taking the file as it is now as the one the store has open... unless it was already
+    /// replaced, which the next operation then follows.
+    pub fn enable_freshness_checking(&self) {
+        if let Some(tracker) = &self.freshness {
+            tracker.set_enabled(true);
+        }
+    }
+
+    /// Stops noticing file replacements: the store keeps using the file it has open.
+    pub fn disable_freshness_checking(&self) {
+        if let Some(tracker) = &self.freshness {
+            tracker.set_enabled(false);
+        }
+    }
+
+    /// True while the store checks for file replacements (never for `:memory:`).
+    pub fn is_freshness_checking(&self) -> bool {
+        self.freshness.as_ref().is_some_and(Tracker::is_enabled)
+    }
+
+    /// True when checks are answered by an inotify watch rather than a `stat` per call.
+    pub fn is_watching_file(&self) -> bool {
+        self.freshness.as_ref().is_some_and(Tracker::is_watching)
+    }
+
+    /// A receiver of every later replacement and reconnect event of this store.
+    pub fn subscribe_freshness(&self) -> std::sync::mpsc::Receiver<FreshnessEvent> {
+        match &self.freshness {
+            Some(tracker) => tracker.events.subscribe(),
+            // In memory nothing can happen: a receiver whose sender is already gone.
+            None => std::sync::mpsc::channel().1,
+        }
+    }
+
+    /// Counters of freshness work since the store opened.
+    pub fn freshness_stats(&self) -> FreshnessStats {
+        self.freshness
+            .as_ref()
+            .map(|t| t.events.stats())
+            .unwrap_or_default()
+    }
+
+    /// Waits until the file may have changed (an inotify event) or `timeout` passes; for a
+    /// monitor loop that calls `refresh` (see `beadstore watch`).
+    pub fn wait_for_file_activity(&self, timeout: Duration) {
+        match &self.freshness {
+            Some(tracker) => tracker.wait_for_activity(timeout),
+            None => std::thread::sleep(timeout),
+        }
+    }
+
+    fn live(&self, op: &'static str, access: Access) -> Result<Arc<Handle>> {
+        if let Some(tracker) = &self.freshness {
+            if self.draining.load(Ordering::Acquire) {
+                // A reconnect is waiting for operations in flight: queue behind it.
+                drop(self.pending.lock());
+            }
+            if let Verdict::Changed { .. } = tracker.check(access == Access::Write) {
+                self.follow(tracker, op, access)?;
+            }
+        }
+        match &*self.slot.read() {
+            Slot::Open(handle) => Ok(handle.clone()),
+            Slot::Closed => Err(Error::Closed { op }),
+            Slot::Unusable { reason, .. } => {
+                Err(self.replaced(op, ReplacementKind::InPlace, reason.clone()))
+            }
+        }
+    }
+
+    /// Follows a replacement the tracker reported: at most one thread at a time.
+    fn follow(&self, tracker: &Tracker, op: &'static str, access: Access) -> Result<()> {
+        let mut pending = self.pending.lock();
+        if self.is_closed() {
+            return Ok(());
+        }
+        let Verdict::Changed { kind, now } = tracker.check(true) else {
+            // Another thread followed it meanwhile.
+            return Ok(());
+        };
+        if let Some(p) = pending.as_ref() {
+            if !p.transient && p.kind == kind && p.seen == now {
+                tracker.defer();
+                return self.pending_answer(p, op, access);
+            }
+        }
+        self.draining.store(true, Ordering::Release);
+        let _draining = Draining(&self.draining);
+        if !self.drain(
+            self.busy_timeout
+                .clamp(Duration::from_millis(200), Duration::from_secs(5)),
+        ) {
+            let failure = Failure::new(
+                "operations still in flight",
+                kind != ReplacementKind::InPlace,
+            );
+            return self.record_failure(
+                &mut pending,
+                tracker,
+                kind,
+                now,
+                failure.transient(),
+                op,
+                access,
+            );
+        }
+        // With nothing in flight, an own checkpoint that raced the check has been accounted for.
+        let Verdict::Changed { kind, now } = tracker.check(true) else {
+            *pending = None;
+            return Ok(());
+        };
+        let path = self.path.clone();
+        tracker.events.publish(FreshnessEvent::Replaced {
+            path: path.clone(),
+            kind,
+        });
+        let started = Instant::now();
+        let outcome = match kind {
+            ReplacementKind::Missing => Err(Failure::new("no file at the path", true)),
+            ReplacementKind::NewFile => self.switch_to_new_file(tracker),
+            ReplacementKind::InPlace => self.reopen_in_place(tracker),
+        };
+        match outcome {
+            Ok(()) => {
+                *pending = None;
+                tracker.events.publish(FreshnessEvent::Reconnected {
+                    path,
+                    kind,
+                    took: started.elapsed(),
+                });
+                Ok(())
+            }
+            Err(failure) => {
+                self.record_failure(&mut pending, tracker, kind, now, failure, op, access)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_failure(
+        &self,
+        pending: &mut Option<Pending>,
+        tracker: &Tracker,
+        kind: ReplacementKind,
+        now: Option<Snapshot>,
+        failure: Failure,
+        op: &'static str,
+        access: Access,
+    ) -> Result<()> {
+        tracker.events.publish(FreshnessEvent::ReconnectFailed {
+            path: self.path.clone(),
+            kind,
+            reason: failure.reason.clone(),
+        });
+        let p = pending.insert(Pending {
+            kind,
+            seen: now,
+            transient: failure.transient,
+            reason: failure.reason,
+            reads_ok: failure.reads_ok,
+        });
+        if !p.transient {
+            tracker.defer();
+        }
+        self.pending_answer(p, op, access)
+    }
+
+    /// What an operation gets while a replacement is pending.
+    fn pending_answer(&self, p: &Pending, op: &'static str, access: Access) -> Result<()> {
+        if access == Access::Read && p.reads_ok {
+            return Ok(());
+        }
+        Err(self.replaced(op, p.kind, p.reason.clone()))
+    }
+
+    fn replaced(&self, op: &'static str, kind: ReplacementKind, reason: String) -> Error {
+        Error::Replaced {
+            op,
+            path: self.path.clone(),
+            kind,
+            reason,
+        }
+    }
+
+    /// Waits until no operation holds the current connections; false after `timeout`.
+    fn drain(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_micros(20);
+        loop {
+            let busy = match &*self.slot.read() {
+                Slot::Open(handle) => Arc::strong_count(handle) > 1,
+                Slot::Closed | Slot::Unusable { .. } => false,
+            };
+            if !busy {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(2));
+        }
+    }
+
+    /// The path names another file: keep the old connections (they still read the old file)
+    /// until the new one is open, migrated and probed, then swap.
+    fn switch_to_new_file(&self, tracker: &Tracker) -> Result<(), Failure> {
+        let file = tracker.file();
+        let _pinned = candidate::check(file).map_err(|why| Failure::new(why.to_string(), true))?;
+        let old = match &*self.slot.read() {
+            Slot::Open(handle) => Some(handle.clone()),
+            Slot::Closed | Slot::Unusable { .. } => None,
+        };
+        if let Some(old) = &old {
+            if !self.read_only && !old.is_wal_frozen() {
+                // Everything the old file committed goes into it, and the `-wal` at the path is
+                // left empty, so none of its frames is ever read as part of the new file.
+                old.writer("reconnect")
+                    .and_then(|w| w.checkpoint(Checkpoint::Truncate))
+                    .map_err(|e| {
+                        Failure::new(format!("checkpointing the old file: {e}"), true).transient()
+                    })?;
+            }
+            old.freeze_wal();
+        }
+        let handle = open_file_handle(file, &self.path, self.read_only, self.busy_timeout)
+            .map_err(|e| {
+                let failure = Failure::new(e.to_string(), true);
+                if e.is_retryable() {
+                    failure.transient()
+                } else {
+                    failure
+                }
+            })?;
+        let opened = baseline(file, handle.file_id());
+        *self.slot.write() = Slot::Open(Arc::new(handle));
+        tracker.rebase(opened);
+        if let Some(old) = old {
+            let _ = old.close_connections();
+        }
+        Ok(())
+    }
+
+    /// The same file was rewritten: the old connections' cache and WAL describe content that is
+    /// gone. They are closed without checkpointing, the WAL is discarded, and the file opened
+    /// afresh; until that succeeds nothing can be read.
+    fn reopen_in_place(&self, tracker: &Tracker) -> Result<(), Failure> {
+        let previous = std::mem::replace(
+            &mut *self.slot.write(),
+            Slot::Unusable {
+                reason: "reopening the overwritten file".into(),
+                stale: None,
+            },
+        );
+        let old_id = match previous {
+            Slot::Open(old) => {
+                old.freeze_wal();
+                let id = old.file_id();
+                let _ = old.close_connections();
+                drop(old);
+                id
+            }
+            Slot::Unusable { stale, .. } => stale,
+            Slot::Closed => None,
+        };
+        let result = self.open_overwritten(tracker, old_id);
+        if let Err(failure) = &result {
+            *self.slot.write() = Slot::Unusable {
+                reason: failure.reason.clone(),
+                stale: old_id,
+            };
+        }
+        result
+    }
+
+    fn open_overwritten(
+        &self,
+        tracker: &Tracker,
+        old_id: Option<registry::FileId>,
+    ) -> Result<(), Failure> {
+        let file = tracker.file();
+        let _pinned = candidate::check(file).map_err(|why| Failure::new(why.to_string(), false))?;
+        if let Some(id) = old_id {
+            if registry::stores_on(id) > 0 {
+                return Err(Failure::new(
+                    "another store of this process still has the overwritten file open",
+                    false,
+                )
+                .transient());
+            }
+            if !self.read_only {
+                discard_wal(file).map_err(|e| Failure::new(e, false))?;
+            }
+        }
+        let handle = open_file_handle(file, &self.path, self.read_only, self.busy_timeout)
+            .map_err(|e| Failure::new(e.to_string(), false))?;
+        let opened = baseline(file, handle.file_id());
+        *self.slot.write() = Slot::Open(Arc::new(handle));
+        tracker.rebase(opened);
+        Ok(())
+    }
+}
+
+/// Empties the `-wal` beside `file`: its frames were written against content that was
+/// overwritten, and replaying them would mix two databases.
+fn discard_wal(file: &std::path::Path) -> std::result::Result<(), String> {
+    let mut wal = file.as_os_str().to_owned();
+    wal.push("-wal");
+    match std::fs::OpenOptions::new().write(true).open(&wal) {
+        Ok(f) => f
+            .set_len(0)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| format!("discarding the stale WAL: {e}")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("discarding the stale WAL: {e}")),
+    }
+}
