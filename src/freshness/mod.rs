@@ -243,7 +243,9 @@ impl Tracker {
             // An unreadable path is not evidence of a replacement; look again next time.
             Err(_) => return Verdict::Fresh,
         };
-        let verdict = compare(baseline.snapshot.as_ref(), now.as_ref());
+        let verdict = compare(baseline.snapshot.as_ref(), now.as_ref(), || {
+            wal_holds_frames(&self.file)
+        });
         if verdict == Verdict::Fresh {
             if now.is_some() {
                 // A touch or a chmod: same file, same content. Follow it so it is not re-examined.
@@ -261,7 +263,9 @@ impl Tracker {
     pub(crate) fn change_now(&self) -> Option<ReplacementKind> {
         let baseline = self.baseline.lock();
         let now = baseline.take_now(&self.file).ok()?;
-        match compare(baseline.snapshot.as_ref(), now.as_ref()) {
+        match compare(baseline.snapshot.as_ref(), now.as_ref(), || {
+            wal_holds_frames(&self.file)
+        }) {
             Verdict::Fresh => None,
             Verdict::Changed { kind, .. } => Some(kind),
         }
@@ -302,7 +306,7 @@ impl Tracker {
         };
         if !same_file {
             return if enabled {
-                compare(baseline.snapshot.as_ref(), now.as_ref())
+                compare(baseline.snapshot.as_ref(), now.as_ref(), || true)
             } else {
                 Verdict::Fresh
             };
@@ -332,32 +336,41 @@ impl Tracker {
 }
 
 /// Compares the open file's snapshot with what is at the path now.
-fn compare(baseline: Option<&Snapshot>, now: Option<&Snapshot>) -> Verdict {
+///
+/// Same inode: a different size or header is an overwrite. New times with the same size and
+/// header are ambiguous (a `touch`, or a copy of a same-sized database): when the store's WAL
+/// holds nothing, reopening costs nothing and is the safe answer; when it holds frames, they
+/// would be discarded by a reopen, so it is taken as a touch (see docs/design.md).
+fn compare(
+    baseline: Option<&Snapshot>,
+    now: Option<&Snapshot>,
+    wal_holds_frames: impl FnOnce() -> bool,
+) -> Verdict {
+    let changed = |kind, now: Option<&Snapshot>| Verdict::Changed {
+        kind,
+        now: now.copied(),
+    };
     match (baseline, now) {
-        (_, None) => Verdict::Changed {
-            kind: ReplacementKind::Missing,
-            now: None,
-        },
-        (None, Some(now)) => Verdict::Changed {
-            kind: ReplacementKind::NewFile,
-            now: Some(*now),
-        },
-        (Some(b), Some(n)) if !b.stamp.same_file(&n.stamp) => Verdict::Changed {
-            kind: ReplacementKind::NewFile,
-            now: Some(*n),
-        },
-        (Some(b), Some(n)) => {
-            let content_changed = b.stamp.size != n.stamp.size || b.header != n.header;
-            if content_changed {
-                Verdict::Changed {
-                    kind: ReplacementKind::InPlace,
-                    now: Some(*n),
-                }
-            } else {
-                Verdict::Fresh
-            }
+        (_, None) => changed(ReplacementKind::Missing, None),
+        (None, Some(n)) => changed(ReplacementKind::NewFile, Some(n)),
+        (Some(b), Some(n)) if !b.stamp.same_file(&n.stamp) => {
+            changed(ReplacementKind::NewFile, Some(n))
         }
+        (Some(b), Some(n)) if b.stamp.size != n.stamp.size || b.header != n.header => {
+            changed(ReplacementKind::InPlace, Some(n))
+        }
+        (Some(b), Some(n)) if b.stamp.mtime_ns != n.stamp.mtime_ns && !wal_holds_frames() => {
+            changed(ReplacementKind::InPlace, Some(n))
+        }
+        (Some(_), Some(_)) => Verdict::Fresh,
     }
+}
+
+/// True when the `-wal` beside `file` holds frames (more than its 32-byte header).
+fn wal_holds_frames(file: &Path) -> bool {
+    let mut wal = file.as_os_str().to_owned();
+    wal.push("-wal");
+    std::fs::metadata(wal).is_ok_and(|m| m.len() > 32)
 }
 
 #[cfg(test)]
@@ -383,7 +396,16 @@ mod tests {
     fn a_touch_is_not_a_replacement() {
         let open = snapshot(7, 4096, 1, b'S');
         let touched = snapshot(7, 4096, 99, b'S');
-        assert_eq!(compare(Some(&open), Some(&touched)), Verdict::Fresh);
+        assert_eq!(compare(Some(&open), Some(&touched), || true), Verdict::Fresh);
+        // With nothing in the WAL a reopen loses nothing: same-sized copies are caught.
+        assert!(matches!(
+            compare(Some(&open), Some(&touched), || false),
+            Verdict::Changed {
+                kind: ReplacementKind::InPlace,
+                ..
+            }
+        ));
+        assert_eq!(compare(Some(&open), Some(&open), || false), Verdict::Fresh);
     }
 
     #[test]
@@ -397,19 +419,19 @@ mod tests {
             Verdict::Fresh => None,
         };
         assert_eq!(
-            kind(compare(Some(&open), Some(&renamed))),
+            kind(compare(Some(&open), Some(&renamed), || true)),
             Some(ReplacementKind::NewFile)
         );
         assert_eq!(
-            kind(compare(Some(&open), Some(&rewritten))),
+            kind(compare(Some(&open), Some(&rewritten), || true)),
             Some(ReplacementKind::InPlace)
         );
         assert_eq!(
-            kind(compare(Some(&open), Some(&new_header))),
+            kind(compare(Some(&open), Some(&new_header), || true)),
             Some(ReplacementKind::InPlace)
         );
         assert_eq!(
-            kind(compare(Some(&open), None)),
+            kind(compare(Some(&open), None, || true)),
             Some(ReplacementKind::Missing)
         );
     }
