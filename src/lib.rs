@@ -38,5 +38,9 @@ pub use error::{Error, Result};
 pub use freshness::{FreshnessEvent, FreshnessMode, FreshnessStats, ReplacementKind};
 pub use schema::{MigrationReport, MigrationState, ProbeReport, ISSUE_COLUMNS};
 pub use store::wsl::is_wsl2_windows_path;
-pub use store::{CheckpointStats, OpenOptions, Store, Transaction, DEFAULT_BUSY_TIMEOUT, MEMORY};
+#[cfg(feature = "tokio")]
+pub use store::ReplacementEvents;
+pub use store::{
+    CheckpointStats, Monitor, OpenOptions, Store, Transaction, DEFAULT_BUSY_TIMEOUT, MEMORY,
+};
 pub use value::{Row, Value};

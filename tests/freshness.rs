@@ -103,7 +103,11 @@ fn own_writes_and_checkpoints_never_look_like_a_replacement() {
             .unwrap();
         drop(f);
         assert_eq!(store.get_config("issue_prefix").unwrap(), "bd");
-        assert_eq!(store.freshness_stats().reconnects, 0, "{mode:?} after touch");
+        assert_eq!(
+            store.freshness_stats().reconnects,
+            0,
+            "{mode:?} after touch"
+        );
         assert_eq!(
             store.query("SELECT count(*) FROM issues", &[]).unwrap()[0][0].as_i64(),
             Some(10_000)
@@ -143,7 +147,10 @@ fn a_file_renamed_over_the_path_is_followed_by_reads_config_and_metadata() {
         });
         // No zombie state: later calls keep working.
         for _ in 0..3 {
-            assert_eq!(store.get_metadata("last_health_check").unwrap(), "all-config-gen");
+            assert_eq!(
+                store.get_metadata("last_health_check").unwrap(),
+                "all-config-gen"
+            );
         }
         assert_eq!(store.freshness_stats().reconnects, 4);
 
@@ -151,7 +158,13 @@ fn a_file_renamed_over_the_path_is_followed_by_reads_config_and_metadata() {
         let reconnected = seen
             .iter()
             .filter(|e| {
-                matches!(e, FreshnessEvent::Reconnected { kind: ReplacementKind::NewFile, .. })
+                matches!(
+                    e,
+                    FreshnessEvent::Reconnected {
+                        kind: ReplacementKind::NewFile,
+                        ..
+                    }
+                )
             })
             .count();
         assert_eq!(reconnected, 4, "{seen:?}");
@@ -169,7 +182,9 @@ fn delete_and_recreate_is_followed() {
         std::fs::remove_file(&t.path).unwrap();
         std::fs::remove_file(t.wal()).ok();
         build(&t.path, "second", &["bd-2"]);
-        follows(mode, "recreated file", || titles(&store) == ["bd-2 from second"]);
+        follows(mode, "recreated file", || {
+            titles(&store) == ["bd-2 from second"]
+        });
         store.close().unwrap();
     }
 }
@@ -182,14 +197,20 @@ fn a_file_overwritten_in_place_is_reopened_and_never_written_with_the_old_wal() 
         let store = open(&t.path, mode);
         // Uncheckpointed frames of the old content sit in the WAL.
         store
-            .execute("INSERT INTO issues (id, title) VALUES ('bd-wal', 'in wal')", &[])
+            .execute(
+                "INSERT INTO issues (id, title) VALUES ('bd-wal', 'in wal')",
+                &[],
+            )
             .unwrap();
         let replacement = beside(&t, "replacement.db");
         build(&replacement, "copied", &["bd-x", "bd-y"]);
         // A different database: more pages than the one it overwrites.
         let padding = open(&replacement, FreshnessMode::Off);
         padding
-            .execute("UPDATE issues SET description = printf('%.20000c', 'x')", &[])
+            .execute(
+                "UPDATE issues SET description = printf('%.20000c', 'x')",
+                &[],
+            )
             .unwrap();
         padding.close().unwrap();
         let inode = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&t.path).unwrap());
@@ -203,7 +224,10 @@ fn a_file_overwritten_in_place_is_reopened_and_never_written_with_the_old_wal() 
             titles(&store) == ["bd-x from copied", "bd-y from copied"]
         });
         store
-            .execute("INSERT INTO issues (id, title) VALUES ('bd-z', 'after')", &[])
+            .execute(
+                "INSERT INTO issues (id, title) VALUES ('bd-z', 'after')",
+                &[],
+            )
             .unwrap();
         store.close().unwrap();
         // Real SQLite reads the copied content plus the later write, nothing of the old WAL.
@@ -260,12 +284,17 @@ fn a_write_after_the_replacement_goes_to_the_new_file_never_the_old_one() {
         build(&t.path, "new", &[]);
         // No read in between: the write itself must notice.
         store
-            .execute("INSERT INTO issues (id, title) VALUES ('bd-w', 'written')", &[])
+            .execute(
+                "INSERT INTO issues (id, title) VALUES ('bd-w', 'written')",
+                &[],
+            )
             .unwrap();
         store.close().unwrap();
         let count = |p: &Path| -> i64 {
             sqlite(p)
-                .query_row("SELECT count(*) FROM issues WHERE id = 'bd-w'", [], |r| r.get(0))
+                .query_row("SELECT count(*) FROM issues WHERE id = 'bd-w'", [], |r| {
+                    r.get(0)
+                })
                 .unwrap()
         };
         assert_eq!(count(&t.path), 1, "{mode:?}: the write is in the live file");
@@ -295,7 +324,13 @@ fn an_unusable_new_file_keeps_the_old_state_for_reads_refuses_writes_and_is_retr
             assert_eq!(titles(&store), ["bd-1 from good"], "{mode:?} {what}");
             let err = store.set_config("x", "y").unwrap_err();
             assert!(
-                matches!(err, Error::Replaced { kind: ReplacementKind::NewFile, .. }),
+                matches!(
+                    err,
+                    Error::Replaced {
+                        kind: ReplacementKind::NewFile,
+                        ..
+                    }
+                ),
                 "{mode:?} {what}: {err:?}"
             );
             let failed = events
@@ -306,7 +341,9 @@ fn an_unusable_new_file_keeps_the_old_state_for_reads_refuses_writes_and_is_retr
 
             // A valid file arrives: the next call switches to it.
             rename_over(&t, "restored", &["bd-2"]);
-            follows(mode, "restored file", || titles(&store) == ["bd-2 from restored"]);
+            follows(mode, "restored file", || {
+                titles(&store) == ["bd-2 from restored"]
+            });
             store.set_config("x", "y").unwrap();
             store.close().unwrap();
             assert_eq!(common::sqlite_integrity(&t.path), "ok");
@@ -336,7 +373,13 @@ fn an_in_place_overwrite_with_garbage_fails_reads_until_the_file_is_good_again()
         });
         let err = store.query("SELECT count(*) FROM issues", &[]).unwrap_err();
         assert!(
-            matches!(err, Error::Replaced { kind: ReplacementKind::InPlace, .. }),
+            matches!(
+                err,
+                Error::Replaced {
+                    kind: ReplacementKind::InPlace,
+                    ..
+                }
+            ),
             "{mode:?}: {err:?}"
         );
         assert!(!matches!(err, Error::Closed { .. }));
@@ -344,9 +387,9 @@ fn an_in_place_overwrite_with_garbage_fails_reads_until_the_file_is_good_again()
         build(&good, "back", &["bd-9"]);
         std::fs::copy(&good, &t.path).unwrap();
         follows(mode, "good content", || {
-            store.query("SELECT title FROM issues", &[]).is_ok_and(|r| {
-                r.len() == 1 && r[0][0].as_str() == Some("bd-9 from back")
-            })
+            store
+                .query("SELECT title FROM issues", &[])
+                .is_ok_and(|r| r.len() == 1 && r[0][0].as_str() == Some("bd-9 from back"))
         });
         store.close().unwrap();
     }
@@ -366,12 +409,20 @@ fn a_deleted_file_keeps_reads_refuses_writes_and_follows_the_recreated_one() {
             .execute("INSERT INTO issues (id, title) VALUES ('bd-x', 'x')", &[])
             .unwrap_err();
         assert!(
-            matches!(err, Error::Replaced { kind: ReplacementKind::Missing, .. }),
+            matches!(
+                err,
+                Error::Replaced {
+                    kind: ReplacementKind::Missing,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         std::fs::remove_file(t.wal()).ok();
         build(&t.path, "two", &["bd-2"]);
-        follows(mode, "recreated file", || titles(&store) == ["bd-2 from two"]);
+        follows(mode, "recreated file", || {
+            titles(&store) == ["bd-2 from two"]
+        });
         store.close().unwrap();
     }
 }
@@ -393,9 +444,9 @@ fn a_read_only_store_follows_replacements_too() {
         build(&good, "three", &["bd-3", "bd-4"]);
         std::fs::copy(&good, &t.path).unwrap();
         follows(mode, "copied file", || {
-            store.query("SELECT title FROM issues ORDER BY id", &[]).is_ok_and(|r| {
-                r.len() == 2 && r[1][0].as_str() == Some("bd-4 from three")
-            })
+            store
+                .query("SELECT title FROM issues ORDER BY id", &[])
+                .is_ok_and(|r| r.len() == 2 && r[1][0].as_str() == Some("bd-4 from three"))
         });
         store.close().unwrap();
     }
@@ -512,4 +563,61 @@ fn thirty_two_readers_through_fifty_replacements_see_no_error() {
         stats.reconnects
     );
     store.close().unwrap();
+}
+
+#[test]
+fn a_monitor_reconnects_as_soon_as_the_file_is_replaced_without_any_call() {
+    for mode in MODES {
+        let t = TempDb::new();
+        build(&t.path, "one", &["bd-1"]);
+        let store = Arc::new(open(&t.path, mode));
+        let monitor = store.monitor(Duration::from_millis(20));
+        rename_over(&t, "two", &["bd-2"]);
+        let event = monitor
+            .events()
+            .iter()
+            .find(|e| matches!(e, FreshnessEvent::Reconnected { .. }));
+        assert!(event.is_some(), "{mode:?}: no reconnect reported");
+        // Already on the new file: even with checking off the next read sees it.
+        store.disable_freshness_checking();
+        assert_eq!(titles(&store), ["bd-2 from two"], "{mode:?}");
+        drop(monitor);
+        store.close().unwrap();
+    }
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "current_thread")]
+async fn an_async_stream_delivers_replacement_events() {
+    let t = TempDb::new();
+    build(&t.path, "one", &["bd-1"]);
+    let store = Arc::new(open(&t.path, FreshnessMode::Watch));
+    let mut events = store.replacement_events(Duration::from_millis(20));
+    rename_over(&t, "two", &["bd-2"]);
+    let replaced = tokio::time::timeout(Duration::from_secs(10), next(&mut events))
+        .await
+        .expect("an event within 10 s");
+    assert!(
+        matches!(
+            replaced,
+            Some(FreshnessEvent::Replaced {
+                kind: ReplacementKind::NewFile,
+                ..
+            })
+        ),
+        "{replaced:?}"
+    );
+    let reconnected = tokio::time::timeout(Duration::from_secs(10), next(&mut events))
+        .await
+        .expect("a second event");
+    assert!(
+        matches!(reconnected, Some(FreshnessEvent::Reconnected { .. })),
+        "{reconnected:?}"
+    );
+    assert_eq!(titles(&store), ["bd-2 from two"]);
+}
+
+#[cfg(feature = "tokio")]
+async fn next<S: futures_core::Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
 }

@@ -396,7 +396,10 @@ mod tests {
     fn a_touch_is_not_a_replacement() {
         let open = snapshot(7, 4096, 1, b'S');
         let touched = snapshot(7, 4096, 99, b'S');
-        assert_eq!(compare(Some(&open), Some(&touched), || true), Verdict::Fresh);
+        assert_eq!(
+            compare(Some(&open), Some(&touched), || true),
+            Verdict::Fresh
+        );
         // With nothing in the WAL a reopen loses nothing: same-sized copies are caught.
         assert!(matches!(
             compare(Some(&open), Some(&touched), || false),

@@ -3,6 +3,7 @@
 
 mod handle;
 pub(crate) mod location;
+mod monitor;
 mod reconnect;
 pub(crate) mod registry;
 mod transaction;
@@ -27,6 +28,9 @@ use reconnect::{Pending, Slot};
 use registry::{Registration, Role};
 
 pub use location::MEMORY;
+pub use monitor::Monitor;
+#[cfg(feature = "tokio")]
+pub use monitor::ReplacementEvents;
 pub use transaction::Transaction;
 
 /// The busy timeout used when none is given: how long to wait for a lock before giving up.

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use beadstore::{Error, Store};
+use beadstore::{Error, FreshnessMode, OpenOptions, Store};
 
 /// Pure-Rust storage engine for beads issue databases.
 #[derive(Parser, Debug)]
@@ -96,7 +96,7 @@ fn run(cli: &Cli) -> Result<ExitCode, Failure> {
                 None => discover::default_prefix().map_err(Failure::User)?,
             };
             validate_prefix(&prefix)?;
-            let store = Store::open(&path)?;
+            let store = Store::open_with(&path, one_shot())?;
             let existing = store.get_config("issue_prefix")?;
             if existing.is_empty() || existing != prefix {
                 store.set_config("issue_prefix", &prefix)?;
@@ -107,14 +107,14 @@ fn run(cli: &Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Info => {
-            let store = Store::open_read_only(locate(cli)?)?;
+            let store = Store::open_with(locate(cli)?, one_shot().read_only(true))?;
             let info = report::Info::gather(&store)?;
             store.close()?;
             info.print(cli.json);
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor => {
-            let store = Store::open_read_only(locate(cli)?)?;
+            let store = Store::open_with(locate(cli)?, one_shot().read_only(true))?;
             let doctor = report::Doctor::gather(&store)?;
             store.close()?;
             doctor.print(cli.json);
@@ -129,7 +129,7 @@ fn run(cli: &Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate { list: false } => {
-            let store = Store::open(locate(cli)?)?;
+            let store = Store::open_with(locate(cli)?, one_shot())?;
             let outcome = store.migrate()?;
             let path = store.path().to_owned();
             store.close()?;
@@ -137,7 +137,7 @@ fn run(cli: &Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Checkpoint => {
-            let store = Store::open(locate(cli)?)?;
+            let store = Store::open_with(locate(cli)?, one_shot())?;
             let stats = store.checkpoint()?;
             let path = store.path().to_owned();
             store.close()?;
@@ -145,6 +145,12 @@ fn run(cli: &Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Options for a command that opens, does one thing and closes: nothing can replace the file
+/// meanwhile that a check would catch, so no watch is set up.
+fn one_shot() -> OpenOptions {
+    OpenOptions::new().freshness(FreshnessMode::Off)
 }
 
 /// The database a command works on: `--db`, or the nearest `.beads/*.db` upward.
@@ -191,6 +197,9 @@ fn hint(e: &Error) -> &'static str {
         }
         Error::NotFound { .. } => "check the path, or run `beadstore init` to create a database",
         Error::ReadOnly { .. } => "open the database read-write (without --read-only)",
+        Error::Replaced { .. } => {
+            "the database file was replaced while in use; run the command again"
+        }
         _ => "run `beadstore doctor` for details",
     }
 }
@@ -204,20 +213,26 @@ fn restore_default_sigpipe() {
     }
 }
 
-/// `BEADSTORE_LOG` takes a level (`debug`) or per-target levels (`beadstore=debug,warn`).
+/// `BEADSTORE_LOG` takes a level (`debug`) or per-target levels (`beadstore=debug,warn`);
+/// `BEADSTORE_DEBUG_FRESHNESS` (any value) adds what file-replacement checks see.
 fn init_logging() {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::prelude::*;
-    let Ok(spec) = std::env::var("BEADSTORE_LOG") else {
+    let spec = std::env::var("BEADSTORE_LOG").ok();
+    let freshness = std::env::var_os("BEADSTORE_DEBUG_FRESHNESS").is_some();
+    if spec.is_none() && !freshness {
         return;
-    };
-    let filter: Targets = match spec.parse() {
+    }
+    let mut filter: Targets = match spec.as_deref().unwrap_or("warn").parse() {
         Ok(f) => f,
         Err(e) => {
             eprintln!("warning: ignoring BEADSTORE_LOG={spec:?}: {e}");
-            return;
+            Targets::new().with_default(tracing::Level::WARN)
         }
     };
+    if freshness {
+        filter = filter.with_target("beadstore::freshness", tracing::Level::DEBUG);
+    }
     let _ = tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .with(filter)
