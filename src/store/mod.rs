@@ -233,6 +233,9 @@ impl Store {
         let Slot::Open(handle) = std::mem::replace(&mut *self.slot.write(), Slot::Closed) else {
             return Ok(());
         };
+        // New calls now get `Closed`; calls in flight on other threads finish first, so the
+        // checkpoint below is not refused for a read still running.
+        reconnect::wait_until_sole_owner(&handle, self.busy_timeout);
         // A file overwritten in place holds someone else's pages now: the WAL must not be
         // copied into it. (Renamed away or deleted: the checkpoint goes to the old file.)
         let overwritten =

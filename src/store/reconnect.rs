@@ -88,13 +88,13 @@ impl Drop for Draining<'_> {
 impl Store {
     /// The connections for a read, after following any replacement of the file.
     pub(crate) fn handle(&self, op: &'static str) -> Result<Arc<Handle>> {
-        self.live(op, Access::Read)
+        self.live(op, Access::Read, false)
     }
 
     /// The connections for a write: the file is always `stat`ed first, so that no write begins
     /// in a file that was already replaced.
     pub(crate) fn write_handle(&self, op: &'static str) -> Result<Arc<Handle>> {
-        self.live(op, Access::Write)
+        self.live(op, Access::Write, true)
     }
 
     /// After a write: the file it went to must still be the one at the path; otherwise the
@@ -113,11 +113,12 @@ impl Store {
         }
     }
 
-    /// Checks now whether the file was replaced and follows it (what every operation does
-    /// first). `Ok(true)` when the store switched files.
+    /// Looks at the file now (a `stat`, whatever the mode) and follows a replacement, as every
+    /// operation does first; for health checks and monitors. `Ok(true)` when the store switched
+    /// files; an error when the file at the path cannot be read (see `Error::Replaced`).
     pub fn refresh(&self) -> Result<bool> {
         let before = self.freshness_stats().reconnects;
-        self.handle("refresh")?;
+        self.live("refresh", Access::Read, true)?;
         Ok(self.freshness_stats().reconnects > before)
     }
 
@@ -173,13 +174,13 @@ impl Store {
         }
     }
 
-    fn live(&self, op: &'static str, access: Access) -> Result<Arc<Handle>> {
+    fn live(&self, op: &'static str, access: Access, strict: bool) -> Result<Arc<Handle>> {
         if let Some(tracker) = &self.freshness {
             if self.draining.load(Ordering::Acquire) {
                 // A reconnect is waiting for operations in flight: queue behind it.
                 drop(self.pending.lock());
             }
-            if let Verdict::Changed { .. } = tracker.check(access == Access::Write) {
+            if let Verdict::Changed { .. } = tracker.check(strict) {
                 self.follow(tracker, op, access)?;
             }
         }
@@ -308,22 +309,12 @@ impl Store {
 
     /// Waits until no operation holds the current connections; false after `timeout`.
     fn drain(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut pause = Duration::from_micros(20);
-        loop {
-            let busy = match &*self.slot.read() {
-                Slot::Open(handle) => Arc::strong_count(handle) > 1,
-                Slot::Closed | Slot::Unusable { .. } => false,
-            };
-            if !busy {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(2));
-        }
+        let current = match &*self.slot.read() {
+            Slot::Open(handle) => handle.clone(),
+            Slot::Closed | Slot::Unusable { .. } => return true,
+        };
+        // Our own clone counts as one more owner than the slot's.
+        wait_for_owners(&current, 2, timeout)
     }
 
     /// The path names another file: keep the old connections (they still read the old file)
@@ -423,6 +414,24 @@ impl Store {
         tracker.rebase(opened);
         Ok(())
     }
+}
+
+/// Waits until `handle` has no owner but the caller; false after `timeout`.
+pub(super) fn wait_until_sole_owner(handle: &Arc<Handle>, timeout: Duration) -> bool {
+    wait_for_owners(handle, 1, timeout)
+}
+
+fn wait_for_owners(handle: &Arc<Handle>, owners: usize, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_micros(20);
+    while Arc::strong_count(handle) > owners {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(2));
+    }
+    true
 }
 
 /// Empties the `-wal` beside `file`: its frames were written against content that was
