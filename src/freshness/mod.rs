@@ -12,6 +12,7 @@ mod watcher;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -87,17 +88,15 @@ fn read_header(pin: &Pin) -> Option<Header> {
 /// The file a store opened: its snapshot and a pin to read its header later.
 pub(crate) struct Opened {
     snapshot: Snapshot,
-    pin: Pin,
+    pin: Option<Pin>,
 }
 
 impl Opened {
-    /// The file at `path`, when it is still the file `id` the engine opened.
+    /// The file at `path`, when it is still the file `id` the engine opened. Without a pin
+    /// (out of descriptors) the header is not compared, only the stamp.
     pub(crate) fn capture(path: &Path, id: FileId) -> Option<Opened> {
-        let pin = registry::pin(path).ok()??;
-        if pin.id() != id {
-            return None;
-        }
-        let snapshot = Snapshot::take(path, Some(&pin)).ok()??;
+        let pin = registry::pin(path).ok().flatten().filter(|p| p.id() == id);
+        let snapshot = Snapshot::take(path, pin.as_ref()).ok()??;
         (snapshot.stamp.id() == id).then_some(Opened { snapshot, pin })
     }
 }
@@ -114,7 +113,7 @@ impl Baseline {
         match opened {
             Some(o) => Baseline {
                 snapshot: Some(o.snapshot),
-                pin: Some(o.pin),
+                pin: o.pin,
             },
             None => Baseline::default(),
         }
@@ -145,8 +144,10 @@ pub(crate) struct Tracker {
     seen: AtomicU64,
     /// The generation read just before the latest `stat`.
     last_looked: AtomicU64,
-    subscription: Mutex<Option<watcher::Subscription>>,
-    watch_unavailable: AtomicBool,
+    /// Set on the first check: the watch, or `None` when checks use `stat`.
+    subscription: OnceLock<Option<watcher::Subscription>>,
+    /// False for `FreshnessMode::Stat`: never try to watch.
+    watch_wanted: bool,
     /// The file the store has open.
     baseline: Mutex<Baseline>,
     pub(crate) events: Events,
@@ -162,8 +163,8 @@ impl Tracker {
             enabled: AtomicBool::new(mode != FreshnessMode::Off),
             seen: AtomicU64::new(UNSEEN),
             last_looked: AtomicU64::new(UNSEEN),
-            subscription: Mutex::new(None),
-            watch_unavailable: AtomicBool::new(mode != FreshnessMode::Watch),
+            subscription: OnceLock::new(),
+            watch_wanted: mode == FreshnessMode::Watch,
             baseline: Mutex::new(Baseline::from(opened)),
             events: Events::default(),
         }
@@ -189,8 +190,23 @@ impl Tracker {
 
     /// True when checks are served by the inotify watch (false: `stat` on every call).
     pub(crate) fn is_watching(&self) -> bool {
-        let sub = self.subscription.lock();
-        sub.as_ref().is_some_and(|s| !s.signal().is_degraded())
+        self.watch().is_some_and(|s| !s.signal().is_degraded())
+    }
+
+    /// The watch, subscribed on first use; `None` when checks use `stat`.
+    fn watch(&self) -> Option<&watcher::Subscription> {
+        if !self.watch_wanted {
+            return None;
+        }
+        self.subscription
+            .get_or_init(|| {
+                let sub = watcher::subscribe(&self.file);
+                if sub.is_none() {
+                    tracing::debug!(target: "beadstore::freshness", file = %self.file.display(), "inotify unavailable: checking with stat");
+                }
+                sub
+            })
+            .as_ref()
     }
 
     /// Has the file at the path changed since the store opened it? `strict` always looks at the
@@ -211,21 +227,9 @@ impl Tracker {
         self.look(generation)
     }
 
-    /// The watch's generation, subscribing on first use; `None` when not watching.
+    /// The watch's generation; `None` when not watching (or the watch was lost).
     fn generation(&self) -> Option<u64> {
-        if self.watch_unavailable.load(Ordering::Relaxed) {
-            return None;
-        }
-        let mut sub = self.subscription.lock();
-        if sub.is_none() {
-            *sub = watcher::subscribe(&self.file);
-            if sub.is_none() {
-                tracing::debug!(target: "beadstore::freshness", file = %self.file.display(), "inotify unavailable: checking with stat");
-                self.watch_unavailable.store(true, Ordering::Relaxed);
-                return None;
-            }
-        }
-        let signal = sub.as_ref()?.signal();
+        let signal = self.watch()?.signal();
         if signal.is_degraded() {
             return None;
         }
@@ -243,9 +247,7 @@ impl Tracker {
             // An unreadable path is not evidence of a replacement; look again next time.
             Err(_) => return Verdict::Fresh,
         };
-        let verdict = compare(baseline.snapshot.as_ref(), now.as_ref(), || {
-            wal_holds_frames(&self.file)
-        });
+        let verdict = self.judge(&baseline, now.as_ref());
         if verdict == Verdict::Fresh {
             if now.is_some() {
                 // A touch or a chmod: same file, same content. Follow it so it is not re-examined.
@@ -263,11 +265,29 @@ impl Tracker {
     pub(crate) fn change_now(&self) -> Option<ReplacementKind> {
         let baseline = self.baseline.lock();
         let now = baseline.take_now(&self.file).ok()?;
-        match compare(baseline.snapshot.as_ref(), now.as_ref(), || {
-            wal_holds_frames(&self.file)
-        }) {
+        match self.judge(&baseline, now.as_ref()) {
             Verdict::Fresh => None,
             Verdict::Changed { kind, .. } => Some(kind),
+        }
+    }
+
+    /// `compare`, where a change another store of this process made with its own write (the
+    /// engine's database is shared per file) is not an overwrite either.
+    fn judge(&self, baseline: &Baseline, now: Option<&Snapshot>) -> Verdict {
+        let verdict = compare(baseline.snapshot.as_ref(), now, || {
+            wal_holds_frames(&self.file)
+        });
+        match (verdict, now) {
+            (
+                Verdict::Changed {
+                    kind: ReplacementKind::InPlace,
+                    ..
+                },
+                Some(n),
+            ) if registry::last_own_write(n.stamp.id()).is_some_and(|own| own == *n) => {
+                Verdict::Fresh
+            }
+            _ => verdict,
         }
     }
 
@@ -311,6 +331,9 @@ impl Tracker {
                 Verdict::Fresh
             };
         }
+        if let Some(n) = now {
+            registry::record_own_write(n.stamp.id(), n);
+        }
         baseline.snapshot = now;
         if let Some(g) = generation {
             self.seen.store(g, Ordering::Release);
@@ -321,11 +344,7 @@ impl Tracker {
     /// Blocks until the watch reports activity on the file or `timeout` passes (a monitor's
     /// idle wait); with no watch, just sleeps `timeout`.
     pub(crate) fn wait_for_activity(&self, timeout: Duration) {
-        let signal = self
-            .subscription
-            .lock()
-            .as_ref()
-            .map(|s| s.signal().clone());
+        let signal = self.watch().map(|s| s.signal().clone());
         match signal {
             Some(signal) if !signal.is_degraded() => {
                 signal.wait_past(self.seen.load(Ordering::Acquire), timeout)

@@ -188,7 +188,7 @@ fn read_loop(mut inotify: Inotify, state: &Mutex<State>) {
                 return;
             }
         };
-        let state = state.lock();
+        let mut state = state.lock();
         for event in events {
             if event.mask.contains(EventMask::Q_OVERFLOW) {
                 // Events were lost: nobody can trust what they have seen.
@@ -197,14 +197,19 @@ fn read_loop(mut inotify: Inotify, state: &Mutex<State>) {
                 }
                 continue;
             }
+            let gone = EventMask::DELETE_SELF | EventMask::MOVE_SELF | EventMask::IGNORED;
+            if event.mask.intersects(gone) {
+                // The directory moved or went away: its subscribers fall back to stat, and a
+                // later store on that path gets a watch of its own.
+                if let Some(dir) = state.dirs.remove(&event.wd) {
+                    for_each_signal(&dir, |s| s.degrade());
+                }
+                state.by_path.retain(|_, wd| *wd != event.wd);
+                continue;
+            }
             let Some(dir) = state.dirs.get(&event.wd) else {
                 continue;
             };
-            let gone = EventMask::DELETE_SELF | EventMask::MOVE_SELF | EventMask::IGNORED;
-            if event.mask.intersects(gone) {
-                for_each_signal(dir, |s| s.degrade());
-                continue;
-            }
             if let Some(name) = event.name {
                 notify_named(dir, name);
             }

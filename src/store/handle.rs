@@ -59,6 +59,9 @@ impl Handle {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed { op });
         }
+        if self.is_wal_frozen() {
+            guard.freeze_wal();
+        }
         if guard.is_poisoned() {
             // An engine panic left this connection unusable: replace it with a fresh one.
             let fresh = self.connect()?;
@@ -97,7 +100,14 @@ impl Handle {
     /// Call with no operation in flight.
     pub(crate) fn freeze_wal(&self) {
         self.wal_frozen.store(true, Ordering::Release);
-        self.writer.lock().freeze_wal();
+        // A writer held past the busy timeout is in use by this very thread (close() called
+        // inside a transaction): that connection is frozen when it is next handed out instead.
+        match self.writer.try_lock_for(self.busy_timeout) {
+            Some(writer) => writer.freeze_wal(),
+            None => {
+                tracing::warn!(target: "beadstore::freshness", "writer busy while freezing the WAL")
+            }
+        }
         for conn in self.idle_readers.lock().iter() {
             conn.freeze_wal();
         }
@@ -113,15 +123,21 @@ impl Handle {
         self._registration.as_ref().map(Registration::id)
     }
 
+    /// The file and engine-database epoch this handle registered with.
+    pub(crate) fn registered(&self) -> Option<(super::registry::FileId, u64)> {
+        self._registration.as_ref().map(|r| (r.id(), r.epoch()))
+    }
+
     /// Closes the writer and every idle reader; readers in use close when returned. Afterwards
     /// every request for a connection is refused with `Closed`.
     pub(crate) fn close_connections(&self) -> Result<()> {
-        let writer = self.writer.lock();
+        // Bounded: a thread closing the store from inside its own transaction holds the writer;
+        // that connection then closes when the handle is dropped.
+        let writer = self.writer.try_lock_for(self.busy_timeout);
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        let mut first_error = writer.close().err();
-        drop(writer);
+        let mut first_error = writer.and_then(|w| w.close().err());
         for conn in self.idle_readers.lock().drain(..) {
             if let Err(e) = conn.close() {
                 first_error.get_or_insert(e);
@@ -170,6 +186,10 @@ impl Drop for ReaderGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: `conn` is taken exactly once, here, and never used afterwards.
         let conn = unsafe { ManuallyDrop::take(&mut self.conn) };
+        if self.handle.is_wal_frozen() {
+            // Frozen while this reader was out: it may be the last connection to close.
+            conn.freeze_wal();
+        }
         if conn.is_poisoned() || conn.in_transaction() || self.handle.closed.load(Ordering::Acquire)
         {
             let _ = conn.close();

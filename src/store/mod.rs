@@ -10,7 +10,7 @@ mod transaction;
 pub mod wsl;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -101,8 +101,10 @@ pub struct Store {
     freshness: Option<Tracker>,
     /// Held while following a replacement; records one that could not be followed yet.
     pending: Mutex<Option<Pending>>,
-    /// Set while a reconnect waits for operations in flight: new ones queue behind it.
+    /// Set while a reconnect or close waits for operations in flight: new ones queue behind it.
     draining: AtomicBool,
+    /// Operations between their freshness check and their return.
+    in_flight: AtomicUsize,
 }
 
 impl std::fmt::Debug for Store {
@@ -194,6 +196,7 @@ impl Store {
             freshness,
             pending: Mutex::new(None),
             draining: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
         }
     }
 
@@ -230,29 +233,47 @@ impl Store {
         }
         // Waits for a reconnect in progress, and keeps new ones from starting.
         let _pending = self.pending.lock();
+        let _draining = reconnect::Draining::start(&self.draining);
         let Slot::Open(handle) = std::mem::replace(&mut *self.slot.write(), Slot::Closed) else {
             return Ok(());
         };
         // New calls now get `Closed`; calls in flight on other threads finish first, so the
         // checkpoint below is not refused for a read still running.
-        reconnect::wait_until_sole_owner(&handle, self.busy_timeout);
-        // A file overwritten in place holds someone else's pages now: the WAL must not be
-        // copied into it. (Renamed away or deleted: the checkpoint goes to the old file.)
-        let overwritten =
-            self.freshness.as_ref().and_then(Tracker::change_now) == Some(ReplacementKind::InPlace);
-        if overwritten {
-            handle.freeze_wal();
-        }
-        let checkpoint = if self.read_only || self.file.is_none() || handle.is_wal_frozen() {
-            Ok(())
-        } else {
-            handle
+        self.wait_for_claims(0, self.busy_timeout);
+        let change = self.freshness.as_ref().and_then(Tracker::change_now);
+        let checkpoint = match change {
+            // Overwritten in place: the file holds someone else's pages now, and the WAL must
+            // neither be copied into it nor be left for the next opener to replay.
+            Some(ReplacementKind::InPlace) => {
+                handle.freeze_wal();
+                Ok(())
+            }
+            // Renamed away or deleted: the WAL goes into the old file (once per process).
+            Some(ReplacementKind::NewFile | ReplacementKind::Missing) => {
+                self.release_old_wal(&handle)
+            }
+            None if self.read_only || self.file.is_none() || handle.is_wal_frozen() => Ok(()),
+            None => handle
                 .writer("close")
-                .and_then(|w| w.checkpoint(Checkpoint::Truncate).map(|_| ()))
+                .and_then(|w| w.checkpoint(Checkpoint::Truncate).map(|_| ())),
         };
+        let stale = handle.registered();
         let closing = handle.close_connections();
         drop(handle);
-        checkpoint.and(closing)
+        let discarding = match (change, stale, &self.file) {
+            (Some(ReplacementKind::InPlace), Some((id, epoch)), Some(file))
+                if registry::stores_of_epoch(id, epoch) == 0 =>
+            {
+                reconnect::discard_stale_wal(file, id, epoch, self.read_only).map_err(|message| {
+                    Error::Engine {
+                        op: "close".into(),
+                        message,
+                    }
+                })
+            }
+            _ => Ok(()),
+        };
+        checkpoint.and(closing).and(discarding)
     }
 
     /// Runs a FULL WAL checkpoint: every committed frame is copied into the database file.
@@ -404,8 +425,34 @@ fn create_parent_dir(file: &Path) -> Result<()> {
 }
 
 /// Opens the database file (read-write: created, migrated and probed; read-only: it must exist)
-/// and registers it with the process; used by open and by reconnect.
+/// and registers it with the process; used by open and by reconnect. When the path names another
+/// file after the open than before it (replaced meanwhile), the engine may hold either: that
+/// handle is dropped untouched and the open tried again.
 fn open_file_handle(
+    file: &Path,
+    path: &str,
+    read_only: bool,
+    busy_timeout: Duration,
+) -> Result<Handle> {
+    const ATTEMPTS: usize = 3;
+    for _ in 0..ATTEMPTS {
+        let before = registry::file_id(file);
+        let handle = open_file_handle_once(file, path, read_only, busy_timeout)?;
+        let after = registry::file_id(file);
+        if before.is_none() || (before == after && after == handle.file_id()) {
+            return Ok(handle);
+        }
+        handle.freeze_wal();
+    }
+    Err(Error::Replaced {
+        op: "open",
+        path: path.to_owned(),
+        kind: ReplacementKind::NewFile,
+        reason: format!("the file was replaced during each of {ATTEMPTS} attempts to open it"),
+    })
+}
+
+fn open_file_handle_once(
     file: &Path,
     path: &str,
     read_only: bool,

@@ -3,7 +3,7 @@
 //! already in flight finish on the old connections. A file that cannot be used (yet) leaves the
 //! store as it was, reported, and is tried again when it changes.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,9 +27,9 @@ pub(super) enum Slot {
     /// connections are gone and nothing can be read until the file is usable.
     Unusable {
         reason: String,
-        /// The file the closed connections had open, while other stores of this process may
-        /// still hold the engine's database on it.
-        stale: Option<registry::FileId>,
+        /// The file (and engine-database epoch) the closed connections had open, while other
+        /// stores of this process may still hold that engine database.
+        stale: Option<(registry::FileId, u64)>,
     },
 }
 
@@ -76,24 +76,55 @@ impl Failure {
     }
 }
 
-/// Clears the draining flag however the reconnect ends.
-struct Draining<'a>(&'a std::sync::atomic::AtomicBool);
+/// Sets the draining flag: operations that start now wait, those in flight finish. Cleared
+/// however the reconnect (or close) ends.
+pub(super) struct Draining<'a>(&'a AtomicBool);
+
+impl<'a> Draining<'a> {
+    pub(super) fn start(flag: &'a AtomicBool) -> Self {
+        flag.store(true, Ordering::SeqCst);
+        Draining(flag)
+    }
+}
 
 impl Drop for Draining<'_> {
     fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// An operation in flight: counted from before its freshness check until it returns, so that a
+/// reconnect or close never swaps connections from under it.
+pub(crate) struct Claim<'a>(&'a AtomicUsize);
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The connections an operation runs on, held until it returns.
+pub(crate) struct Live<'a> {
+    handle: Arc<Handle>,
+    _claim: Claim<'a>,
+}
+
+impl std::ops::Deref for Live<'_> {
+    type Target = Handle;
+    fn deref(&self) -> &Handle {
+        &self.handle
     }
 }
 
 impl Store {
     /// The connections for a read, after following any replacement of the file.
-    pub(crate) fn handle(&self, op: &'static str) -> Result<Arc<Handle>> {
+    pub(crate) fn handle(&self, op: &'static str) -> Result<Live<'_>> {
         self.live(op, Access::Read, false)
     }
 
     /// The connections for a write: the file is always `stat`ed first, so that no write begins
     /// in a file that was already replaced.
-    pub(crate) fn write_handle(&self, op: &'static str) -> Result<Arc<Handle>> {
+    pub(crate) fn write_handle(&self, op: &'static str) -> Result<Live<'_>> {
         self.live(op, Access::Write, true)
     }
 
@@ -120,6 +151,14 @@ impl Store {
         let before = self.freshness_stats().reconnects;
         self.live("refresh", Access::Read, true)?;
         Ok(self.freshness_stats().reconnects > before)
+    }
+
+    /// The per-call check alone, without following: true when the path no longer names the
+    /// file the store has open. With the watch this is an atomic load until an event arrives.
+    pub fn file_changed(&self) -> bool {
+        self.freshness
+            .as_ref()
+            .is_some_and(|t| matches!(t.check(false), Verdict::Changed { .. }))
     }
 
     /// Turns on noticing file replacements (on by default; see `OpenOptions::freshness`),
@@ -174,28 +213,60 @@ impl Store {
         }
     }
 
-    fn live(&self, op: &'static str, access: Access, strict: bool) -> Result<Arc<Handle>> {
+    fn live(&self, op: &'static str, access: Access, strict: bool) -> Result<Live<'_>> {
+        let claim = self.claim();
         if let Some(tracker) = &self.freshness {
-            if self.draining.load(Ordering::Acquire) {
-                // A reconnect is waiting for operations in flight: queue behind it.
-                drop(self.pending.lock());
-            }
             if let Verdict::Changed { .. } = tracker.check(strict) {
                 self.follow(tracker, op, access)?;
             }
         }
-        match &*self.slot.read() {
-            Slot::Open(handle) => Ok(handle.clone()),
-            Slot::Closed => Err(Error::Closed { op }),
+        let handle = match &*self.slot.read() {
+            Slot::Open(handle) => handle.clone(),
+            Slot::Closed => return Err(Error::Closed { op }),
             Slot::Unusable { reason, .. } => {
-                Err(self.replaced(op, ReplacementKind::InPlace, reason.clone()))
+                return Err(self.replaced(op, ReplacementKind::InPlace, reason.clone()))
             }
+        };
+        Ok(Live {
+            handle,
+            _claim: claim,
+        })
+    }
+
+    /// Counts an operation in, waiting while a reconnect or close drains.
+    fn claim(&self) -> Claim<'_> {
+        loop {
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
+            if !self.draining.load(Ordering::SeqCst) {
+                return Claim(&self.in_flight);
+            }
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            // The drainer holds `pending` until it is done.
+            drop(self.pending.lock());
         }
+    }
+
+    /// Waits until at most `others` operations are in flight; false after `timeout`.
+    pub(super) fn wait_for_claims(&self, others: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_micros(20);
+        while self.in_flight.load(Ordering::SeqCst) > others {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(2));
+        }
+        true
     }
 
     /// Follows a replacement the tracker reported: at most one thread at a time.
     fn follow(&self, tracker: &Tracker, op: &'static str, access: Access) -> Result<()> {
+        // While waiting for another thread's reconnect this operation holds no connections, so
+        // it must not count as in flight (that reconnect would wait for it).
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
         let mut pending = self.pending.lock();
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
         if self.is_closed() {
             return Ok(());
         }
@@ -209,12 +280,12 @@ impl Store {
                 return self.pending_answer(p, op, access);
             }
         }
-        self.draining.store(true, Ordering::Release);
-        let _draining = Draining(&self.draining);
-        if !self.drain(
-            self.busy_timeout
-                .clamp(Duration::from_millis(200), Duration::from_secs(5)),
-        ) {
+        let _draining = Draining::start(&self.draining);
+        // This operation is one of the claims; every other one finishes first.
+        let drain_timeout = self
+            .busy_timeout
+            .clamp(Duration::from_millis(200), Duration::from_secs(5));
+        if !self.wait_for_claims(1, drain_timeout) {
             let failure = Failure::new(
                 "operations still in flight",
                 kind != ReplacementKind::InPlace,
@@ -307,16 +378,6 @@ impl Store {
         }
     }
 
-    /// Waits until no operation holds the current connections; false after `timeout`.
-    fn drain(&self, timeout: Duration) -> bool {
-        let current = match &*self.slot.read() {
-            Slot::Open(handle) => handle.clone(),
-            Slot::Closed | Slot::Unusable { .. } => return true,
-        };
-        // Our own clone counts as one more owner than the slot's.
-        wait_for_owners(&current, 2, timeout)
-    }
-
     /// The path names another file: keep the old connections (they still read the old file)
     /// until the new one is open, migrated and probed, then swap.
     fn switch_to_new_file(&self, tracker: &Tracker) -> Result<(), Failure> {
@@ -327,16 +388,9 @@ impl Store {
             Slot::Closed | Slot::Unusable { .. } => None,
         };
         if let Some(old) = &old {
-            if !self.read_only && !old.is_wal_frozen() {
-                // Everything the old file committed goes into it, and the `-wal` at the path is
-                // left empty, so none of its frames is ever read as part of the new file.
-                old.writer("reconnect")
-                    .and_then(|w| w.checkpoint(Checkpoint::Truncate))
-                    .map_err(|e| {
-                        Failure::new(format!("checkpointing the old file: {e}"), true).transient()
-                    })?;
-            }
-            old.freeze_wal();
+            self.release_old_wal(old).map_err(|e| {
+                Failure::new(format!("checkpointing the old file: {e}"), true).transient()
+            })?;
         }
         let handle = open_file_handle(file, &self.path, self.read_only, self.busy_timeout)
             .map_err(|e| {
@@ -356,6 +410,24 @@ impl Store {
         Ok(())
     }
 
+    /// The file `old` has open left the path: everything it committed goes into it and the
+    /// `-wal` at the path is left empty, so none of its frames is ever read as part of the new
+    /// file; done once per file by the first store of the process (a later one would truncate a
+    /// `-wal` the new file may already use). Then `old` never touches the WAL again.
+    pub(super) fn release_old_wal(&self, old: &Handle) -> Result<()> {
+        if !self.read_only && !old.is_wal_frozen() {
+            if let Some(id) = old.file_id() {
+                registry::release_wal_once(id, || {
+                    old.writer("release the replaced file's WAL")
+                        .and_then(|w| w.checkpoint(Checkpoint::Truncate))
+                        .map(|_| ())
+                })?;
+            }
+        }
+        old.freeze_wal();
+        Ok(())
+    }
+
     /// The same file was rewritten: the old connections' cache and WAL describe content that is
     /// gone. They are closed without checkpointing, the WAL is discarded, and the file opened
     /// afresh; until that succeeds nothing can be read.
@@ -367,22 +439,22 @@ impl Store {
                 stale: None,
             },
         );
-        let old_id = match previous {
+        let stale = match previous {
             Slot::Open(old) => {
                 old.freeze_wal();
-                let id = old.file_id();
+                let registered = old.registered();
                 let _ = old.close_connections();
                 drop(old);
-                id
+                registered
             }
             Slot::Unusable { stale, .. } => stale,
             Slot::Closed => None,
         };
-        let result = self.open_overwritten(tracker, old_id);
+        let result = self.open_overwritten(tracker, stale);
         if let Err(failure) = &result {
             *self.slot.write() = Slot::Unusable {
                 reason: failure.reason.clone(),
-                stale: old_id,
+                stale,
             };
         }
         result
@@ -391,22 +463,23 @@ impl Store {
     fn open_overwritten(
         &self,
         tracker: &Tracker,
-        old_id: Option<registry::FileId>,
+        stale: Option<(registry::FileId, u64)>,
     ) -> Result<(), Failure> {
         let file = tracker.file();
-        let _pinned = candidate::check(file).map_err(|why| Failure::new(why.to_string(), false))?;
-        if let Some(id) = old_id {
-            if registry::stores_on(id) > 0 {
+        if let Some((id, epoch)) = stale {
+            if registry::stores_of_epoch(id, epoch) > 0 {
+                // The engine would hand back the database object still describing the old
+                // content; the sibling store lets go of it on its next call.
                 return Err(Failure::new(
                     "another store of this process still has the overwritten file open",
                     false,
                 )
                 .transient());
             }
-            if !self.read_only {
-                discard_wal(file).map_err(|e| Failure::new(e, false))?;
-            }
+            discard_stale_wal(file, id, epoch, self.read_only)
+                .map_err(|e| Failure::new(e, false))?;
         }
+        let _pinned = candidate::check(file).map_err(|why| Failure::new(why.to_string(), false))?;
         let handle = open_file_handle(file, &self.path, self.read_only, self.busy_timeout)
             .map_err(|e| Failure::new(e.to_string(), false))?;
         let opened = baseline(file, handle.file_id());
@@ -416,22 +489,19 @@ impl Store {
     }
 }
 
-/// Waits until `handle` has no owner but the caller; false after `timeout`.
-pub(super) fn wait_until_sole_owner(handle: &Arc<Handle>, timeout: Duration) -> bool {
-    wait_for_owners(handle, 1, timeout)
-}
-
-fn wait_for_owners(handle: &Arc<Handle>, owners: usize, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    let mut pause = Duration::from_micros(20);
-    while Arc::strong_count(handle) > owners {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(2));
+/// After the last store of the process left the engine database of `epoch` on an overwritten
+/// file: the next opener gets a fresh database, and the WAL written against the old content is
+/// emptied, once (a later call would empty frames the fresh database wrote).
+pub(super) fn discard_stale_wal(
+    file: &std::path::Path,
+    id: registry::FileId,
+    epoch: u64,
+    read_only: bool,
+) -> std::result::Result<(), String> {
+    if registry::advance_epoch(id, epoch) && !read_only {
+        discard_wal(file)?;
     }
-    true
+    Ok(())
 }
 
 /// Empties the `-wal` beside `file`: its frames were written against content that was

@@ -18,6 +18,8 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
+use crate::freshness::Snapshot;
+
 /// A file's identity: (device, inode).
 pub(crate) type FileId = (u64, u64);
 
@@ -29,6 +31,16 @@ struct Counts {
     pins: usize,
     /// Descriptors opened on the file; closed only with the entry.
     files: Vec<Arc<File>>,
+    /// Set by the first store that leaves this file after it was replaced: that store moved the
+    /// WAL into it; the `-wal` at the path may belong to the new file from then on.
+    wal_released: bool,
+    /// The file as the latest own write of any store of this process left it.
+    last_own_write: Option<Snapshot>,
+    /// Bumped when the file was overwritten in place and every store left the engine database
+    /// that still described the old content: registrations of an older epoch hold that stale
+    /// database, newer ones a fresh one.
+    epoch: u64,
+    stores_per_epoch: std::collections::BTreeMap<u64, usize>,
 }
 
 impl Counts {
@@ -71,11 +83,59 @@ pub(crate) fn has_locked_readers(id: FileId) -> bool {
     table().get(&id).is_some_and(|c| c.readers > 0)
 }
 
-/// How many stores of this process have `id` open, in any role.
-pub(crate) fn stores_on(id: FileId) -> usize {
+/// Runs `checkpoint` (moving `id`'s WAL into it after `id` left the path) unless another store
+/// of this process already did: from then on the `-wal` at the path may belong to the new file,
+/// and no store may checkpoint or truncate it on behalf of the old one. Returns whether it ran.
+pub(crate) fn release_wal_once<E>(
+    id: FileId,
+    checkpoint: impl FnOnce() -> Result<(), E>,
+) -> Result<bool, E> {
+    static RELEASING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = RELEASING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if table().get(&id).is_some_and(|c| c.wal_released) {
+        return Ok(false);
+    }
+    checkpoint()?;
+    if let Some(c) = table().get_mut(&id) {
+        c.wal_released = true;
+    }
+    Ok(true)
+}
+
+/// How many stores of this process still use `id` through the engine database of `epoch`.
+pub(crate) fn stores_of_epoch(id: FileId, epoch: u64) -> usize {
     table()
         .get(&id)
-        .map_or(0, |c| c.writers + c.readers + c.sharing_readers)
+        .and_then(|c| c.stores_per_epoch.get(&epoch).copied())
+        .unwrap_or(0)
+}
+
+/// After an in-place overwrite, once no store uses the engine database of epoch `past`: stores
+/// registering from now on get a fresh one. True for the call that moved the epoch on.
+pub(crate) fn advance_epoch(id: FileId, past: u64) -> bool {
+    let mut t = table();
+    let c = t.entry(id).or_default();
+    let advanced = c.epoch <= past;
+    c.epoch = c.epoch.max(past + 1);
+    if c.unused() {
+        t.remove(&id);
+    }
+    advanced
+}
+
+/// Records the file as a store's own write left it, so sibling stores do not take it for an
+/// overwrite.
+pub(crate) fn record_own_write(id: FileId, now: Snapshot) {
+    if let Some(c) = table().get_mut(&id) {
+        c.last_own_write = Some(now);
+    }
+}
+
+/// The file as the latest own write of this process left it.
+pub(crate) fn last_own_write(id: FileId) -> Option<Snapshot> {
+    table().get(&id).and_then(|c| c.last_own_write)
 }
 
 /// A store's registration; dropping it unregisters.
@@ -83,6 +143,7 @@ pub(crate) fn stores_on(id: FileId) -> usize {
 pub(crate) struct Registration {
     id: FileId,
     role: Role,
+    epoch: u64,
 }
 
 impl Registration {
@@ -91,7 +152,14 @@ impl Registration {
         let mut t = table();
         let c = t.entry(id).or_default();
         *count_of(c, role) += 1;
-        Registration { id, role }
+        let epoch = c.epoch;
+        *c.stores_per_epoch.entry(epoch).or_default() += 1;
+        Registration { id, role, epoch }
+    }
+
+    /// The engine-database epoch this store registered in (see `advance_epoch`).
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// The file registered.
@@ -114,6 +182,12 @@ impl Drop for Registration {
         if let Some(c) = t.get_mut(&self.id) {
             let n = count_of(c, self.role);
             *n = n.saturating_sub(1);
+            if let Some(n) = c.stores_per_epoch.get_mut(&self.epoch) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    c.stores_per_epoch.remove(&self.epoch);
+                }
+            }
             if c.unused() {
                 t.remove(&self.id);
             }

@@ -1,0 +1,230 @@
+//! Freshness: what it costs to ask "is this still my file?" on every call (inotify watch vs stat
+//! vs what the Go store does), how long after a rename the store serves the new file, and a
+//! reconnect against C SQLite reopening a connection (Go's reconnect) in the same run.
+//!
+//! `cargo bench --bench freshness` (or with `BEADSTORE_BENCH_QUICK=1`); `scripts/bench-report`
+//! puts the numbers into BENCHMARKS.md.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use beadstore::{FreshnessMode, OpenOptions, Store};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+
+fn quick() -> bool {
+    std::env::var_os("BEADSTORE_BENCH_QUICK").is_some()
+}
+
+fn bench_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-fixtures/freshness");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    dir
+}
+
+fn open(path: &Path, mode: FreshnessMode) -> Store {
+    Store::open_with(
+        path.to_str().expect("utf-8"),
+        OpenOptions::new().freshness(mode),
+    )
+    .expect("open")
+}
+
+/// A small up-to-date beads database whose config `generation` is `generation`.
+fn build(path: &Path, generation: u64) {
+    let store = open(path, FreshnessMode::Off);
+    store.set_config("issue_prefix", "bd").expect("prefix");
+    store
+        .set_config("generation", &generation.to_string())
+        .expect("generation");
+    store.close().expect("close");
+}
+
+/// The check alone, per call.
+fn check_cost(c: &mut Criterion) {
+    let dir = bench_dir();
+    let path = dir.join("beads.db");
+    build(&path, 0);
+    let mut g = c.benchmark_group("freshness_check");
+    for (name, mode) in [
+        ("watch", FreshnessMode::Watch),
+        ("stat", FreshnessMode::Stat),
+    ] {
+        let store = open(&path, mode);
+        assert!(!store.file_changed());
+        if mode == FreshnessMode::Watch {
+            assert!(store.is_watching_file(), "inotify is not available here");
+        }
+        g.bench_function(name, |b| b.iter(|| black_box(store.file_changed())));
+        store.close().expect("close");
+    }
+    // What the Go store does on each instrumented read: a mutex and os.Stat.
+    let state = Mutex::new(0u64);
+    g.bench_function("go_stat_and_mutex", |b| {
+        b.iter(|| {
+            let mut last = state.lock().expect("mutex");
+            let m = std::fs::metadata(&path).expect("stat");
+            *last = black_box(std::os::unix::fs::MetadataExt::ino(&m));
+        })
+    });
+    g.finish();
+
+    // A whole small read with each mode, and C SQLite doing the same read with no check at all.
+    let mut g = c.benchmark_group("get_config");
+    for (name, mode) in [
+        ("beadstore", FreshnessMode::Watch),
+        ("beadstore_stat", FreshnessMode::Stat),
+        ("beadstore_off", FreshnessMode::Off),
+    ] {
+        let store = open(&path, mode);
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(store.get_config("generation").expect("get")))
+        });
+        store.close().expect("close");
+    }
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    g.bench_function("c_sqlite", |b| {
+        b.iter(|| {
+            let v: String = conn
+                .query_row(
+                    "SELECT value FROM config WHERE key = ?",
+                    ["generation"],
+                    |r| r.get(0),
+                )
+                .expect("sqlite get");
+            black_box(v)
+        })
+    });
+    g.finish();
+}
+
+/// A staged replacement for each iteration, renamed over the path inside the measurement.
+struct Replacer {
+    dir: PathBuf,
+    path: PathBuf,
+    template: PathBuf,
+    next: u64,
+}
+
+impl Replacer {
+    fn new(dir: &Path, path: &Path) -> Replacer {
+        let template = dir.join("template.db");
+        build(&template, 1);
+        Replacer {
+            dir: dir.to_owned(),
+            path: path.to_owned(),
+            template,
+            next: 1,
+        }
+    }
+
+    /// A copy of the template with a fresh inode, ready to be renamed over the path.
+    fn stage(&mut self) -> PathBuf {
+        self.next += 1;
+        let staged = self.dir.join(format!("staged-{}.db", self.next));
+        std::fs::copy(&self.template, &staged).expect("stage");
+        staged
+    }
+
+    fn replace(&self, staged: &Path) {
+        std::fs::rename(staged, &self.path).expect("rename");
+    }
+}
+
+/// From `rename()` returning to the store noticing (watch: the watcher thread's event; stat:
+/// the next call's stat), and to a read returning the new file's content (reconnect included).
+fn latency(c: &mut Criterion) {
+    let dir = bench_dir();
+    let path = dir.join("beads.db");
+    build(&path, 0);
+    let mut replacer = Replacer::new(&dir, &path);
+
+    let mut g = c.benchmark_group("replacement_detected");
+    for (name, mode) in [
+        ("watch", FreshnessMode::Watch),
+        ("stat", FreshnessMode::Stat),
+    ] {
+        let store = open(&path, mode);
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let staged = replacer.stage();
+                    store.refresh().expect("settle");
+                    replacer.replace(&staged);
+                    let start = Instant::now();
+                    while !store.file_changed() {
+                        std::hint::spin_loop();
+                    }
+                    total += start.elapsed();
+                    store.refresh().expect("follow");
+                }
+                total
+            })
+        });
+        store.close().expect("close");
+    }
+    g.finish();
+
+    // Rename, then the first read that returns the new file: detection plus reconnect. C
+    // SQLite's peer is Go's reconnect: a new connection with the Go pragmas, then the read.
+    let mut g = c.benchmark_group("reconnect_after_rename");
+    let store = open(&path, FreshnessMode::Watch);
+    g.bench_function("beadstore", |b| {
+        b.iter_batched(
+            || replacer.stage(),
+            |staged| {
+                replacer.replace(&staged);
+                // A strict check, so the measurement does not depend on the watcher thread.
+                assert!(store.refresh().expect("refresh"));
+                black_box(store.get_config("generation").expect("get"))
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    store.close().expect("close");
+    g.bench_function("c_sqlite", |b| {
+        b.iter_batched(
+            || replacer.stage(),
+            |staged| {
+                replacer.replace(&staged);
+                let conn = rusqlite::Connection::open(&path).expect("sqlite reopen");
+                conn.execute_batch(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL;",
+                )
+                .expect("pragmas");
+                let v: String = conn
+                    .query_row(
+                        "SELECT value FROM config WHERE key = 'generation'",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .expect("ping");
+                black_box(v);
+                conn
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    let c = Criterion::default();
+    if quick() {
+        c.sample_size(10)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(1))
+    } else {
+        c
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = check_cost, latency
+}
+criterion_main!(benches);
