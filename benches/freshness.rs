@@ -105,7 +105,7 @@ struct Replacer {
     dir: PathBuf,
     path: PathBuf,
     template: PathBuf,
-    next: u64,
+    next: std::cell::Cell<u64>,
 }
 
 impl Replacer {
@@ -116,14 +116,14 @@ impl Replacer {
             dir: dir.to_owned(),
             path: path.to_owned(),
             template,
-            next: 1,
+            next: std::cell::Cell::new(1),
         }
     }
 
     /// A copy of the template with a fresh inode, ready to be renamed over the path.
-    fn stage(&mut self) -> PathBuf {
-        self.next += 1;
-        let staged = self.dir.join(format!("staged-{}.db", self.next));
+    fn stage(&self) -> PathBuf {
+        self.next.set(self.next.get() + 1);
+        let staged = self.dir.join(format!("staged-{}.db", self.next.get()));
         std::fs::copy(&self.template, &staged).expect("stage");
         staged
     }
@@ -139,7 +139,7 @@ fn latency(c: &mut Criterion) {
     let dir = bench_dir();
     let path = dir.join("beads.db");
     build(&path, 0);
-    let mut replacer = Replacer::new(&dir, &path);
+    let replacer = Replacer::new(&dir, &path);
 
     let mut g = c.benchmark_group("replacement_detected");
     for (name, mode) in [
