@@ -17,7 +17,7 @@ use std::time::Duration;
 use parking_lot::{Mutex, RwLock};
 
 use crate::engine::file_lock::SharedFileLock;
-use crate::engine::{Checkpoint, EngineDb, Target};
+use crate::engine::{Checkpoint, EngineConn, EngineDb, Target};
 use crate::error::{Error, Result};
 use crate::freshness::{FreshnessMode, Opened, ReplacementKind, Tracker};
 use crate::schema::{self, ProbeReport};
@@ -279,11 +279,8 @@ impl Store {
     /// Runs a FULL WAL checkpoint: every committed frame is copied into the database file.
     pub fn checkpoint(&self) -> Result<CheckpointStats> {
         self.require_writable("checkpoint")?;
-        let handle = self.write_handle("checkpoint")?;
-        let writer = handle.writer("checkpoint")?;
-        let (wal_frames, checkpointed_frames) = writer.checkpoint(Checkpoint::Full)?;
-        drop(writer);
-        self.after_write("checkpoint")?;
+        let (wal_frames, checkpointed_frames) =
+            self.write_on("checkpoint", |w| w.checkpoint(Checkpoint::Full))?;
         Ok(CheckpointStats {
             wal_frames,
             checkpointed_frames,
@@ -293,40 +290,24 @@ impl Store {
     /// Runs one SQL statement with parameters on the writer connection; returns rows changed.
     /// The escape hatch for extensions (Go's `UnderlyingDB`); keep write transactions short.
     pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        let handle = self.write_handle("execute")?;
-        let writer = handle.writer("execute")?;
-        let changed = writer.execute("execute", sql, params)?;
-        drop(writer);
-        self.after_write("execute")?;
-        Ok(changed)
+        self.write_on("execute", |w| w.execute("execute", sql, params))
     }
 
     /// Runs several `;`-separated statements without parameters on the writer connection.
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
-        let handle = self.write_handle("execute batch")?;
-        let writer = handle.writer("execute batch")?;
-        writer.execute_batch("execute batch", sql)?;
-        drop(writer);
-        self.after_write("execute batch")
+        self.write_on("execute batch", |w| w.execute_batch("execute batch", sql))
     }
 
     /// Runs a query on a reader connection and returns every row.
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        let handle = self.handle("query")?;
-        let reader = handle.reader("query")?;
-        reader.query("query", sql, params)
+        self.read_on("query", |r| r.query("query", sql, params))
     }
 
     /// Runs `work` inside one IMMEDIATE transaction on the writer connection: committed when it
     /// returns `Ok`, rolled back on `Err` and on panic (the panic then continues).
     pub fn transaction<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         self.require_writable("transaction")?;
-        let handle = self.write_handle("transaction")?;
-        let writer = handle.writer("transaction")?;
-        let value = transaction::run(&writer, work)?;
-        drop(writer);
-        self.after_write("transaction")?;
-        Ok(value)
+        self.write_on("transaction", |w| transaction::run(w, work))
     }
 
     /// Runs `work` against one consistent snapshot on a reader connection: every query inside
@@ -335,42 +316,70 @@ impl Store {
     pub fn snapshot<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let handle = self.handle("snapshot")?;
         let reader = handle.reader("snapshot")?;
-        transaction::run_snapshot(&reader, self.read_only, work)
+        let result = transaction::run_snapshot(&reader, self.read_only, work);
+        // `work` runs once: a snapshot the file changed under is reported, not repeated.
+        result.map_err(|e| self.explain_failure("snapshot", e))
     }
 
     /// Checks the file against the tables and columns beadstore needs.
     pub fn probe(&self) -> Result<ProbeReport> {
-        let handle = self.handle("schema probe")?;
-        let reader = handle.reader("schema probe")?;
-        schema::probe(&reader)
+        self.read_on("schema probe", schema::probe)
     }
 
     /// Whether the file needs a migration run (read from the schema cookie and beadstore's marker).
     pub fn migration_state(&self) -> Result<schema::MigrationState> {
-        let handle = self.handle("migration state")?;
-        let reader = handle.reader("migration state")?;
-        schema::migration_state(&reader)
+        self.read_on("migration state", schema::migration_state)
     }
 
     /// Checks the post-migration invariants against the file as it is now (for `doctor`): each
     /// failure as (invariant name, what is wrong). The issue-count invariant compares the file
     /// with itself here, so only orphans and a missing prefix can show up.
     pub fn check_invariants(&self) -> Result<Vec<(&'static str, String)>> {
-        let handle = self.handle("check invariants")?;
-        let reader = handle.reader("check invariants")?;
-        let now = schema::invariants::capture(&reader)?;
-        schema::invariants::failures(&reader, &now)
+        self.read_on("check invariants", |r| {
+            let now = schema::invariants::capture(r)?;
+            schema::invariants::failures(r, &now)
+        })
     }
 
     /// Runs every migration now, even on an up-to-date file (`beadstore migrate`).
     pub fn migrate(&self) -> Result<schema::MigrationReport> {
         self.require_writable("migrate")?;
-        let handle = self.write_handle("migrate")?;
-        let writer = handle.writer("migrate")?;
-        let report = schema::migrate(&writer)?;
+        self.write_on("migrate", schema::migrate)
+    }
+
+    /// Runs a read on a reader connection. When it fails because the file was replaced under it
+    /// (a copy truncating it mid-read), the store follows the change and runs it once more, so
+    /// the caller gets the new file's answer or `Error::Replaced`, never a torn read.
+    fn read_on<T>(&self, op: &'static str, read: impl Fn(&EngineConn) -> Result<T>) -> Result<T> {
+        let first = {
+            let handle = self.handle(op)?;
+            let reader = handle.reader(op)?;
+            read(&reader)
+        };
+        match first {
+            Err(e) if self.changed_under(&e) => {
+                let handle = self.refreshed_handle(op)?;
+                let reader = handle.reader(op)?;
+                read(&reader)
+            }
+            other => other,
+        }
+    }
+
+    /// Runs a write on the writer connection, then makes sure the file it went to is still the
+    /// one at the path (see `after_write`). A failure caused by the file changing under it is
+    /// reported as `Error::Replaced`.
+    fn write_on<T>(
+        &self,
+        op: &'static str,
+        write: impl FnOnce(&EngineConn) -> Result<T>,
+    ) -> Result<T> {
+        let handle = self.write_handle(op)?;
+        let writer = handle.writer(op)?;
+        let value = write(&writer).map_err(|e| self.explain_failure(op, e))?;
         drop(writer);
-        self.after_write("migrate")?;
-        Ok(report)
+        self.after_write(op)?;
+        Ok(value)
     }
 
     /// Runs `PRAGMA integrity_check`; `["ok"]` means the file is sound.

@@ -144,6 +144,36 @@ impl Store {
         }
     }
 
+    /// The connections after a strict check (for a retry after a failure).
+    pub(crate) fn refreshed_handle(&self, op: &'static str) -> Result<Live<'_>> {
+        self.live(op, Access::Read, true)
+    }
+
+    /// True when `e` is the kind of failure a file changing under a call produces (short reads,
+    /// a corrupt page, an I/O error) and the file at the path did change.
+    pub(crate) fn changed_under(&self, e: &Error) -> bool {
+        matches!(
+            e,
+            Error::Corrupt { .. } | Error::Io { .. } | Error::Engine { .. }
+        ) && self
+            .freshness
+            .as_ref()
+            .is_some_and(|t| t.change_now().is_some())
+    }
+
+    /// `e`, or `Error::Replaced` when the file changed under the call that failed with it.
+    pub(crate) fn explain_failure(&self, op: &'static str, e: Error) -> Error {
+        if !self.changed_under(&e) {
+            return e;
+        }
+        let kind = self
+            .freshness
+            .as_ref()
+            .and_then(Tracker::change_now)
+            .unwrap_or(ReplacementKind::InPlace);
+        self.replaced(op, kind, format!("the file changed during the call: {e}"))
+    }
+
     /// Looks at the file now (a `stat`, whatever the mode) and follows a replacement, as every
     /// operation does first; for health checks and monitors. `Ok(true)` when the store switched
     /// files; an error when the file at the path cannot be read (see `Error::Replaced`).
