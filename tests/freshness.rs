@@ -849,3 +849,46 @@ fn a_call_from_inside_a_snapshot_during_a_replacement_does_not_deadlock() {
     );
     store.close().unwrap();
 }
+
+/// Go's external-writer tests (insert, update, delete, pooled and pinned connections): with the
+/// engine's exclusive file lock the only other writer can be another store of this process;
+/// every reader connection of the first store sees its commits on the next call.
+#[test]
+fn another_stores_inserts_updates_and_deletes_are_seen_at_once_by_pooled_readers() {
+    let t = TempDb::new();
+    build(&t.path, "one", &[]);
+    let store = open(&t.path, FreshnessMode::Watch);
+    let external = open(&t.path, FreshnessMode::Watch);
+    // Warm the reader pool so stale pooled snapshots would show.
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| titles(&store));
+        }
+    });
+    external
+        .execute("INSERT INTO issues (id, title) VALUES ('bd-ext', 'inserted')", &[])
+        .unwrap();
+    assert_eq!(titles(&store), ["inserted"]);
+    external
+        .execute("UPDATE issues SET title = 'updated' WHERE id = 'bd-ext'", &[])
+        .unwrap();
+    let seen: Vec<Vec<String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4).map(|_| s.spawn(|| titles(&store))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(seen.iter().all(|t| t == &["updated"]), "{seen:?}");
+    store
+        .snapshot(|tx| {
+            let before = tx.query("SELECT count(*) FROM issues", &[])?;
+            assert_eq!(before[0][0].as_i64(), Some(1));
+            Ok(())
+        })
+        .unwrap();
+    external
+        .execute("DELETE FROM issues WHERE id = 'bd-ext'", &[])
+        .unwrap();
+    assert!(titles(&store).is_empty());
+    assert_eq!(store.freshness_stats().replacements, 0);
+    external.close().unwrap();
+    store.close().unwrap();
+}
