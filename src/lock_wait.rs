@@ -30,3 +30,23 @@ pub(crate) fn wait_for_lock<T>(
         pause = (pause * 2).min(Duration::from_millis(50));
     }
 }
+
+/// Calls `attempt` again while it fails with `Error::Busy` (a checkpoint waiting for readers to
+/// leave the frames it must copy), backing off from 100 µs to 20 ms, for at most `timeout`;
+/// then the last `Busy` is returned.
+pub(crate) fn retry_while_busy<T>(
+    timeout: Duration,
+    mut attempt: impl FnMut() -> Result<T>,
+) -> Result<T> {
+    let start = Instant::now();
+    let mut pause = Duration::from_micros(100);
+    loop {
+        match attempt() {
+            Err(Error::Busy { .. }) if start.elapsed() < timeout => {
+                std::thread::sleep(pause.min(timeout.saturating_sub(start.elapsed())));
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}

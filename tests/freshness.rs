@@ -866,11 +866,17 @@ fn another_stores_inserts_updates_and_deletes_are_seen_at_once_by_pooled_readers
         }
     });
     external
-        .execute("INSERT INTO issues (id, title) VALUES ('bd-ext', 'inserted')", &[])
+        .execute(
+            "INSERT INTO issues (id, title) VALUES ('bd-ext', 'inserted')",
+            &[],
+        )
         .unwrap();
     assert_eq!(titles(&store), ["inserted"]);
     external
-        .execute("UPDATE issues SET title = 'updated' WHERE id = 'bd-ext'", &[])
+        .execute(
+            "UPDATE issues SET title = 'updated' WHERE id = 'bd-ext'",
+            &[],
+        )
         .unwrap();
     let seen: Vec<Vec<String>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4).map(|_| s.spawn(|| titles(&store))).collect();

@@ -379,3 +379,39 @@ fn a_failed_open_leaves_nothing_open() {
     let ro = Store::open_read_only(t.path_str()).unwrap();
     assert!(!ro.probe().unwrap().is_compatible());
 }
+
+/// A checkpoint while another thread is inside a read snapshot waits for it (the engine itself
+/// answers `Busy` at once) and then copies every frame.
+#[test]
+fn checkpoint_waits_for_a_reader_in_flight_instead_of_failing_busy() {
+    let t = TempDb::new();
+    let store = std::sync::Arc::new(Store::open(t.path_str()).unwrap());
+    store.set_config("issue_prefix", "bd").unwrap();
+    for i in 0..50 {
+        store
+            .execute(
+                "INSERT INTO issues (id, title) VALUES (?, 'x')",
+                &beadstore::params![format!("bd-{i}")],
+            )
+            .unwrap();
+    }
+    let (entered_tx, entered) = std::sync::mpsc::channel();
+    let reader = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            store
+                .snapshot(|tx| {
+                    tx.query("SELECT count(*) FROM issues", &[])?;
+                    entered_tx.send(()).unwrap();
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    Ok(())
+                })
+                .unwrap()
+        })
+    };
+    entered.recv().unwrap();
+    let stats = store.checkpoint().unwrap();
+    assert_eq!(stats.checkpointed_frames, stats.wal_frames);
+    reader.join().unwrap();
+    store.close().unwrap();
+}

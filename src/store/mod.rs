@@ -253,9 +253,10 @@ impl Store {
                 self.release_old_wal(&handle)
             }
             None if self.read_only || self.file.is_none() || handle.is_wal_frozen() => Ok(()),
-            None => handle
-                .writer("close")
-                .and_then(|w| w.checkpoint(Checkpoint::Truncate).map(|_| ())),
+            None => handle.writer("close").and_then(|w| {
+                self.checkpoint_patiently(&w, Checkpoint::Truncate)
+                    .map(|_| ())
+            }),
         };
         let stale = handle.registered();
         let closing = handle.close_connections();
@@ -279,8 +280,9 @@ impl Store {
     /// Runs a FULL WAL checkpoint: every committed frame is copied into the database file.
     pub fn checkpoint(&self) -> Result<CheckpointStats> {
         self.require_writable("checkpoint")?;
-        let (wal_frames, checkpointed_frames) =
-            self.write_on("checkpoint", |w| w.checkpoint(Checkpoint::Full))?;
+        let (wal_frames, checkpointed_frames) = self.write_on("checkpoint", |w| {
+            self.checkpoint_patiently(w, Checkpoint::Full)
+        })?;
         Ok(CheckpointStats {
             wal_frames,
             checkpointed_frames,
@@ -345,6 +347,12 @@ impl Store {
     pub fn migrate(&self) -> Result<schema::MigrationReport> {
         self.require_writable("migrate")?;
         self.write_on("migrate", schema::migrate)
+    }
+
+    /// A checkpoint that waits (up to the busy timeout) for readers still using the frames it
+    /// must copy, instead of failing with `Busy` at once as the engine does.
+    fn checkpoint_patiently(&self, writer: &EngineConn, mode: Checkpoint) -> Result<(u64, u64)> {
+        crate::lock_wait::retry_while_busy(self.busy_timeout, || writer.checkpoint(mode))
     }
 
     /// Runs a read on a reader connection. When it fails because the file was replaced under it

@@ -449,7 +449,7 @@ impl Store {
             if let Some(id) = old.file_id() {
                 registry::release_wal_once(id, || {
                     old.writer("release the replaced file's WAL")
-                        .and_then(|w| w.checkpoint(Checkpoint::Truncate))
+                        .and_then(|w| self.checkpoint_patiently(&w, Checkpoint::Truncate))
                         .map(|_| ())
                 })?;
             }

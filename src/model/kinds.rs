@@ -1,0 +1,169 @@
+//! Issue statuses and types: the built-in values of beads, plus custom ones a project declares
+//! in its config (`status.custom`, `types.custom`).
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+macro_rules! string_kind {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+            /// A value that is not built in (valid when the project's config declares it).
+            Custom(String),
+        }
+
+        impl $name {
+            /// Every built-in value.
+            pub const BUILT_IN: &'static [&'static str] = &[$($text),+];
+
+            /// The value as stored.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)+
+                    $name::Custom(s) => s,
+                }
+            }
+
+            /// Reads a stored value; anything not built in is `Custom`.
+            pub fn parse(text: &str) -> Self {
+                match text {
+                    $($text => $name::$variant,)+
+                    other => $name::Custom(other.to_owned()),
+                }
+            }
+
+            /// True for a built-in value.
+            pub fn is_built_in(&self) -> bool {
+                !matches!(self, $name::Custom(_))
+            }
+
+            /// True when built in, or declared in `custom` (exact, case-sensitive match).
+            pub fn is_valid_with(&self, custom: &[String]) -> bool {
+                match self {
+                    $name::Custom(s) => !s.is_empty() && custom.iter().any(|c| c == s),
+                    _ => true,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                Self::parse(text)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                Ok(Self::parse(&String::deserialize(d)?))
+            }
+        }
+    };
+}
+
+string_kind! {
+    /// Where an issue is in its life.
+    Status {
+        /// Not started.
+        Open => "open",
+        /// Being worked on.
+        InProgress => "in_progress",
+        /// Waiting on something.
+        Blocked => "blocked",
+        /// Put off until later.
+        Deferred => "deferred",
+        /// Done (has `closed_at`).
+        Closed => "closed",
+        /// Deleted, kept so the deletion syncs (has `deleted_at`).
+        Tombstone => "tombstone",
+        /// Kept at the top.
+        Pinned => "pinned",
+        /// Attached to an agent's hook.
+        Hooked => "hooked",
+    }
+}
+
+string_kind! {
+    /// What kind of work an issue is.
+    IssueType {
+        /// Something broken.
+        Bug => "bug",
+        /// New behaviour.
+        Feature => "feature",
+        /// A unit of work.
+        Task => "task",
+        /// A group of issues.
+        Epic => "epic",
+        /// Maintenance.
+        Chore => "chore",
+    }
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Status::Open
+    }
+}
+
+impl Default for IssueType {
+    fn default() -> Self {
+        IssueType::Task
+    }
+}
+
+impl IssueType {
+    /// Maps the aliases Go accepts on update (`enhancement`, `feat`, any case) to `feature`.
+    pub fn normalized(&self) -> IssueType {
+        let lower = self.as_str().to_ascii_lowercase();
+        match lower.as_str() {
+            "enhancement" | "feat" | "feature" => IssueType::Feature,
+            "bug" | "task" | "epic" | "chore" => IssueType::parse(&lower),
+            _ => self.clone(),
+        }
+    }
+}
+
+/// Parses a comma-separated custom list from config: parts trimmed, empty parts dropped.
+pub fn parse_custom_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_and_custom_values_round_trip() {
+        assert_eq!(Status::parse("in_progress"), Status::InProgress);
+        assert_eq!(Status::parse("review"), Status::Custom("review".into()));
+        assert_eq!(Status::Custom("review".into()).as_str(), "review");
+        assert!(Status::parse("review").is_valid_with(&["review".into()]));
+        assert!(!Status::parse("Review").is_valid_with(&["review".into()]));
+        assert!(!Status::parse("").is_valid_with(&[]));
+        assert_eq!(IssueType::parse("FEAT").normalized(), IssueType::Feature);
+        assert_eq!(
+            parse_custom_list(" molecule, gate,,convoy "),
+            ["molecule", "gate", "convoy"]
+        );
+    }
+}
