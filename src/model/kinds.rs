@@ -9,7 +9,7 @@ macro_rules! string_kind {
         $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
             $($(#[$vmeta])* $variant,)+
             /// A value that is not built in (valid when the project's config declares it).
@@ -80,6 +80,7 @@ string_kind! {
     /// Where an issue is in its life.
     Status {
         /// Not started.
+        #[default]
         Open => "open",
         /// Being worked on.
         InProgress => "in_progress",
@@ -106,23 +107,12 @@ string_kind! {
         /// New behaviour.
         Feature => "feature",
         /// A unit of work.
+        #[default]
         Task => "task",
         /// A group of issues.
         Epic => "epic",
         /// Maintenance.
         Chore => "chore",
-    }
-}
-
-impl Default for Status {
-    fn default() -> Self {
-        Status::Open
-    }
-}
-
-impl Default for IssueType {
-    fn default() -> Self {
-        IssueType::Task
     }
 }
 
