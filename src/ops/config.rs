@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::model::kinds::parse_custom_list;
+use crate::store::{Store, Transaction};
 use crate::value::Value;
 
 /// The two key/value tables of a beads database.
@@ -66,19 +67,7 @@ impl Store {
     }
 
     fn get_kv(&self, table: Table, key: &str) -> Result<String> {
-        let sql = format!("SELECT value FROM {} WHERE key = ?", table.name());
-        let rows = self.query(&sql, &[Value::from(key)])?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next())
-            .map(|v| match v {
-                Value::Text(s) => s,
-                Value::Integer(i) => i.to_string(),
-                Value::Real(f) => f.to_string(),
-                _ => String::new(),
-            })
-            .unwrap_or_default())
+        get_kv(|sql, p| self.query(sql, p), table, key)
     }
 
     fn set_kv(&self, table: Table, key: &str, value: &str) -> Result<()> {
@@ -86,17 +75,87 @@ impl Store {
             Table::Config => "set config",
             Table::Metadata => "set metadata",
         })?;
-        if key.is_empty() {
-            return Err(Error::InvalidInput(format!(
-                "{} key is empty",
-                table.name()
-            )));
-        }
-        let sql = format!(
-            "INSERT INTO {} (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            table.name()
-        );
-        self.execute(&sql, &[Value::from(key), Value::from(value)])
-            .map(|_| ())
+        set_kv(|sql, p| self.execute(sql, p), table, key, value)
     }
+
+    /// Statuses the project declares beyond the built-in ones (`status.custom`).
+    pub fn custom_statuses(&self) -> Result<Vec<String>> {
+        Ok(parse_custom_list(&self.get_config("status.custom")?))
+    }
+
+    /// Issue types the project declares beyond the built-in ones (`types.custom`).
+    pub fn custom_types(&self) -> Result<Vec<String>> {
+        Ok(parse_custom_list(&self.get_config("types.custom")?))
+    }
+}
+
+impl Transaction<'_> {
+    /// A config value as this transaction sees it; empty when not set.
+    pub fn get_config(&self, key: &str) -> Result<String> {
+        get_kv(|sql, p| self.query(sql, p), Table::Config, key)
+    }
+
+    /// Sets a config value inside the transaction.
+    pub fn set_config(&self, key: &str, value: &str) -> Result<()> {
+        set_kv(|sql, p| self.execute(sql, p), Table::Config, key, value)
+    }
+
+    /// A metadata value as this transaction sees it; empty when not set.
+    pub fn get_metadata(&self, key: &str) -> Result<String> {
+        get_kv(|sql, p| self.query(sql, p), Table::Metadata, key)
+    }
+
+    /// Sets a metadata value inside the transaction.
+    pub fn set_metadata(&self, key: &str, value: &str) -> Result<()> {
+        set_kv(|sql, p| self.execute(sql, p), Table::Metadata, key, value)
+    }
+
+    /// `status.custom` as this transaction sees it.
+    pub fn custom_statuses(&self) -> Result<Vec<String>> {
+        Ok(parse_custom_list(&self.get_config("status.custom")?))
+    }
+
+    /// `types.custom` as this transaction sees it.
+    pub fn custom_types(&self) -> Result<Vec<String>> {
+        Ok(parse_custom_list(&self.get_config("types.custom")?))
+    }
+}
+
+fn get_kv(
+    query: impl FnOnce(&str, &[Value]) -> Result<Vec<crate::value::Row>>,
+    table: Table,
+    key: &str,
+) -> Result<String> {
+    let sql = format!("SELECT value FROM {} WHERE key = ?", table.name());
+    let rows = query(&sql, &[Value::from(key)])?;
+    Ok(rows
+        .into_iter()
+        .next()
+        .and_then(|r| r.into_iter().next())
+        .map(|v| match v {
+            Value::Text(s) => s,
+            Value::Integer(i) => i.to_string(),
+            Value::Real(f) => f.to_string(),
+            _ => String::new(),
+        })
+        .unwrap_or_default())
+}
+
+fn set_kv(
+    execute: impl FnOnce(&str, &[Value]) -> Result<u64>,
+    table: Table,
+    key: &str,
+    value: &str,
+) -> Result<()> {
+    if key.is_empty() {
+        return Err(Error::InvalidInput(format!(
+            "{} key is empty",
+            table.name()
+        )));
+    }
+    let sql = format!(
+        "INSERT INTO {} (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        table.name()
+    );
+    execute(&sql, &[Value::from(key), Value::from(value)]).map(|_| ())
 }

@@ -1,3 +1,16 @@
-//! The beads Storage operations, one module per area.
+//! The beads Storage operations, one module per area. Each is written once against a
+//! `Transaction` (read-your-writes inside `Store::transaction`); the `Store` methods run it in
+//! its own write transaction or read snapshot.
 
+mod columns;
+pub mod comments;
 pub mod config;
+pub mod dependencies;
+pub mod ids;
+pub mod issues;
+pub mod labels;
+pub mod ready;
+mod record;
+
+pub use issues::{IssueFilter, IssueUpdate};
+pub use ready::{BlockedIssue, SortPolicy, WorkFilter};

@@ -1,0 +1,247 @@
+//! Comments, the audit trail of events, and dirty tracking for export.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+use crate::model::time_serde::{format, parse_stored};
+use crate::model::{Comment, Event, Timestamp};
+use crate::store::{Store, Transaction};
+use crate::value::{column_texts, first_i64, Row, Value};
+
+use super::record::{self, now, placeholders};
+
+fn text(row: &Row, i: usize) -> String {
+    row.get(i)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn opt_text(row: &Row, i: usize) -> Option<String> {
+    row.get(i).and_then(Value::as_str).map(str::to_owned)
+}
+
+fn stamp(row: &Row, i: usize) -> Timestamp {
+    parse_stored(&text(row, i)).unwrap_or_else(|| chrono::DateTime::UNIX_EPOCH.fixed_offset())
+}
+
+fn comment_from_row(row: &Row) -> Comment {
+    Comment {
+        id: row.first().and_then(Value::as_i64).unwrap_or_default(),
+        issue_id: text(row, 1),
+        author: text(row, 2),
+        text: text(row, 3),
+        created_at: stamp(row, 4),
+    }
+}
+
+impl Transaction<'_> {
+    fn require_issue(&self, issue_id: &str) -> Result<()> {
+        let n = first_i64(&self.query(
+            "SELECT count(*) FROM issues WHERE id = ?",
+            &[issue_id.into()],
+        )?)
+        .unwrap_or(0);
+        if n == 0 {
+            return Err(Error::NotFound {
+                what: format!("issue {issue_id}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds a comment now and returns it.
+    pub fn add_issue_comment(&self, issue_id: &str, author: &str, text: &str) -> Result<Comment> {
+        self.import_issue_comment(issue_id, author, text, &now())
+    }
+
+    /// Adds a comment keeping its original time (imports; GH#735), stored in UTC.
+    pub fn import_issue_comment(
+        &self,
+        issue_id: &str,
+        author: &str,
+        text: &str,
+        created_at: &Timestamp,
+    ) -> Result<Comment> {
+        self.require_issue(issue_id)?;
+        let utc = created_at.with_timezone(&chrono::Utc).fixed_offset();
+        let rows = self.query(
+            "INSERT INTO comments (issue_id, author, text, created_at) VALUES (?, ?, ?, ?) RETURNING id, issue_id, author, text, created_at",
+            &[issue_id.into(), author.into(), text.into(), format(&utc).into()],
+        )?;
+        let comment = rows
+            .first()
+            .map(comment_from_row)
+            .ok_or_else(|| Error::Engine {
+                op: "add comment".into(),
+                message: "the insert returned no row".into(),
+            })?;
+        record::dirty(self, &[issue_id], &now())?;
+        Ok(comment)
+    }
+
+    /// The issue's comments, oldest first.
+    pub fn get_issue_comments(&self, issue_id: &str) -> Result<Vec<Comment>> {
+        Ok(self
+            .query(
+                "SELECT id, issue_id, author, text, created_at FROM comments WHERE issue_id = ? ORDER BY created_at, id",
+                &[issue_id.into()],
+            )?
+            .iter()
+            .map(comment_from_row)
+            .collect())
+    }
+
+    /// Comments of several issues; issues without comments are absent.
+    pub fn get_comments_for_issues(&self, ids: &[String]) -> Result<HashMap<String, Vec<Comment>>> {
+        let mut out: HashMap<String, Vec<Comment>> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT id, issue_id, author, text, created_at FROM comments WHERE issue_id IN ({}) ORDER BY issue_id, created_at, id",
+                placeholders(chunk.len())
+            );
+            let params: Vec<Value> = chunk.iter().map(|i| i.as_str().into()).collect();
+            for row in self.query(&sql, &params)? {
+                let c = comment_from_row(&row);
+                out.entry(c.issue_id.clone()).or_default().push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records a `commented` event (Go's `AddComment`) and touches the issue's `updated_at`.
+    pub fn add_comment_event(&self, issue_id: &str, actor: &str, comment: &str) -> Result<()> {
+        let at = now();
+        let touched = self.execute(
+            "UPDATE issues SET updated_at = ? WHERE id = ?",
+            &[format(&at).into(), issue_id.into()],
+        )?;
+        if touched == 0 {
+            return Err(Error::NotFound {
+                what: format!("issue {issue_id}"),
+            });
+        }
+        record::event(
+            self,
+            issue_id,
+            "commented",
+            actor,
+            None,
+            None,
+            Some(comment),
+        )?;
+        record::dirty(self, &[issue_id], &at)
+    }
+
+    /// The issue's events, newest first (at most `limit`; 0 = all).
+    pub fn get_events(&self, issue_id: &str, limit: usize) -> Result<Vec<Event>> {
+        let mut sql = "SELECT id, issue_id, event_type, actor, old_value, new_value, comment, created_at FROM events WHERE issue_id = ? ORDER BY created_at DESC, id DESC".to_owned();
+        if limit > 0 {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        Ok(self
+            .query(&sql, &[issue_id.into()])?
+            .iter()
+            .map(|row| Event {
+                id: row.first().and_then(Value::as_i64).unwrap_or_default(),
+                issue_id: text(row, 1),
+                event_type: text(row, 2),
+                actor: text(row, 3),
+                old_value: opt_text(row, 4),
+                new_value: opt_text(row, 5),
+                comment: opt_text(row, 6),
+                created_at: stamp(row, 7),
+            })
+            .collect())
+    }
+
+    /// Marks issues as changed since the last export.
+    pub fn mark_issues_dirty(&self, ids: &[&str]) -> Result<()> {
+        record::dirty(self, ids, &now())
+    }
+
+    /// Issues changed since the last export, oldest mark first.
+    pub fn get_dirty_issues(&self) -> Result<Vec<String>> {
+        Ok(column_texts(
+            self.query(
+                "SELECT issue_id FROM dirty_issues ORDER BY marked_at, issue_id",
+                &[],
+            )?,
+            0,
+        ))
+    }
+
+    /// How many issues are dirty.
+    pub fn get_dirty_issue_count(&self) -> Result<i64> {
+        Ok(first_i64(&self.query("SELECT count(*) FROM dirty_issues", &[])?).unwrap_or(0))
+    }
+
+    /// Clears the dirty marks of these issues (after exporting them).
+    pub fn clear_dirty_issues_by_id(&self, ids: &[String]) -> Result<()> {
+        for id in ids {
+            self.execute(
+                "DELETE FROM dirty_issues WHERE issue_id = ?",
+                &[id.as_str().into()],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Adds a comment; see `Transaction::add_issue_comment`.
+    pub fn add_issue_comment(&self, issue_id: &str, author: &str, text: &str) -> Result<Comment> {
+        self.transaction(|tx| tx.add_issue_comment(issue_id, author, text))
+    }
+
+    /// Adds a comment with its original time; see `Transaction::import_issue_comment`.
+    pub fn import_issue_comment(
+        &self,
+        issue_id: &str,
+        author: &str,
+        text: &str,
+        created_at: &Timestamp,
+    ) -> Result<Comment> {
+        self.transaction(|tx| tx.import_issue_comment(issue_id, author, text, created_at))
+    }
+
+    /// The issue's comments, oldest first.
+    pub fn get_issue_comments(&self, issue_id: &str) -> Result<Vec<Comment>> {
+        self.snapshot(|tx| tx.get_issue_comments(issue_id))
+    }
+
+    /// Comments of several issues.
+    pub fn get_comments_for_issues(&self, ids: &[String]) -> Result<HashMap<String, Vec<Comment>>> {
+        self.snapshot(|tx| tx.get_comments_for_issues(ids))
+    }
+
+    /// Records a `commented` event; see `Transaction::add_comment_event`.
+    pub fn add_comment_event(&self, issue_id: &str, actor: &str, comment: &str) -> Result<()> {
+        self.transaction(|tx| tx.add_comment_event(issue_id, actor, comment))
+    }
+
+    /// The issue's events, newest first.
+    pub fn get_events(&self, issue_id: &str, limit: usize) -> Result<Vec<Event>> {
+        self.snapshot(|tx| tx.get_events(issue_id, limit))
+    }
+
+    /// Marks issues dirty.
+    pub fn mark_issues_dirty(&self, ids: &[&str]) -> Result<()> {
+        self.transaction(|tx| tx.mark_issues_dirty(ids))
+    }
+
+    /// Issues changed since the last export.
+    pub fn get_dirty_issues(&self) -> Result<Vec<String>> {
+        self.snapshot(|tx| tx.get_dirty_issues())
+    }
+
+    /// How many issues are dirty.
+    pub fn get_dirty_issue_count(&self) -> Result<i64> {
+        self.snapshot(|tx| tx.get_dirty_issue_count())
+    }
+
+    /// Clears dirty marks.
+    pub fn clear_dirty_issues_by_id(&self, ids: &[String]) -> Result<()> {
+        self.transaction(|tx| tx.clear_dirty_issues_by_id(ids))
+    }
+}

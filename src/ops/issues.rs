@@ -1,0 +1,765 @@
+//! Issues: create (one or a batch), read, search, update, close, delete and tombstone.
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::error::{Error, Result};
+use crate::model::time_serde::format;
+use crate::model::{Issue, IssueType, Status, Timestamp};
+use crate::store::{Store, Transaction};
+use crate::value::{first_i64, Value};
+
+use super::columns::{insert_sql, issue_from_row, issue_values, select_list};
+use super::ids;
+use super::record::{self, now, placeholders};
+
+/// The longest title beads accepts, in characters (the schema's CHECK).
+pub const MAX_TITLE_CHARS: usize = 500;
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::InvalidInput(message.into())
+}
+
+fn not_found(id: &str) -> Error {
+    Error::NotFound {
+        what: format!("issue {id}"),
+    }
+}
+
+/// Checks an issue before it is written, with the project's custom statuses and types.
+pub fn validate(issue: &Issue, statuses: &[String], types: &[String]) -> Result<()> {
+    let title_chars = issue.title.chars().count();
+    if title_chars == 0 {
+        return Err(invalid("validation failed: title is required"));
+    }
+    if title_chars > MAX_TITLE_CHARS {
+        return Err(invalid(format!(
+            "validation failed: title must be {MAX_TITLE_CHARS} characters or less (got {title_chars})"
+        )));
+    }
+    if !(0..=4).contains(&issue.priority) {
+        return Err(invalid(format!(
+            "validation failed: priority must be between 0 and 4 (got {})",
+            issue.priority
+        )));
+    }
+    if !issue.status.is_valid_with(statuses) {
+        return Err(invalid(format!(
+            "validation failed: invalid status: {}",
+            issue.status
+        )));
+    }
+    if !issue.issue_type.is_valid_with(types) {
+        return Err(invalid(format!(
+            "validation failed: invalid issue type: {}",
+            issue.issue_type
+        )));
+    }
+    if issue.estimated_minutes.is_some_and(|m| m < 0) {
+        return Err(invalid(
+            "validation failed: estimated_minutes cannot be negative",
+        ));
+    }
+    let closed = issue.status == Status::Closed;
+    let tombstone = issue.status == Status::Tombstone;
+    if closed && issue.closed_at.is_none() {
+        return Err(invalid(
+            "validation failed: closed issues must have closed_at timestamp",
+        ));
+    }
+    if !closed && !tombstone && issue.closed_at.is_some() {
+        return Err(invalid(
+            "validation failed: non-closed issues cannot have closed_at timestamp",
+        ));
+    }
+    if tombstone && issue.deleted_at.is_none() {
+        return Err(invalid(
+            "validation failed: tombstone issues must have deleted_at timestamp",
+        ));
+    }
+    if !tombstone && issue.deleted_at.is_some() {
+        return Err(invalid(
+            "validation failed: non-tombstone issues cannot have deleted_at timestamp",
+        ));
+    }
+    const AGENT_STATES: &[&str] = &[
+        "", "idle", "spawning", "running", "working", "stuck", "done", "stopped", "dead",
+    ];
+    if !AGENT_STATES.contains(&issue.agent_state.as_str()) {
+        return Err(invalid(format!(
+            "validation failed: invalid agent state: {}",
+            issue.agent_state
+        )));
+    }
+    Ok(())
+}
+
+/// Timestamps defaulted to `at`, and a closed (tombstoned) issue without `closed_at`
+/// (`deleted_at`) given one just after its last change (GH#523).
+fn fill_defaults(issue: &mut Issue, at: &Timestamp) {
+    let unset = chrono::DateTime::UNIX_EPOCH.fixed_offset();
+    if issue.created_at == unset {
+        issue.created_at = *at;
+    }
+    if issue.updated_at == unset {
+        issue.updated_at = *at;
+    }
+    let after_last_change = issue.created_at.max(issue.updated_at) + chrono::Duration::seconds(1);
+    if issue.status == Status::Closed && issue.closed_at.is_none() {
+        issue.closed_at = Some(after_last_change);
+    }
+    if issue.status == Status::Tombstone && issue.deleted_at.is_none() {
+        issue.deleted_at = Some(after_last_change);
+    }
+}
+
+fn issue_prefix(tx: &Transaction<'_>) -> Result<String> {
+    let prefix = tx.get_config("issue_prefix")?;
+    if prefix.is_empty() {
+        return Err(invalid(
+            "database not initialized: issue_prefix config is missing (run 'beadstore init --prefix <prefix>' first)",
+        ));
+    }
+    Ok(prefix)
+}
+
+/// Search criteria for `search_issues`; every field set narrows the result (AND).
+#[derive(Debug, Clone, Default)]
+pub struct IssueFilter {
+    /// Exactly this status (tombstones are left out unless asked for this way or below).
+    pub status: Option<Status>,
+    /// None of these statuses.
+    pub exclude_status: Vec<Status>,
+    /// Exactly this priority.
+    pub priority: Option<i64>,
+    /// Priority at least.
+    pub priority_min: Option<i64>,
+    /// Priority at most.
+    pub priority_max: Option<i64>,
+    /// Exactly this type.
+    pub issue_type: Option<IssueType>,
+    /// None of these types.
+    pub exclude_types: Vec<IssueType>,
+    /// Exactly this assignee.
+    pub assignee: Option<String>,
+    /// No assignee.
+    pub no_assignee: bool,
+    /// Every one of these labels.
+    pub labels: Vec<String>,
+    /// At least one of these labels.
+    pub labels_any: Vec<String>,
+    /// No label at all.
+    pub no_labels: bool,
+    /// Title contains (case-insensitive for ASCII).
+    pub title_contains: Option<String>,
+    /// Description contains.
+    pub description_contains: Option<String>,
+    /// Notes contain.
+    pub notes_contains: Option<String>,
+    /// One of these ids.
+    pub ids: Vec<String>,
+    /// Ids starting with this.
+    pub id_prefix: Option<String>,
+    /// Direct children of this parent (`parent-child`).
+    pub parent_id: Option<String>,
+    /// Include tombstones when no status is given.
+    pub include_tombstones: bool,
+    /// Only wisps (true) or only non-wisps (false).
+    pub ephemeral: Option<bool>,
+    /// Only pinned (true) or only unpinned (false).
+    pub pinned: Option<bool>,
+    /// Only templates (true) or only non-templates (false).
+    pub is_template: Option<bool>,
+    /// Created after / before.
+    pub created_after: Option<Timestamp>,
+    /// Created before.
+    pub created_before: Option<Timestamp>,
+    /// Updated after.
+    pub updated_after: Option<Timestamp>,
+    /// Updated before.
+    pub updated_before: Option<Timestamp>,
+    /// At most this many (0 = all).
+    pub limit: usize,
+}
+
+/// Changes for `update_issue`: each field set is written; everything else is left alone.
+/// `Some(None)` clears an optional field.
+#[derive(Debug, Clone, Default)]
+#[allow(missing_docs)]
+pub struct IssueUpdate {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub design: Option<String>,
+    pub acceptance_criteria: Option<String>,
+    pub notes: Option<String>,
+    pub status: Option<Status>,
+    pub priority: Option<i64>,
+    pub issue_type: Option<IssueType>,
+    pub assignee: Option<String>,
+    pub estimated_minutes: Option<Option<i64>>,
+    pub external_ref: Option<Option<String>>,
+    pub close_reason: Option<String>,
+    pub closed_by_session: Option<String>,
+    pub sender: Option<String>,
+    pub ephemeral: Option<bool>,
+    pub pinned: Option<bool>,
+    pub hook_bead: Option<String>,
+    pub role_bead: Option<String>,
+    pub agent_state: Option<String>,
+    pub last_activity: Option<Option<Timestamp>>,
+    pub role_type: Option<String>,
+    pub rig: Option<String>,
+    pub mol_type: Option<String>,
+    pub due_at: Option<Option<Timestamp>>,
+    pub defer_until: Option<Option<Timestamp>>,
+    pub await_id: Option<String>,
+}
+
+impl IssueUpdate {
+    /// Applies the changes to `issue` (in memory).
+    fn apply(&self, issue: &mut Issue) {
+        macro_rules! set {
+            ($($field:ident),+) => { $(if let Some(v) = &self.$field { issue.$field = v.clone(); })+ };
+        }
+        set!(
+            title,
+            description,
+            design,
+            acceptance_criteria,
+            notes,
+            status,
+            priority,
+            issue_type,
+            assignee,
+            estimated_minutes,
+            external_ref,
+            close_reason,
+            closed_by_session,
+            sender,
+            ephemeral,
+            pinned,
+            hook_bead,
+            role_bead,
+            agent_state,
+            last_activity,
+            role_type,
+            rig,
+            mol_type,
+            due_at,
+            defer_until,
+            await_id
+        );
+    }
+
+    /// The changed fields as JSON (what the `updated` event records).
+    fn describe(&self) -> String {
+        let mut map = BTreeMap::new();
+        let t = |v: &Option<Timestamp>| v.as_ref().map(format);
+        macro_rules! put {
+            ($($field:ident => $value:expr),+ $(,)?) => {
+                $(if let Some(v) = &self.$field { map.insert(stringify!($field), $value(v)); })+
+            };
+        }
+        put!(
+            title => |v: &String| serde_json::json!(v),
+            description => |v: &String| serde_json::json!(v),
+            design => |v: &String| serde_json::json!(v),
+            acceptance_criteria => |v: &String| serde_json::json!(v),
+            notes => |v: &String| serde_json::json!(v),
+            status => |v: &Status| serde_json::json!(v.as_str()),
+            priority => |v: &i64| serde_json::json!(v),
+            issue_type => |v: &IssueType| serde_json::json!(v.as_str()),
+            assignee => |v: &String| serde_json::json!(v),
+            estimated_minutes => |v: &Option<i64>| serde_json::json!(v),
+            external_ref => |v: &Option<String>| serde_json::json!(v),
+            close_reason => |v: &String| serde_json::json!(v),
+            closed_by_session => |v: &String| serde_json::json!(v),
+            sender => |v: &String| serde_json::json!(v),
+            ephemeral => |v: &bool| serde_json::json!(v),
+            pinned => |v: &bool| serde_json::json!(v),
+            hook_bead => |v: &String| serde_json::json!(v),
+            role_bead => |v: &String| serde_json::json!(v),
+            agent_state => |v: &String| serde_json::json!(v),
+            last_activity => |v: &Option<Timestamp>| serde_json::json!(t(v)),
+            role_type => |v: &String| serde_json::json!(v),
+            rig => |v: &String| serde_json::json!(v),
+            mol_type => |v: &String| serde_json::json!(v),
+            due_at => |v: &Option<Timestamp>| serde_json::json!(t(v)),
+            defer_until => |v: &Option<Timestamp>| serde_json::json!(t(v)),
+            await_id => |v: &String| serde_json::json!(v),
+        );
+        serde_json::to_string(&map).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+impl Transaction<'_> {
+    /// Creates an issue and returns it as stored (id generated when empty, timestamps and
+    /// content hash filled in). Records a `created` event and marks it dirty.
+    pub fn create_issue(&self, issue: Issue, actor: &str) -> Result<Issue> {
+        let mut created = self.create_issues(vec![issue], actor)?;
+        created.pop().ok_or_else(|| Error::Engine {
+            op: "create issue".into(),
+            message: "nothing was created".into(),
+        })
+    }
+
+    /// Creates issues all or nothing, in order; explicit ids must carry the project prefix and
+    /// be new (a tombstone with the same id is replaced, as Go does for single creates).
+    pub fn create_issues(&self, issues: Vec<Issue>, actor: &str) -> Result<Vec<Issue>> {
+        if issues.is_empty() {
+            return Ok(Vec::new());
+        }
+        let statuses = self.custom_statuses()?;
+        let types = self.custom_types()?;
+        let at = now();
+        let mut issues = issues;
+        for (i, issue) in issues.iter_mut().enumerate() {
+            fill_defaults(issue, &at);
+            validate(issue, &statuses, &types).map_err(|e| match e {
+                Error::InvalidInput(m) if i > 0 => invalid(format!("issue {i}: {m}")),
+                other => other,
+            })?;
+            if issue.content_hash.is_empty() {
+                issue.content_hash = issue.compute_content_hash();
+            }
+        }
+        let prefix = issue_prefix(self)?;
+        let mut taken: HashSet<String> = HashSet::new();
+        for issue in issues.iter().filter(|i| !i.id.is_empty()) {
+            if !taken.insert(issue.id.clone()) {
+                return Err(Error::Constraint {
+                    op: "create issues".into(),
+                    message: format!("duplicate issue ID within batch: {}", issue.id),
+                });
+            }
+            if !issue.id.starts_with(&format!("{prefix}-")) {
+                return Err(invalid(format!(
+                    "issue ID '{}' does not match configured prefix '{prefix}'",
+                    issue.id
+                )));
+            }
+        }
+        for issue in issues.iter_mut() {
+            if issue.id.is_empty() {
+                issue.id = ids::generate(
+                    self,
+                    &prefix,
+                    &issue.title,
+                    &issue.description,
+                    actor,
+                    &issue.created_at,
+                    &taken,
+                )?;
+                taken.insert(issue.id.clone());
+            } else {
+                self.prepare_explicit_id(&issue.id, &taken)?;
+            }
+        }
+        let insert = insert_sql();
+        for issue in &issues {
+            self.execute(&insert, &issue_values(issue))?;
+            if let (Some(parent), Some(n)) =
+                (ids::parent_of(&issue.id), ids::child_number(&issue.id))
+            {
+                if self.issue_exists(parent)? {
+                    ids::note_child(self, parent, n)?;
+                }
+            }
+        }
+        for issue in &issues {
+            let json = serde_json::to_string(issue).unwrap_or_default();
+            record::event(self, &issue.id, "created", actor, None, Some(&json), None)?;
+        }
+        let ids: Vec<&str> = issues.iter().map(|i| i.id.as_str()).collect();
+        record::dirty(self, &ids, &at)?;
+        Ok(issues)
+    }
+
+    /// An explicit id: a hierarchical one needs its parent (here or earlier in the batch); an
+    /// existing tombstone with the id is removed so the new issue takes its place.
+    fn prepare_explicit_id(&self, id: &str, batch: &HashSet<String>) -> Result<()> {
+        if let Some(parent) = ids::parent_of(id) {
+            if !batch.contains(parent) && !self.issue_exists(parent)? {
+                return Err(Error::NotFound {
+                    what: format!("parent issue {parent} of {id}"),
+                });
+            }
+        }
+        let status = self.query("SELECT status FROM issues WHERE id = ?", &[id.into()])?;
+        match status
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Value::as_str)
+        {
+            Some("tombstone") => self.hard_delete(id),
+            Some(_) => Err(Error::Constraint {
+                op: "create issue".into(),
+                message: format!("issue ID already exists: {id}"),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn issue_exists(&self, id: &str) -> Result<bool> {
+        Ok(
+            first_i64(&self.query("SELECT count(*) FROM issues WHERE id = ?", &[id.into()])?)
+                .unwrap_or(0)
+                > 0,
+        )
+    }
+
+    /// The issue with its labels, tombstones included; `None` when there is none.
+    pub fn get_issue(&self, id: &str) -> Result<Option<Issue>> {
+        let sql = format!("SELECT {} FROM issues i WHERE i.id = ?", select_list("i"));
+        let rows = self.query(&sql, &[id.into()])?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let mut issue = issue_from_row(row)?;
+        issue.labels = self.get_labels(id)?;
+        Ok(Some(issue))
+    }
+
+    /// The issue whose `external_ref` is exactly `external_ref`.
+    pub fn get_issue_by_external_ref(&self, external_ref: &str) -> Result<Option<Issue>> {
+        let rows = self.query(
+            "SELECT id FROM issues WHERE external_ref = ?",
+            &[external_ref.into()],
+        )?;
+        match rows.first().and_then(|r| r.first()).and_then(Value::as_str) {
+            Some(id) => self.get_issue(id),
+            None => Ok(None),
+        }
+    }
+
+    /// Issues whose title, description or id contains `text` (empty: all), narrowed by
+    /// `filter`, by priority then newest first, with their labels.
+    pub fn search_issues(&self, text: &str, filter: &IssueFilter) -> Result<Vec<Issue>> {
+        let mut clauses: Vec<String> = Vec::new();
+        let mut params: Vec<Value> = Vec::new();
+        let like = |s: &str| Value::from(format!("%{s}%"));
+        if !text.is_empty() {
+            clauses.push("(i.title LIKE ? OR i.description LIKE ? OR i.id LIKE ?)".into());
+            params.extend([like(text), like(text), like(text)]);
+        }
+        for (column, value) in [
+            ("title", &filter.title_contains),
+            ("description", &filter.description_contains),
+            ("notes", &filter.notes_contains),
+        ] {
+            if let Some(v) = value {
+                clauses.push(format!("i.{column} LIKE ?"));
+                params.push(like(v));
+            }
+        }
+        match &filter.status {
+            Some(s) => {
+                clauses.push("i.status = ?".into());
+                params.push(s.as_str().into());
+            }
+            None if !filter.include_tombstones => clauses.push("i.status != 'tombstone'".into()),
+            None => {}
+        }
+        if !filter.exclude_status.is_empty() {
+            clauses.push(format!(
+                "i.status NOT IN ({})",
+                placeholders(filter.exclude_status.len())
+            ));
+            params.extend(filter.exclude_status.iter().map(|s| s.as_str().into()));
+        }
+        if !filter.exclude_types.is_empty() {
+            clauses.push(format!(
+                "i.issue_type NOT IN ({})",
+                placeholders(filter.exclude_types.len())
+            ));
+            params.extend(filter.exclude_types.iter().map(|s| s.as_str().into()));
+        }
+        for (sql, value) in [
+            ("i.priority = ?", filter.priority),
+            ("i.priority >= ?", filter.priority_min),
+            ("i.priority <= ?", filter.priority_max),
+        ] {
+            if let Some(v) = value {
+                clauses.push(sql.into());
+                params.push(v.into());
+            }
+        }
+        if let Some(t) = &filter.issue_type {
+            clauses.push("i.issue_type = ?".into());
+            params.push(t.as_str().into());
+        }
+        if let Some(a) = &filter.assignee {
+            clauses.push("i.assignee = ?".into());
+            params.push(a.as_str().into());
+        }
+        if filter.no_assignee {
+            clauses.push("(i.assignee IS NULL OR i.assignee = '')".into());
+        }
+        for (sql, value) in [
+            ("i.created_at > ?", &filter.created_after),
+            ("i.created_at < ?", &filter.created_before),
+            ("i.updated_at > ?", &filter.updated_after),
+            ("i.updated_at < ?", &filter.updated_before),
+        ] {
+            if let Some(t) = value {
+                clauses.push(sql.into());
+                params.push(format(t).into());
+            }
+        }
+        if filter.no_labels {
+            clauses.push("i.id NOT IN (SELECT DISTINCT issue_id FROM labels)".into());
+        }
+        for label in &filter.labels {
+            clauses.push("i.id IN (SELECT issue_id FROM labels WHERE label = ?)".into());
+            params.push(label.as_str().into());
+        }
+        if !filter.labels_any.is_empty() {
+            clauses.push(format!(
+                "i.id IN (SELECT issue_id FROM labels WHERE label IN ({}))",
+                placeholders(filter.labels_any.len())
+            ));
+            params.extend(filter.labels_any.iter().map(|l| l.as_str().into()));
+        }
+        if !filter.ids.is_empty() {
+            clauses.push(format!("i.id IN ({})", placeholders(filter.ids.len())));
+            params.extend(filter.ids.iter().map(|l| l.as_str().into()));
+        }
+        if let Some(p) = &filter.id_prefix {
+            clauses.push("i.id LIKE ?".into());
+            params.push(format!("{p}%").into());
+        }
+        for (column, value) in [
+            ("ephemeral", filter.ephemeral),
+            ("pinned", filter.pinned),
+            ("is_template", filter.is_template),
+        ] {
+            match value {
+                Some(true) => clauses.push(format!("i.{column} = 1")),
+                Some(false) => clauses.push(format!("(i.{column} = 0 OR i.{column} IS NULL)")),
+                None => {}
+            }
+        }
+        if let Some(parent) = &filter.parent_id {
+            clauses.push("i.id IN (SELECT issue_id FROM dependencies WHERE type = 'parent-child' AND depends_on_id = ?)".into());
+            params.push(parent.as_str().into());
+        }
+        let mut sql = format!("SELECT {} FROM issues i", select_list("i"));
+        if !clauses.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&clauses.join(" AND "));
+        }
+        sql.push_str(" ORDER BY i.priority ASC, i.created_at DESC, i.id ASC");
+        if filter.limit > 0 {
+            sql.push_str(&format!(" LIMIT {}", filter.limit));
+        }
+        self.issues_with_labels(&sql, &params)
+    }
+
+    /// Runs a query selecting `ISSUE_SELECT` and loads each issue's labels.
+    pub(crate) fn issues_with_labels(&self, sql: &str, params: &[Value]) -> Result<Vec<Issue>> {
+        let mut issues = self
+            .query(sql, params)?
+            .iter()
+            .map(issue_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let ids: Vec<String> = issues.iter().map(|i| i.id.clone()).collect();
+        let mut labels = self.get_labels_for_issues(&ids)?;
+        for issue in &mut issues {
+            issue.labels = labels.remove(&issue.id).unwrap_or_default();
+        }
+        Ok(issues)
+    }
+
+    /// Applies `update` to the issue: validated, `updated_at` set, `closed_at` managed when the
+    /// status moves to or from closed, content hash recomputed, an event recorded (`updated`,
+    /// `status_changed`, `closed` or `reopened`), marked dirty, and the blocked cache rebuilt
+    /// when blocking may have changed.
+    pub fn update_issue(&self, id: &str, update: &IssueUpdate, actor: &str) -> Result<()> {
+        let old = self.get_issue(id)?.ok_or_else(|| not_found(id))?;
+        if update.status == Some(Status::Tombstone) {
+            return Err(invalid(
+                "cannot set status to tombstone directly; delete the issue instead",
+            ));
+        }
+        let statuses = self.custom_statuses()?;
+        let types = self.custom_types()?;
+        let at = now();
+        let mut new = old.clone();
+        update.apply(&mut new);
+        new.updated_at = at;
+        if let Some(status) = &update.status {
+            if *status == Status::Closed && old.status != Status::Closed {
+                new.closed_at = Some(at);
+            } else if *status != Status::Closed && old.status == Status::Closed {
+                new.closed_at = None;
+                if update.close_reason.is_none() {
+                    new.close_reason.clear();
+                }
+            }
+        }
+        if let Some(t) = &update.issue_type {
+            new.issue_type = t.normalized();
+        }
+        validate(&new, &statuses, &types)?;
+        new.content_hash = new.compute_content_hash();
+        self.write_issue(&new)?;
+        let event_type = match (&update.status, &old.status) {
+            (None, _) => "updated",
+            (Some(Status::Closed), _) => "closed",
+            (Some(_), Status::Closed) => "reopened",
+            (Some(_), _) => "status_changed",
+        };
+        let old_json = serde_json::to_string(&old).unwrap_or_default();
+        record::event(
+            self,
+            id,
+            event_type,
+            actor,
+            Some(&old_json),
+            Some(&update.describe()),
+            None,
+        )?;
+        record::dirty(self, &[id], &at)?;
+        if update.status.is_some() || update.close_reason.is_some() {
+            self.rebuild_blocked_cache()?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites every column of an existing issue from `issue`.
+    fn write_issue(&self, issue: &Issue) -> Result<()> {
+        let columns = super::columns::ISSUE_SELECT;
+        let sets: Vec<String> = columns.iter().skip(1).map(|c| format!("{c} = ?")).collect();
+        let mut values = issue_values(issue);
+        let id = values.remove(0);
+        values.push(id);
+        self.execute(
+            &format!("UPDATE issues SET {} WHERE id = ?", sets.join(", ")),
+            &values,
+        )?;
+        Ok(())
+    }
+
+    /// Closes the issue with a reason (and the closing agent session): `closed_at` now, a
+    /// `closed` event carrying the reason, dirty mark, blocked cache rebuilt.
+    pub fn close_issue(&self, id: &str, reason: &str, actor: &str, session: &str) -> Result<()> {
+        let mut issue = self.get_issue(id)?.ok_or_else(|| not_found(id))?;
+        let at = now();
+        issue.status = Status::Closed;
+        issue.closed_at = Some(at);
+        issue.updated_at = at;
+        issue.close_reason = reason.to_owned();
+        issue.closed_by_session = session.to_owned();
+        issue.deleted_at = None;
+        issue.content_hash = issue.compute_content_hash();
+        self.write_issue(&issue)?;
+        record::event(self, id, "closed", actor, None, None, Some(reason))?;
+        record::dirty(self, &[id], &at)?;
+        self.rebuild_blocked_cache()
+    }
+
+    /// Turns the issue into a tombstone (kept so the deletion syncs): `deleted_at` now, the
+    /// type kept in `original_type`, a `deleted` event, dirty, blocked cache rebuilt. Its
+    /// dependencies stay; remove them first when they should go.
+    pub fn create_tombstone(&self, id: &str, actor: &str, reason: &str) -> Result<()> {
+        let mut issue = self.get_issue(id)?.ok_or_else(|| not_found(id))?;
+        let at = now();
+        issue.original_type = issue.issue_type.as_str().to_owned();
+        issue.status = Status::Tombstone;
+        issue.closed_at = None;
+        issue.deleted_at = Some(at);
+        issue.deleted_by = actor.to_owned();
+        issue.delete_reason = reason.to_owned();
+        issue.updated_at = at;
+        issue.content_hash = issue.compute_content_hash();
+        self.write_issue(&issue)?;
+        record::event(self, id, "deleted", actor, None, None, Some(reason))?;
+        record::dirty(self, &[id], &at)?;
+        self.rebuild_blocked_cache()
+    }
+
+    /// Removes the issue and everything attached to it for good; the issues that depended on it
+    /// are marked dirty (their export changes) and the blocked cache is rebuilt.
+    pub fn delete_issue(&self, id: &str) -> Result<()> {
+        if !self.issue_exists(id)? {
+            return Err(not_found(id));
+        }
+        let dependents: Vec<String> = crate::value::column_texts(
+            self.query(
+                "SELECT DISTINCT issue_id FROM dependencies WHERE depends_on_id = ? AND issue_id != ?",
+                &[id.into(), id.into()],
+            )?,
+            0,
+        );
+        let refs: Vec<&str> = dependents.iter().map(String::as_str).collect();
+        record::dirty(self, &refs, &now())?;
+        self.hard_delete(id)?;
+        self.rebuild_blocked_cache()
+    }
+
+    fn hard_delete(&self, id: &str) -> Result<()> {
+        self.execute(
+            "DELETE FROM dependencies WHERE issue_id = ? OR depends_on_id = ?",
+            &[id.into(), id.into()],
+        )?;
+        for table in ["events", "comments", "labels", "dirty_issues"] {
+            self.execute(
+                &format!("DELETE FROM {table} WHERE issue_id = ?"),
+                &[id.into()],
+            )?;
+        }
+        self.execute("DELETE FROM issues WHERE id = ?", &[id.into()])?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Creates an issue in its own transaction; see `Transaction::create_issue`.
+    pub fn create_issue(&self, issue: Issue, actor: &str) -> Result<Issue> {
+        self.transaction(|tx| tx.create_issue(issue, actor))
+    }
+
+    /// Creates issues all or nothing; see `Transaction::create_issues`.
+    pub fn create_issues(&self, issues: Vec<Issue>, actor: &str) -> Result<Vec<Issue>> {
+        self.transaction(|tx| tx.create_issues(issues, actor))
+    }
+
+    /// The issue with its labels; `None` when there is none.
+    pub fn get_issue(&self, id: &str) -> Result<Option<Issue>> {
+        self.snapshot(|tx| tx.get_issue(id))
+    }
+
+    /// The issue with this external reference.
+    pub fn get_issue_by_external_ref(&self, external_ref: &str) -> Result<Option<Issue>> {
+        self.snapshot(|tx| tx.get_issue_by_external_ref(external_ref))
+    }
+
+    /// Searches issues; see `Transaction::search_issues`.
+    pub fn search_issues(&self, text: &str, filter: &IssueFilter) -> Result<Vec<Issue>> {
+        self.snapshot(|tx| tx.search_issues(text, filter))
+    }
+
+    /// Updates an issue; see `Transaction::update_issue`.
+    pub fn update_issue(&self, id: &str, update: &IssueUpdate, actor: &str) -> Result<()> {
+        self.transaction(|tx| tx.update_issue(id, update, actor))
+    }
+
+    /// Closes an issue; see `Transaction::close_issue`.
+    pub fn close_issue(&self, id: &str, reason: &str, actor: &str, session: &str) -> Result<()> {
+        self.transaction(|tx| tx.close_issue(id, reason, actor, session))
+    }
+
+    /// Tombstones an issue; see `Transaction::create_tombstone`.
+    pub fn create_tombstone(&self, id: &str, actor: &str, reason: &str) -> Result<()> {
+        self.transaction(|tx| tx.create_tombstone(id, actor, reason))
+    }
+
+    /// Deletes an issue for good; see `Transaction::delete_issue`.
+    pub fn delete_issue(&self, id: &str) -> Result<()> {
+        self.transaction(|tx| tx.delete_issue(id))
+    }
+
+    /// The next child id of a parent; see `Transaction::next_child_id`.
+    pub fn next_child_id(&self, parent_id: &str) -> Result<String> {
+        self.transaction(|tx| tx.next_child_id(parent_id))
+    }
+}

@@ -1,0 +1,122 @@
+//! Labels: a set of strings per issue.
+
+use std::collections::HashMap;
+
+use crate::error::Result;
+use crate::model::Issue;
+use crate::store::{Store, Transaction};
+use crate::value::{column_texts, Value};
+
+use super::columns::select_list;
+use super::record::{self, now, placeholders};
+
+impl Transaction<'_> {
+    /// Adds a label; adding one the issue already has changes nothing (no event).
+    pub fn add_label(&self, issue_id: &str, label: &str, actor: &str) -> Result<()> {
+        let added = self.execute(
+            "INSERT OR IGNORE INTO labels (issue_id, label) VALUES (?, ?)",
+            &[issue_id.into(), label.into()],
+        )?;
+        if added > 0 {
+            let comment = format!("Added label: {label}");
+            record::event(
+                self,
+                issue_id,
+                "label_added",
+                actor,
+                None,
+                None,
+                Some(&comment),
+            )?;
+            record::dirty(self, &[issue_id], &now())?;
+        }
+        Ok(())
+    }
+
+    /// Removes a label; removing one the issue does not have changes nothing.
+    pub fn remove_label(&self, issue_id: &str, label: &str, actor: &str) -> Result<()> {
+        let removed = self.execute(
+            "DELETE FROM labels WHERE issue_id = ? AND label = ?",
+            &[issue_id.into(), label.into()],
+        )?;
+        if removed > 0 {
+            let comment = format!("Removed label: {label}");
+            record::event(
+                self,
+                issue_id,
+                "label_removed",
+                actor,
+                None,
+                None,
+                Some(&comment),
+            )?;
+            record::dirty(self, &[issue_id], &now())?;
+        }
+        Ok(())
+    }
+
+    /// The issue's labels, sorted (byte order).
+    pub fn get_labels(&self, issue_id: &str) -> Result<Vec<String>> {
+        Ok(column_texts(
+            self.query(
+                "SELECT label FROM labels WHERE issue_id = ? ORDER BY label",
+                &[issue_id.into()],
+            )?,
+            0,
+        ))
+    }
+
+    /// Labels of several issues at once; issues without labels are absent.
+    pub fn get_labels_for_issues(&self, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT issue_id, label FROM labels WHERE issue_id IN ({}) ORDER BY issue_id, label",
+                placeholders(chunk.len())
+            );
+            let params: Vec<Value> = chunk.iter().map(|i| i.as_str().into()).collect();
+            for row in self.query(&sql, &params)? {
+                if let (Some(id), Some(label)) = (row[0].as_str(), row[1].as_str()) {
+                    out.entry(id.to_owned()).or_default().push(label.to_owned());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Issues carrying `label` (any status), by priority then newest.
+    pub fn get_issues_by_label(&self, label: &str) -> Result<Vec<Issue>> {
+        let sql = format!(
+            "SELECT {} FROM issues i JOIN labels l ON l.issue_id = i.id WHERE l.label = ? ORDER BY i.priority ASC, i.created_at DESC, i.id ASC",
+            select_list("i")
+        );
+        self.issues_with_labels(&sql, &[label.into()])
+    }
+}
+
+impl Store {
+    /// Adds a label; see `Transaction::add_label`.
+    pub fn add_label(&self, issue_id: &str, label: &str, actor: &str) -> Result<()> {
+        self.transaction(|tx| tx.add_label(issue_id, label, actor))
+    }
+
+    /// Removes a label; see `Transaction::remove_label`.
+    pub fn remove_label(&self, issue_id: &str, label: &str, actor: &str) -> Result<()> {
+        self.transaction(|tx| tx.remove_label(issue_id, label, actor))
+    }
+
+    /// The issue's labels, sorted.
+    pub fn get_labels(&self, issue_id: &str) -> Result<Vec<String>> {
+        self.snapshot(|tx| tx.get_labels(issue_id))
+    }
+
+    /// Labels of several issues at once.
+    pub fn get_labels_for_issues(&self, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+        self.snapshot(|tx| tx.get_labels_for_issues(ids))
+    }
+
+    /// Issues carrying `label`.
+    pub fn get_issues_by_label(&self, label: &str) -> Result<Vec<Issue>> {
+        self.snapshot(|tx| tx.get_issues_by_label(label))
+    }
+}

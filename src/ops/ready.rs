@@ -1,0 +1,365 @@
+//! Ready work and blocking: the `blocked_issues_cache` and the queries that read it.
+//!
+//! An issue is blocked when a `blocks` target is still active, a `conditional-blocks` target is
+//! active or closed without failing, or a `waits-for` gate is not yet satisfied by the
+//! spawner's children; and every descendant (through `parent-child`, up to 50 levels) of a
+//! blocked issue is blocked too. The cache holds exactly that set and is rebuilt in the same
+//! transaction as every change that can alter it.
+
+use crate::error::Result;
+use crate::model::{Issue, Status};
+use crate::store::{Store, Transaction};
+use crate::value::{column_texts, Value};
+
+use super::columns::select_list;
+use super::record::placeholders;
+
+/// Statuses in which a `blocks` target blocks its dependents.
+const ACTIVE: &str = "'open', 'in_progress', 'blocked', 'deferred', 'hooked'";
+
+/// The set of blocked issue ids, as one recursive query.
+const BLOCKED_SET: &str = "
+WITH RECURSIVE
+  gates(issue_id, gate, spawner) AS (
+    SELECT d.issue_id,
+           coalesce(CASE WHEN json_valid(d.metadata) THEN json_extract(d.metadata, '$.gate') END, 'all-children'),
+           coalesce(CASE WHEN json_valid(d.metadata) THEN json_extract(d.metadata, '$.spawner_id') END, d.depends_on_id)
+    FROM dependencies d WHERE d.type = 'waits-for'
+  ),
+  direct(issue_id) AS (
+    SELECT d.issue_id FROM dependencies d JOIN issues b ON b.id = d.depends_on_id
+     WHERE d.type = 'blocks' AND b.status IN (ACTIVE)
+    UNION
+    SELECT d.issue_id FROM dependencies d JOIN issues b ON b.id = d.depends_on_id
+     WHERE d.type = 'conditional-blocks'
+       AND (b.status IN ('open', 'in_progress', 'blocked', 'deferred')
+            OR (b.status = 'closed' AND NOT (FAILED)))
+    UNION
+    SELECT g.issue_id FROM gates g
+     WHERE (g.gate = 'all-children' AND EXISTS (
+              SELECT 1 FROM dependencies c JOIN issues ci ON ci.id = c.issue_id
+               WHERE c.type = 'parent-child' AND c.depends_on_id = g.spawner
+                 AND ci.status NOT IN ('closed', 'tombstone')))
+        OR (g.gate = 'any-children' AND NOT EXISTS (
+              SELECT 1 FROM dependencies c JOIN issues ci ON ci.id = c.issue_id
+               WHERE c.type = 'parent-child' AND c.depends_on_id = g.spawner
+                 AND ci.status IN ('closed', 'tombstone')))
+  ),
+  blocked(issue_id, depth) AS (
+    SELECT issue_id, 0 FROM direct
+    UNION
+    SELECT c.issue_id, b.depth + 1 FROM blocked b
+      JOIN dependencies c ON c.type = 'parent-child' AND c.depends_on_id = b.issue_id
+     WHERE b.depth < 50
+  )
+SELECT DISTINCT issue_id FROM blocked";
+
+/// Words in a close reason that mean the blocker failed (a `conditional-blocks` dependent runs
+/// only then).
+pub const FAILURE_CLOSE_KEYWORDS: &[&str] = &[
+    "failed",
+    "rejected",
+    "wontfix",
+    "won't fix",
+    "canceled",
+    "cancelled",
+    "abandoned",
+    "blocked",
+    "error",
+    "timeout",
+    "aborted",
+];
+
+fn blocked_set_sql() -> String {
+    let failed = FAILURE_CLOSE_KEYWORDS
+        .iter()
+        .map(|k| {
+            format!(
+                "instr(lower(coalesce(b.close_reason, '')), '{}') > 0",
+                k.replace('\'', "''")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    BLOCKED_SET
+        .replace("ACTIVE", ACTIVE)
+        .replace("FAILED", &failed)
+}
+
+/// How ready work is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortPolicy {
+    /// Issues from the last 48 hours first by priority, then older ones oldest first.
+    #[default]
+    Hybrid,
+    /// Priority, then oldest.
+    Priority,
+    /// Oldest first.
+    Oldest,
+}
+
+/// What `get_ready_work` returns.
+#[derive(Debug, Clone, Default)]
+pub struct WorkFilter {
+    /// Exactly this status (default: open or in progress).
+    pub status: Option<Status>,
+    /// Exactly this type (default: all but the molecule/agent machinery types).
+    pub issue_type: Option<String>,
+    /// Exactly this priority.
+    pub priority: Option<i64>,
+    /// Exactly this assignee.
+    pub assignee: Option<String>,
+    /// Only unassigned issues (wins over `assignee`).
+    pub unassigned: bool,
+    /// Every one of these labels.
+    pub labels: Vec<String>,
+    /// At least one of these labels.
+    pub labels_any: Vec<String>,
+    /// At most this many (0 = all).
+    pub limit: usize,
+    /// Ordering.
+    pub sort: SortPolicy,
+    /// Only descendants of this issue (through `parent-child`).
+    pub parent_id: Option<String>,
+    /// Exactly this molecule type.
+    pub mol_type: Option<String>,
+    /// Include issues deferred to a future time.
+    pub include_deferred: bool,
+    /// Include molecule steps (ids matching `ready.exclude_id_patterns`).
+    pub include_mol_steps: bool,
+}
+
+/// A blocked issue and what blocks it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockedIssue {
+    /// The issue.
+    pub issue: Issue,
+    /// Ids of the active issues (or `external:` refs) it waits on.
+    pub blocked_by: Vec<String>,
+}
+
+const DESCENDANTS: &str = "i.id IN (WITH RECURSIVE tree(id) AS (SELECT issue_id FROM dependencies WHERE type = 'parent-child' AND depends_on_id = ? UNION SELECT d.issue_id FROM dependencies d JOIN tree t ON d.depends_on_id = t.id WHERE d.type = 'parent-child') SELECT id FROM tree)";
+
+impl Transaction<'_> {
+    /// Recomputes `blocked_issues_cache` from the dependencies as they are now.
+    pub fn rebuild_blocked_cache(&self) -> Result<()> {
+        self.execute("DELETE FROM blocked_issues_cache", &[])?;
+        self.execute(
+            &format!(
+                "INSERT INTO blocked_issues_cache (issue_id) {}",
+                blocked_set_sql()
+            ),
+            &[],
+        )?;
+        Ok(())
+    }
+
+    /// The blocked set computed from the dependencies now (what the cache must equal).
+    pub fn compute_blocked_ids(&self) -> Result<Vec<String>> {
+        let mut ids = column_texts(self.query(&blocked_set_sql(), &[])?, 0);
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// The ids in `blocked_issues_cache`, sorted.
+    pub fn get_blocked_issue_ids(&self) -> Result<Vec<String>> {
+        Ok(column_texts(
+            self.query(
+                "SELECT issue_id FROM blocked_issues_cache ORDER BY issue_id",
+                &[],
+            )?,
+            0,
+        ))
+    }
+
+    /// Issues that can be worked on now: open or in progress, not blocked, not pinned, not
+    /// wisps, not deferred to the future, narrowed by `filter`.
+    pub fn get_ready_work(&self, filter: &WorkFilter) -> Result<Vec<Issue>> {
+        let mut clauses: Vec<String> = vec![
+            "(i.pinned = 0 OR i.pinned IS NULL)".into(),
+            "(i.ephemeral = 0 OR i.ephemeral IS NULL)".into(),
+        ];
+        let mut params: Vec<Value> = Vec::new();
+        match &filter.status {
+            Some(s) => {
+                clauses.push("i.status = ?".into());
+                params.push(s.as_str().into());
+            }
+            None => clauses.push("i.status IN ('open', 'in_progress')".into()),
+        }
+        match &filter.issue_type {
+            Some(t) => {
+                clauses.push("i.issue_type = ?".into());
+                params.push(t.as_str().into());
+            }
+            None => {
+                clauses.push("i.issue_type NOT IN ('merge-request', 'gate', 'molecule', 'message', 'agent', 'role', 'rig')".into());
+                if !filter.include_mol_steps {
+                    for pattern in self.exclude_id_patterns()? {
+                        clauses.push("i.id NOT LIKE ?".into());
+                        params.push(format!("%{pattern}%").into());
+                    }
+                }
+            }
+        }
+        if let Some(p) = filter.priority {
+            clauses.push("i.priority = ?".into());
+            params.push(p.into());
+        }
+        if filter.unassigned {
+            clauses.push("(i.assignee IS NULL OR i.assignee = '')".into());
+        } else if let Some(a) = &filter.assignee {
+            clauses.push("i.assignee = ?".into());
+            params.push(a.as_str().into());
+        }
+        for label in &filter.labels {
+            clauses.push(
+                "EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = i.id AND l.label = ?)".into(),
+            );
+            params.push(label.as_str().into());
+        }
+        if !filter.labels_any.is_empty() {
+            clauses.push(format!(
+                "EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = i.id AND l.label IN ({}))",
+                placeholders(filter.labels_any.len())
+            ));
+            params.extend(filter.labels_any.iter().map(|l| l.as_str().into()));
+        }
+        if let Some(parent) = &filter.parent_id {
+            clauses.push(DESCENDANTS.into());
+            params.push(parent.as_str().into());
+        }
+        if let Some(m) = &filter.mol_type {
+            clauses.push("i.mol_type = ?".into());
+            params.push(m.as_str().into());
+        }
+        if !filter.include_deferred {
+            clauses.push(
+                "(i.defer_until IS NULL OR datetime(i.defer_until) <= datetime('now'))".into(),
+            );
+        }
+        clauses.push(
+            "NOT EXISTS (SELECT 1 FROM blocked_issues_cache c WHERE c.issue_id = i.id)".into(),
+        );
+        let order = match filter.sort {
+            SortPolicy::Priority => "i.priority ASC, i.created_at ASC, i.id ASC",
+            SortPolicy::Oldest => "i.created_at ASC, i.id ASC",
+            SortPolicy::Hybrid => "CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN 0 ELSE 1 END, CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN i.priority END ASC, i.created_at ASC, i.id ASC",
+        };
+        let mut sql = format!(
+            "SELECT {} FROM issues i WHERE {} ORDER BY {order}",
+            select_list("i"),
+            clauses.join(" AND ")
+        );
+        if filter.limit > 0 {
+            sql.push_str(&format!(" LIMIT {}", filter.limit));
+        }
+        self.issues_with_labels(&sql, &params)
+    }
+
+    /// Id patterns left out of ready work (`ready.exclude_id_patterns`, default molecule and
+    /// wisp steps).
+    fn exclude_id_patterns(&self) -> Result<Vec<String>> {
+        let configured =
+            crate::model::kinds::parse_custom_list(&self.get_config("ready.exclude_id_patterns")?);
+        Ok(if configured.is_empty() {
+            vec!["-mol-".into(), "-wisp-".into()]
+        } else {
+            configured
+        })
+    }
+
+    /// Active issues that are blocked (by status, by an active `blocks` target or by an
+    /// `external:` one), with their blockers, by priority. Only `filter.parent_id` applies.
+    pub fn get_blocked_issues(&self, filter: &WorkFilter) -> Result<Vec<BlockedIssue>> {
+        let mut params: Vec<Value> = Vec::new();
+        let mut scope = String::new();
+        if let Some(parent) = &filter.parent_id {
+            scope = format!(" AND {DESCENDANTS}");
+            params.push(parent.as_str().into());
+        }
+        let blocker = format!(
+            "d.type = 'blocks' AND (d.depends_on_id LIKE 'external:%' OR EXISTS (SELECT 1 FROM issues b WHERE b.id = d.depends_on_id AND b.status IN ({ACTIVE})))"
+        );
+        let sql = format!(
+            "SELECT {} FROM issues i WHERE i.status IN ({ACTIVE}) AND (i.pinned = 0 OR i.pinned IS NULL)
+               AND (i.status IN ('blocked', 'deferred') OR EXISTS (SELECT 1 FROM dependencies d WHERE d.issue_id = i.id AND {blocker})){scope}
+             ORDER BY i.priority ASC, i.id ASC",
+            select_list("i")
+        );
+        let issues = self.issues_with_labels(&sql, &params)?;
+        let mut out = Vec::with_capacity(issues.len());
+        for issue in issues {
+            let blocked_by = column_texts(
+                self.query(
+                    &format!("SELECT d.depends_on_id FROM dependencies d WHERE d.issue_id = ? AND {blocker} ORDER BY d.depends_on_id"),
+                    &[issue.id.as_str().into()],
+                )?,
+                0,
+            );
+            out.push(BlockedIssue { issue, blocked_by });
+        }
+        Ok(out)
+    }
+
+    /// Whether the issue is blocked (in the cache), and the active `blocks` targets that block
+    /// it directly (empty when it is blocked only through its parent or a gate) (GH#962).
+    pub fn is_blocked(&self, issue_id: &str) -> Result<(bool, Vec<String>)> {
+        let cached = self.query(
+            "SELECT 1 FROM blocked_issues_cache WHERE issue_id = ?",
+            &[issue_id.into()],
+        )?;
+        if cached.is_empty() {
+            return Ok((false, Vec::new()));
+        }
+        let blockers = column_texts(
+            self.query(
+                &format!("SELECT b.id FROM dependencies d JOIN issues b ON b.id = d.depends_on_id WHERE d.issue_id = ? AND d.type = 'blocks' AND b.status IN ({ACTIVE}) ORDER BY b.priority ASC, b.id ASC"),
+                &[issue_id.into()],
+            )?,
+            0,
+        );
+        Ok((true, blockers))
+    }
+
+    /// Open or in-progress issues that a `blocks` dependency on `closed_id` held back and that
+    /// are no longer blocked (GH#679); call after closing it.
+    pub fn get_newly_unblocked_by_close(&self, closed_id: &str) -> Result<Vec<Issue>> {
+        let sql = format!(
+            "SELECT {} FROM issues i WHERE i.status IN ('open', 'in_progress') AND (i.pinned = 0 OR i.pinned IS NULL)
+               AND EXISTS (SELECT 1 FROM dependencies d WHERE d.issue_id = i.id AND d.depends_on_id = ? AND d.type = 'blocks')
+               AND NOT EXISTS (SELECT 1 FROM blocked_issues_cache c WHERE c.issue_id = i.id)
+             ORDER BY i.priority ASC, i.id ASC",
+            select_list("i")
+        );
+        self.issues_with_labels(&sql, &[closed_id.into()])
+    }
+}
+
+impl Store {
+    /// Ready work; see `Transaction::get_ready_work`.
+    pub fn get_ready_work(&self, filter: &WorkFilter) -> Result<Vec<Issue>> {
+        self.snapshot(|tx| tx.get_ready_work(filter))
+    }
+
+    /// Blocked issues; see `Transaction::get_blocked_issues`.
+    pub fn get_blocked_issues(&self, filter: &WorkFilter) -> Result<Vec<BlockedIssue>> {
+        self.snapshot(|tx| tx.get_blocked_issues(filter))
+    }
+
+    /// Whether an issue is blocked, and by what; see `Transaction::is_blocked`.
+    pub fn is_blocked(&self, issue_id: &str) -> Result<(bool, Vec<String>)> {
+        self.snapshot(|tx| tx.is_blocked(issue_id))
+    }
+
+    /// Issues a close just unblocked; see `Transaction::get_newly_unblocked_by_close`.
+    pub fn get_newly_unblocked_by_close(&self, closed_id: &str) -> Result<Vec<Issue>> {
+        self.snapshot(|tx| tx.get_newly_unblocked_by_close(closed_id))
+    }
+
+    /// Rebuilds the blocked cache now (it is kept current by every write; this repairs a file
+    /// another tool left stale).
+    pub fn rebuild_blocked_cache(&self) -> Result<()> {
+        self.transaction(|tx| tx.rebuild_blocked_cache())
+    }
+}

@@ -1,0 +1,682 @@
+//! The Storage interface: issues, ids, validation, updates, closing, dependencies and cycles,
+//! ready work through the blocked cache, labels, comments, events, dirty tracking and
+//! transactions, on real files checked by real SQLite.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+
+use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status};
+use beadstore::ops::{IssueFilter, IssueUpdate, WorkFilter};
+use beadstore::{Error, Store};
+use common::TempDb;
+
+fn store_with_prefix(t: &TempDb) -> Store {
+    let store = Store::open(t.path_str()).unwrap();
+    store.set_config("issue_prefix", "bd").unwrap();
+    store
+}
+
+fn create(store: &Store, title: &str) -> Issue {
+    store.create_issue(Issue::new(title), "tester").unwrap()
+}
+
+fn dep(from: &str, to: &str, kind: &str) -> Dependency {
+    Dependency {
+        issue_id: from.into(),
+        depends_on_id: to.into(),
+        dep_type: kind.into(),
+        created_at: chrono::DateTime::UNIX_EPOCH.fixed_offset(),
+        created_by: String::new(),
+        metadata: String::new(),
+        thread_id: String::new(),
+    }
+}
+
+fn ids(issues: &[Issue]) -> BTreeSet<String> {
+    issues.iter().map(|i| i.id.clone()).collect()
+}
+
+#[test]
+fn creating_needs_a_prefix_and_makes_short_hash_ids_with_an_event_and_a_dirty_mark() {
+    let t = TempDb::new();
+    let store = Store::open(t.path_str()).unwrap();
+    let err = store.create_issue(Issue::new("first"), "me").unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput(ref m) if m.contains("issue_prefix")),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.query("SELECT count(*) FROM issues", &[]).unwrap()[0][0].as_i64(),
+        Some(0)
+    );
+
+    store.set_config("issue_prefix", "bd").unwrap();
+    let issue = store.create_issue(Issue::new("first"), "me").unwrap();
+    assert!(
+        issue.id.starts_with("bd-") && issue.id.len() == "bd-".len() + 3,
+        "{}",
+        issue.id
+    );
+    assert_eq!(issue.content_hash, issue.compute_content_hash());
+    let stored = store.get_issue(&issue.id).unwrap().unwrap();
+    assert_eq!(stored.title, "first");
+    assert_eq!(stored.status, Status::Open);
+    assert_eq!(stored.created_at, issue.created_at);
+    let events = store.get_events(&issue.id, 0).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event_type, "created");
+    assert_eq!(store.get_dirty_issues().unwrap(), vec![issue.id.clone()]);
+    assert!(store.get_issue("bd-nope").unwrap().is_none());
+    store.close().unwrap();
+    // Real SQLite reads what was written.
+    let conn = common::sqlite(&t.path);
+    let title: String = conn
+        .query_row("SELECT title FROM issues WHERE id = ?", [&issue.id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(title, "first");
+    assert_eq!(common::sqlite_integrity(&t.path), "ok");
+}
+
+#[test]
+fn every_field_with_a_column_round_trips() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let at = chrono::DateTime::parse_from_rfc3339("2025-11-02T21:58:07.295058-08:00").unwrap();
+    let mut issue = Issue::new("full");
+    issue.id = "bd-full".into();
+    issue.description = "d".into();
+    issue.design = "des".into();
+    issue.acceptance_criteria = "ac".into();
+    issue.notes = "n".into();
+    issue.status = Status::Closed;
+    issue.closed_at = Some(at);
+    issue.close_reason = "done".into();
+    issue.closed_by_session = "sess".into();
+    issue.priority = 1;
+    issue.issue_type = IssueType::Bug;
+    issue.assignee = "ann".into();
+    issue.owner = "own".into();
+    issue.estimated_minutes = Some(30);
+    issue.created_at = at;
+    issue.updated_at = at;
+    issue.created_by = "cb".into();
+    issue.external_ref = Some("gh-1".into());
+    issue.source_system = "jira".into();
+    issue.due_at = Some(at);
+    issue.defer_until = Some(at);
+    issue.sender = "s".into();
+    issue.pinned = true;
+    issue.is_template = true;
+    issue.crystallizes = true;
+    issue.await_type = "gh:pr".into();
+    issue.await_id = "12".into();
+    issue.timeout_ns = 5_000_000_000;
+    issue.waiters = vec!["w1".into(), "w2".into()];
+    issue.hook_bead = "hb".into();
+    issue.role_bead = "rb".into();
+    issue.agent_state = "idle".into();
+    issue.last_activity = Some(at);
+    issue.role_type = "rt".into();
+    issue.rig = "rig".into();
+    issue.mol_type = "swarm".into();
+    issue.event_kind = "ek".into();
+    issue.actor = "ac".into();
+    issue.target = "tg".into();
+    issue.payload = "{}".into();
+    let created = store.create_issue(issue.clone(), "me").unwrap();
+    let mut read = store.get_issue("bd-full").unwrap().unwrap();
+    read.source_repo.clear();
+    let mut expected = created;
+    expected.source_repo.clear();
+    assert_eq!(read, expected);
+    assert_eq!(
+        store.get_issue_by_external_ref("gh-1").unwrap().unwrap().id,
+        "bd-full"
+    );
+}
+
+#[test]
+fn bad_input_is_a_typed_error_and_writes_nothing() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let bad = |f: fn(&mut Issue)| {
+        let mut i = Issue::new("x");
+        f(&mut i);
+        i
+    };
+    let cases: Vec<(Issue, &str)> = vec![
+        (bad(|i| i.title.clear()), "title is required"),
+        (bad(|i| i.title = "x".repeat(501)), "500 characters"),
+        (bad(|i| i.priority = 5), "priority"),
+        (
+            bad(|i| i.status = Status::parse("nonsense")),
+            "invalid status",
+        ),
+        (
+            bad(|i| i.issue_type = IssueType::parse("molecule")),
+            "invalid issue type",
+        ),
+        (bad(|i| i.estimated_minutes = Some(-1)), "negative"),
+        (
+            bad(|i| i.id = "xx-1".into()),
+            "does not match configured prefix",
+        ),
+    ];
+    for (issue, message) in cases {
+        let err = store.create_issue(issue, "me").unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput(m) if m.contains(message)),
+            "{message}: {err:?}"
+        );
+    }
+    // 500 characters of multi-byte text is fine (the limit counts characters).
+    store
+        .create_issue(Issue::new("é".repeat(500)), "me")
+        .unwrap();
+    // Custom types declared in config are accepted.
+    store.set_config("types.custom", "molecule, gate").unwrap();
+    store
+        .create_issue(bad(|i| i.issue_type = IssueType::parse("molecule")), "me")
+        .unwrap();
+    // A duplicate explicit id and a duplicate external ref are refused.
+    let mut a = Issue::new("a");
+    a.id = "bd-dup".into();
+    a.external_ref = Some("ext-1".into());
+    store.create_issue(a.clone(), "me").unwrap();
+    let err = store.create_issue(a.clone(), "me").unwrap_err();
+    assert!(matches!(err, Error::Constraint { .. }), "{err:?}");
+    let mut b = Issue::new("b");
+    b.external_ref = Some("ext-1".into());
+    assert!(matches!(
+        store.create_issue(b, "me").unwrap_err(),
+        Error::Constraint { .. }
+    ));
+    // A batch with one bad issue writes none of them.
+    let before = store
+        .search_issues("", &IssueFilter::default())
+        .unwrap()
+        .len();
+    let err = store
+        .create_issues(vec![Issue::new("ok"), bad(|i| i.priority = 9)], "me")
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)));
+    assert_eq!(
+        store
+            .search_issues("", &IssueFilter::default())
+            .unwrap()
+            .len(),
+        before
+    );
+    // Updating an unknown id.
+    let err = store
+        .update_issue("bd-missing", &IssueUpdate::default(), "me")
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    // A tombstone with the same id is replaced by a new create.
+    store.create_tombstone("bd-dup", "me", "gone").unwrap();
+    let replaced = store.create_issue(a, "me").unwrap();
+    assert_eq!(
+        store.get_issue(&replaced.id).unwrap().unwrap().status,
+        Status::Open
+    );
+}
+
+#[test]
+fn status_changes_manage_closed_at_events_and_the_content_hash() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let issue = create(&store, "work");
+    let update = |u: IssueUpdate| store.update_issue(&issue.id, &u, "me").unwrap();
+    update(IssueUpdate {
+        status: Some(Status::InProgress),
+        priority: Some(0),
+        ..Default::default()
+    });
+    let now = store.get_issue(&issue.id).unwrap().unwrap();
+    assert_eq!((now.status.clone(), now.priority), (Status::InProgress, 0));
+    assert_ne!(now.content_hash, issue.content_hash);
+    assert_eq!(now.content_hash, now.compute_content_hash());
+    update(IssueUpdate {
+        status: Some(Status::Closed),
+        close_reason: Some("done".into()),
+        ..Default::default()
+    });
+    let closed = store.get_issue(&issue.id).unwrap().unwrap();
+    assert!(closed.closed_at.is_some());
+    update(IssueUpdate {
+        status: Some(Status::Open),
+        ..Default::default()
+    });
+    let reopened = store.get_issue(&issue.id).unwrap().unwrap();
+    assert!(reopened.closed_at.is_none());
+    assert!(reopened.close_reason.is_empty());
+    let err = store
+        .update_issue(
+            &issue.id,
+            &IssueUpdate {
+                status: Some(Status::Tombstone),
+                ..Default::default()
+            },
+            "me",
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)));
+    store
+        .close_issue(&issue.id, "finished", "me", "s1")
+        .unwrap();
+    let types: Vec<String> = store
+        .get_events(&issue.id, 0)
+        .unwrap()
+        .into_iter()
+        .rev()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(
+        types,
+        ["created", "status_changed", "closed", "reopened", "closed"]
+    );
+    let last = &store.get_events(&issue.id, 1).unwrap()[0];
+    assert_eq!(last.comment.as_deref(), Some("finished"));
+}
+
+#[test]
+fn cycles_are_refused_with_the_path_and_external_targets_are_allowed() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let a = create(&store, "a");
+    let b = create(&store, "b");
+    let c = create(&store, "c");
+    store
+        .add_dependency(&dep(&a.id, &b.id, "blocks"), "me")
+        .unwrap();
+    store
+        .add_dependency(&dep(&b.id, &c.id, "related"), "me")
+        .unwrap();
+    let err = store
+        .add_dependency(&dep(&c.id, &a.id, "blocks"), "me")
+        .unwrap_err();
+    match err {
+        Error::Cycle { path } => assert_eq!(
+            path,
+            [c.id.clone(), a.id.clone(), b.id.clone(), c.id.clone()]
+        ),
+        other => panic!("{other:?}"),
+    }
+    // relates-to links are never cycles.
+    store
+        .add_dependency(&dep(&c.id, &a.id, dep_type::RELATES_TO), "me")
+        .unwrap();
+    let err = store
+        .add_dependency(&dep(&a.id, &a.id, "blocks"), "me")
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)));
+    let err = store
+        .add_dependency(&dep(&a.id, "bd-none", "blocks"), "me")
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }));
+    store
+        .add_dependency(&dep(&a.id, "external:other:cap", "blocks"), "me")
+        .unwrap();
+    let records = store.get_dependency_records(&a.id).unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        ids(&store.get_dependents(&b.id).unwrap()),
+        BTreeSet::from([a.id.clone()])
+    );
+    store.remove_dependency(&a.id, &b.id, "me").unwrap();
+    assert!(matches!(
+        store.remove_dependency(&a.id, &b.id, "me").unwrap_err(),
+        Error::NotFound { .. }
+    ));
+}
+
+#[test]
+fn ready_work_follows_blockers_parents_and_closes() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let blocker = create(&store, "blocker");
+    let blocked = create(&store, "blocked");
+    let mut epic = Issue::new("epic");
+    epic.issue_type = IssueType::Epic;
+    let epic = store.create_issue(epic, "me").unwrap();
+    let child = create(&store, "child");
+    store
+        .add_dependency(&dep(&blocked.id, &blocker.id, "blocks"), "me")
+        .unwrap();
+    store
+        .add_dependency(&dep(&child.id, &epic.id, "parent-child"), "me")
+        .unwrap();
+    store
+        .add_dependency(&dep(&epic.id, &blocked.id, "blocks"), "me")
+        .unwrap();
+    let ready = ids(&store.get_ready_work(&WorkFilter::default()).unwrap());
+    assert_eq!(ready, BTreeSet::from([blocker.id.clone()]));
+    assert_eq!(
+        store.is_blocked(&blocked.id).unwrap(),
+        (true, vec![blocker.id.clone()])
+    );
+    // The child is blocked through its parent, with no direct blocker.
+    assert_eq!(store.is_blocked(&child.id).unwrap(), (true, vec![]));
+    let blocked_list = store.get_blocked_issues(&WorkFilter::default()).unwrap();
+    let blocked_ids: BTreeSet<String> = blocked_list.iter().map(|b| b.issue.id.clone()).collect();
+    assert_eq!(
+        blocked_ids,
+        BTreeSet::from([blocked.id.clone(), epic.id.clone()])
+    );
+    store.close_issue(&blocker.id, "done", "me", "").unwrap();
+    assert_eq!(
+        ids(&store.get_newly_unblocked_by_close(&blocker.id).unwrap()),
+        BTreeSet::from([blocked.id.clone()])
+    );
+    store.close_issue(&blocked.id, "done", "me", "").unwrap();
+    let ready = ids(&store.get_ready_work(&WorkFilter::default()).unwrap());
+    assert_eq!(ready, BTreeSet::from([epic.id.clone(), child.id.clone()]));
+    // Deferred to the future: not ready.
+    store
+        .update_issue(
+            &child.id,
+            &IssueUpdate {
+                defer_until: Some(Some(
+                    chrono::Local::now().fixed_offset() + chrono::Duration::days(2),
+                )),
+                ..Default::default()
+            },
+            "me",
+        )
+        .unwrap();
+    let ready = ids(&store.get_ready_work(&WorkFilter::default()).unwrap());
+    assert_eq!(ready, BTreeSet::from([epic.id.clone()]));
+}
+
+/// A small deterministic generator for the property test.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// The blocked cache equals the recursive definition computed independently, on random graphs
+/// after every kind of change.
+#[test]
+fn the_blocked_cache_matches_the_definition_on_random_graphs() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let statuses = [
+        Status::Open,
+        Status::InProgress,
+        Status::Closed,
+        Status::Deferred,
+        Status::Pinned,
+    ];
+    let kinds = ["blocks", "parent-child", "related", "conditional-blocks"];
+    let mut issues: Vec<String> = Vec::new();
+    let mut rounds_with_blocked = 0;
+    for round in 0..30 {
+        issues.push(create(&store, &format!("issue {round}")).id);
+        for _ in 0..3 {
+            let a = &issues[rng.next(issues.len() as u64) as usize];
+            let b = &issues[rng.next(issues.len() as u64) as usize];
+            let kind = kinds[rng.next(kinds.len() as u64) as usize];
+            // Cycles and self links are refused; that is fine here.
+            let _ = store.add_dependency(&dep(a, b, kind), "me");
+        }
+        let target = &issues[rng.next(issues.len() as u64) as usize];
+        let status = statuses[rng.next(statuses.len() as u64) as usize].clone();
+        if status == Status::Closed {
+            let reason = if rng.next(2) == 0 { "done" } else { "failed" };
+            store.close_issue(target, reason, "me", "").unwrap();
+        } else {
+            store
+                .update_issue(
+                    target,
+                    &IssueUpdate {
+                        status: Some(status),
+                        ..Default::default()
+                    },
+                    "me",
+                )
+                .unwrap();
+        }
+        if rng.next(5) == 0 {
+            let records = store.get_all_dependency_records().unwrap();
+            if let Some(d) = records.values().flatten().next() {
+                store
+                    .remove_dependency(&d.issue_id, &d.depends_on_id, "me")
+                    .unwrap();
+            }
+        }
+        let expected = expected_blocked(&store);
+        rounds_with_blocked += usize::from(!expected.is_empty());
+        assert_eq!(cached(&store), expected, "round {round}");
+    }
+    assert!(
+        rounds_with_blocked >= 10,
+        "the graphs blocked too little: {rounds_with_blocked}"
+    );
+}
+
+fn cached(store: &Store) -> BTreeSet<String> {
+    store
+        .query("SELECT issue_id FROM blocked_issues_cache", &[])
+        .unwrap()
+        .into_iter()
+        .map(|r| r[0].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The definition, in Rust over plain rows: direct blockers, then parent-child descendants.
+fn expected_blocked(store: &Store) -> BTreeSet<String> {
+    let status: HashMap<String, (String, String)> = store
+        .query(
+            "SELECT id, status, coalesce(close_reason, '') FROM issues",
+            &[],
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_owned(),
+                (
+                    r[1].as_str().unwrap().to_owned(),
+                    r[2].as_str().unwrap().to_lowercase(),
+                ),
+            )
+        })
+        .collect();
+    let deps: Vec<(String, String, String)> = store
+        .query(
+            "SELECT issue_id, depends_on_id, type FROM dependencies",
+            &[],
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_owned(),
+                r[1].as_str().unwrap().to_owned(),
+                r[2].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let active = ["open", "in_progress", "blocked", "deferred", "hooked"];
+    let mut blocked: BTreeSet<String> = BTreeSet::new();
+    for (issue, target, kind) in &deps {
+        let Some((s, reason)) = status.get(target) else {
+            continue;
+        };
+        let blocks = match kind.as_str() {
+            "blocks" => active.contains(&s.as_str()),
+            "conditional-blocks" => {
+                active[..4].contains(&s.as_str())
+                    || (s == "closed"
+                        && !beadstore::ops::ready::FAILURE_CLOSE_KEYWORDS
+                            .iter()
+                            .any(|k| reason.contains(k)))
+            }
+            _ => false,
+        };
+        if blocks {
+            blocked.insert(issue.clone());
+        }
+    }
+    loop {
+        let more: Vec<String> = deps
+            .iter()
+            .filter(|(child, parent, kind)| {
+                kind == "parent-child" && blocked.contains(parent) && !blocked.contains(child)
+            })
+            .map(|(child, _, _)| child.clone())
+            .collect();
+        if more.is_empty() {
+            return blocked;
+        }
+        blocked.extend(more);
+    }
+}
+
+#[test]
+fn labels_comments_and_search_filters() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let a = create(&store, "Fix the login page");
+    let b = create(&store, "Write docs");
+    store.add_label(&a.id, "ui", "me").unwrap();
+    store.add_label(&a.id, "bug", "me").unwrap();
+    store.add_label(&a.id, "bug", "me").unwrap();
+    store.add_label(&b.id, "docs", "me").unwrap();
+    assert_eq!(store.get_labels(&a.id).unwrap(), ["bug", "ui"]);
+    assert_eq!(
+        store.get_issue(&a.id).unwrap().unwrap().labels,
+        ["bug", "ui"]
+    );
+    let label_events = store
+        .get_events(&a.id, 0)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event_type == "label_added")
+        .count();
+    assert_eq!(label_events, 2, "adding an existing label records nothing");
+    store.remove_label(&a.id, "ui", "me").unwrap();
+    assert_eq!(
+        ids(&store.get_issues_by_label("bug").unwrap()),
+        BTreeSet::from([a.id.clone()])
+    );
+    let search = |text: &str, f: IssueFilter| ids(&store.search_issues(text, &f).unwrap());
+    assert_eq!(
+        search("LOGIN", IssueFilter::default()),
+        BTreeSet::from([a.id.clone()])
+    );
+    assert_eq!(
+        search(
+            "",
+            IssueFilter {
+                labels: vec!["docs".into()],
+                ..Default::default()
+            }
+        ),
+        BTreeSet::from([b.id.clone()])
+    );
+    assert_eq!(
+        search(
+            "",
+            IssueFilter {
+                no_labels: true,
+                ..Default::default()
+            }
+        ),
+        BTreeSet::new()
+    );
+    store.create_tombstone(&b.id, "me", "obsolete").unwrap();
+    assert_eq!(
+        search("", IssueFilter::default()),
+        BTreeSet::from([a.id.clone()])
+    );
+    assert_eq!(
+        search(
+            "",
+            IssueFilter {
+                include_tombstones: true,
+                ..Default::default()
+            }
+        )
+        .len(),
+        2
+    );
+    let first = store.add_issue_comment(&a.id, "ann", "looks good").unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2020-01-02T03:04:05.5+02:00").unwrap();
+    let imported = store
+        .import_issue_comment(&a.id, "bob", "old", &at)
+        .unwrap();
+    assert_eq!(imported.created_at, at);
+    let comments = store.get_issue_comments(&a.id).unwrap();
+    assert_eq!(
+        comments.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [imported.id, first.id]
+    );
+    assert!(matches!(
+        store.add_issue_comment("bd-none", "x", "y").unwrap_err(),
+        Error::NotFound { .. }
+    ));
+    store.delete_issue(&a.id).unwrap();
+    assert!(store.get_issue(&a.id).unwrap().is_none());
+    assert!(store.get_issue_comments(&a.id).unwrap().is_empty());
+}
+
+#[test]
+fn transactions_read_their_own_writes_and_roll_back_on_error_and_panic() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let created = store
+        .transaction(|tx| {
+            let parent = tx.create_issue(Issue::new("parent"), "me")?;
+            let child_id = tx.next_child_id(&parent.id)?;
+            let mut child = Issue::new("child");
+            child.id = child_id.clone();
+            tx.create_issue(child, "me")?;
+            assert!(tx.get_issue(&child_id)?.is_some(), "read your writes");
+            tx.add_label(&child_id, "x", "me")?;
+            assert_eq!(tx.get_labels(&child_id)?, ["x"]);
+            Ok((parent.id, child_id))
+        })
+        .unwrap();
+    assert_eq!(created.1, format!("{}.1", created.0));
+    assert_eq!(
+        store.next_child_id(&created.0).unwrap(),
+        format!("{}.2", created.0)
+    );
+    let before = store
+        .search_issues("", &IssueFilter::default())
+        .unwrap()
+        .len();
+    let err = store
+        .transaction(|tx| {
+            tx.create_issue(Issue::new("doomed"), "me")?;
+            Err::<(), _>(Error::InvalidInput("changed my mind".into()))
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)));
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = store.transaction(|tx| {
+            tx.create_issue(Issue::new("doomed too"), "me")?;
+            panic!("boom");
+            #[allow(unreachable_code)]
+            Ok(())
+        });
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(
+        store
+            .search_issues("", &IssueFilter::default())
+            .unwrap()
+            .len(),
+        before
+    );
+}
