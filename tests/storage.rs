@@ -680,3 +680,224 @@ fn transactions_read_their_own_writes_and_roll_back_on_error_and_panic() {
         before
     );
 }
+
+#[test]
+fn graph_views_counts_trees_cycles_epics_stale_statistics_and_molecules() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let chain: Vec<String> = (0..5)
+        .map(|i| create(&store, &format!("c{i}")).id)
+        .collect();
+    for w in chain.windows(2) {
+        store
+            .add_dependency(&dep(&w[0], &w[1], "blocks"), "me")
+            .unwrap();
+    }
+    let counts = store.get_dependency_counts(&chain).unwrap();
+    assert_eq!(counts[&chain[0]].dependencies, 1);
+    assert_eq!(counts[&chain[0]].dependents, 0);
+    assert_eq!(counts[&chain[2]].dependents, 1);
+    let tree = store
+        .get_dependency_tree(&chain[0], 2, false, false)
+        .unwrap();
+    let shape: Vec<(String, usize, bool)> = tree
+        .iter()
+        .map(|n| (n.issue.id.clone(), n.depth, n.truncated))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (chain[0].clone(), 0, false),
+            (chain[1].clone(), 1, false),
+            (chain[2].clone(), 2, true)
+        ]
+    );
+    let reverse = store
+        .get_dependency_tree(&chain[4], 0, false, true)
+        .unwrap();
+    assert_eq!(reverse.len(), 5);
+    assert!(store.detect_cycles().unwrap().is_empty());
+    // Only raw SQL (or an import) can make a cycle; detect_cycles finds it.
+    store
+        .execute(
+            "INSERT INTO dependencies (issue_id, depends_on_id, type, created_by) VALUES (?, ?, 'blocks', 'raw')",
+            &beadstore::params![chain[4].as_str(), chain[2].as_str()],
+        )
+        .unwrap();
+    let cycles = store.detect_cycles().unwrap();
+    assert_eq!(cycles.len(), 1);
+    let cycle_ids: Vec<String> = cycles[0].iter().map(|i| i.id.clone()).collect();
+    let mut expected = vec![chain[2].clone(), chain[3].clone(), chain[4].clone()];
+    let smallest = expected
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.cmp(b.1))
+        .unwrap()
+        .0;
+    expected.rotate_left(smallest);
+    assert_eq!(cycle_ids, expected);
+
+    let mut epic = Issue::new("epic");
+    epic.issue_type = IssueType::Epic;
+    let epic = store.create_issue(epic, "me").unwrap();
+    let kid = create(&store, "kid");
+    store
+        .add_dependency(&dep(&kid.id, &epic.id, "parent-child"), "me")
+        .unwrap();
+    store
+        .update_issue(
+            &kid.id,
+            &IssueUpdate {
+                status: Some(Status::InProgress),
+                ..Default::default()
+            },
+            "me",
+        )
+        .unwrap();
+    let progress = store.get_molecule_progress(&epic.id).unwrap();
+    assert_eq!(
+        (
+            progress.total,
+            progress.in_progress,
+            progress.current_step_id.clone()
+        ),
+        (1, 1, kid.id.clone())
+    );
+    let epics = store.get_epics_eligible_for_closure().unwrap();
+    assert_eq!(epics.len(), 1);
+    assert!(!epics[0].eligible_for_close);
+    store.close_issue(&kid.id, "done", "me", "").unwrap();
+    assert!(store.get_epics_eligible_for_closure().unwrap()[0].eligible_for_close);
+    let progress = store.get_molecule_progress(&epic.id).unwrap();
+    assert_eq!(progress.completed, 1);
+    assert!(progress.first_closed.is_some());
+
+    store
+        .execute(
+            "UPDATE issues SET updated_at = '2020-01-01T00:00:00Z' WHERE id = ?",
+            &beadstore::params![chain[0].as_str()],
+        )
+        .unwrap();
+    let stale = store
+        .get_stale_issues(&beadstore::ops::graph::StaleFilter {
+            days: 30,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(ids(&stale), BTreeSet::from([chain[0].clone()]));
+
+    let stats = store.get_statistics().unwrap();
+    assert_eq!(stats.total_issues, 7);
+    assert_eq!(stats.closed_issues, 1);
+    assert_eq!(stats.epics_eligible_for_closure, 1);
+    assert_eq!(
+        stats.ready_issues,
+        store.get_ready_work(&WorkFilter::default()).unwrap().len() as i64
+    );
+    assert!(stats.blocked_issues >= 4);
+}
+
+#[test]
+fn export_hashes_renames_batch_deletes_and_compaction() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let a = create(&store, "a");
+    let b = create(&store, "b");
+    let c = create(&store, "c");
+    store.set_export_hash(&a.id, "h1").unwrap();
+    assert_eq!(store.get_export_hash(&a.id).unwrap(), "h1");
+    store.clear_all_export_hashes().unwrap();
+    assert_eq!(store.get_export_hash(&a.id).unwrap(), "");
+    store.set_jsonl_file_hash("abc").unwrap();
+    assert_eq!(store.get_jsonl_file_hash().unwrap(), "abc");
+    assert_eq!(store.get_dirty_issue_hash(&a.id).unwrap(), "");
+
+    store
+        .add_dependency(&dep(&b.id, &a.id, "blocks"), "me")
+        .unwrap();
+    store.add_label(&a.id, "keep", "me").unwrap();
+    store
+        .update_issue(
+            &a.id,
+            &IssueUpdate {
+                external_ref: Some(Some("gh-7".into())),
+                ..Default::default()
+            },
+            "me",
+        )
+        .unwrap();
+    store.update_issue_id(&a.id, "bd-renamed", "me").unwrap();
+    assert_eq!(
+        store.get_issue_by_external_ref("gh-7").unwrap().unwrap().id,
+        "bd-renamed"
+    );
+    assert!(store.get_issue(&a.id).unwrap().is_none());
+    assert_eq!(store.get_labels("bd-renamed").unwrap(), ["keep"]);
+    assert_eq!(
+        store.get_dependency_records(&b.id).unwrap()[0].depends_on_id,
+        "bd-renamed"
+    );
+    assert_eq!(
+        store.is_blocked(&b.id).unwrap().1,
+        vec!["bd-renamed".to_owned()]
+    );
+    assert_eq!(
+        store.get_events("bd-renamed", 1).unwrap()[0].event_type,
+        "renamed"
+    );
+
+    // Deleting a blocker others depend on needs cascade or force.
+    let err = store
+        .delete_issues(&["bd-renamed".into()], false, false, false)
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    let dry = store
+        .delete_issues(&["bd-renamed".into()], true, false, true)
+        .unwrap();
+    assert_eq!((dry.deleted, dry.dependencies), (2, 1));
+    assert!(store.get_issue("bd-renamed").unwrap().unwrap().status == Status::Open);
+    let forced = store
+        .delete_issues(&["bd-renamed".into()], false, true, false)
+        .unwrap();
+    assert_eq!(forced.orphaned, vec![b.id.clone()]);
+    assert_eq!(
+        store.get_issue("bd-renamed").unwrap().unwrap().status,
+        Status::Tombstone
+    );
+    assert!(!store.is_blocked(&b.id).unwrap().0);
+
+    store.close_issue(&c.id, "shipped", "me", "").unwrap();
+    assert_eq!(store.get_close_reason(&c.id).unwrap(), "shipped");
+    store
+        .execute(
+            "UPDATE issues SET closed_at = '2020-01-01T00:00:00Z' WHERE id = ?",
+            &beadstore::params![c.id.as_str()],
+        )
+        .unwrap();
+    let tier1 = store.get_tier1_candidates().unwrap();
+    assert_eq!(
+        tier1.iter().map(|x| x.issue_id.clone()).collect::<Vec<_>>(),
+        vec![c.id.clone()]
+    );
+    assert_eq!(
+        store.check_compaction_eligibility(&c.id, 1).unwrap(),
+        (true, String::new())
+    );
+    assert!(!store.check_compaction_eligibility(&b.id, 1).unwrap().0);
+    store.apply_compaction(&c.id, 1, 100, 40, "abc123").unwrap();
+    let compacted = store.get_issue(&c.id).unwrap().unwrap();
+    assert_eq!(
+        (compacted.compaction_level, compacted.original_size),
+        (1, 100)
+    );
+    assert_eq!(compacted.compacted_at_commit.as_deref(), Some("abc123"));
+    let event = &store.get_events(&c.id, 1).unwrap()[0];
+    assert_eq!(
+        event.comment.as_deref(),
+        Some("{\"tier\":1,\"original_size\":100,\"compressed_size\":40,\"reduction_pct\":60.0}")
+    );
+    assert_eq!(
+        store.check_compaction_eligibility(&c.id, 1).unwrap(),
+        (false, "issue is already compacted".into())
+    );
+}

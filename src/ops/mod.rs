@@ -6,9 +6,11 @@ mod columns;
 pub mod comments;
 pub mod config;
 pub mod dependencies;
+pub mod graph;
 pub mod ids;
 pub mod issues;
 pub mod labels;
+pub mod maintenance;
 pub mod ready;
 mod record;
 

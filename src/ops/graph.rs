@@ -1,0 +1,421 @@
+//! Views over the dependency graph: counts, trees, cycles, epics ready to close, stale work,
+//! statistics and molecule progress.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::error::{Error, Result};
+use crate::model::time_serde::parse_stored;
+use crate::model::{Issue, Status, Timestamp};
+use crate::store::{Store, Transaction};
+use crate::value::{column_texts, first_i64, Value};
+
+use super::columns::{issue_from_row, select_list};
+use super::ready::WorkFilter;
+use super::record::placeholders;
+
+/// How many dependencies an issue has, and how many issues depend on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DependencyCounts {
+    /// Rows where the issue is the dependent.
+    pub dependencies: i64,
+    /// Rows where the issue is the target.
+    pub dependents: i64,
+}
+
+/// One node of a dependency tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TreeNode {
+    /// The issue at this node.
+    pub issue: Issue,
+    /// Distance from the root.
+    pub depth: usize,
+    /// The node it was reached from (the root's is itself).
+    pub parent_id: String,
+    /// At the depth limit: its own dependencies were not followed.
+    pub truncated: bool,
+}
+
+/// An open epic and how far its children are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpicStatus {
+    /// The epic.
+    pub epic: Issue,
+    /// Its direct children.
+    pub total_children: i64,
+    /// Those closed.
+    pub closed_children: i64,
+    /// Every child closed (and at least one).
+    pub eligible_for_close: bool,
+}
+
+/// Which issues `get_stale_issues` returns.
+#[derive(Debug, Clone, Default)]
+pub struct StaleFilter {
+    /// Not updated for more than this many days.
+    pub days: u32,
+    /// Only this status (default: every status but closed).
+    pub status: Option<Status>,
+    /// At most this many (0 = all).
+    pub limit: usize,
+}
+
+/// Counts over the whole database.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Statistics {
+    /// Every issue but tombstones.
+    pub total_issues: i64,
+    /// Status open.
+    pub open_issues: i64,
+    /// Status in_progress.
+    pub in_progress_issues: i64,
+    /// Status closed.
+    pub closed_issues: i64,
+    /// Issues in the blocked cache that are not closed or tombstoned.
+    pub blocked_issues: i64,
+    /// Status deferred.
+    pub deferred_issues: i64,
+    /// What `get_ready_work` returns with no filter.
+    pub ready_issues: i64,
+    /// Tombstones.
+    pub tombstone_issues: i64,
+    /// Pinned flag set.
+    pub pinned_issues: i64,
+    /// Open epics whose children are all closed.
+    pub epics_eligible_for_closure: i64,
+    /// Mean hours from creation to close over closed issues.
+    pub average_lead_time_hours: f64,
+}
+
+/// How far a molecule (an issue with step children) has come.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoleculeProgress {
+    /// The molecule.
+    pub molecule_id: String,
+    /// Its title.
+    pub molecule_title: String,
+    /// Direct children.
+    pub total: i64,
+    /// Closed children.
+    pub completed: i64,
+    /// Children in progress.
+    pub in_progress: i64,
+    /// The earliest-created child in progress, if any.
+    pub current_step_id: String,
+    /// First and last close among the children.
+    pub first_closed: Option<Timestamp>,
+    /// Last close among the children.
+    pub last_closed: Option<Timestamp>,
+}
+
+impl Transaction<'_> {
+    /// Dependency and dependent counts for each id (ids without rows get zeros).
+    pub fn get_dependency_counts(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, DependencyCounts>> {
+        let mut out: HashMap<String, DependencyCounts> = ids
+            .iter()
+            .map(|i| (i.clone(), DependencyCounts::default()))
+            .collect();
+        for chunk in ids.chunks(400) {
+            let params: Vec<Value> = chunk.iter().map(|i| i.as_str().into()).collect();
+            let list = placeholders(chunk.len());
+            for (column, dependents) in [("issue_id", false), ("depends_on_id", true)] {
+                let sql = format!("SELECT {column}, count(*) FROM dependencies WHERE {column} IN ({list}) GROUP BY {column}");
+                for row in self.query(&sql, &params)? {
+                    let (Some(id), Some(n)) = (row[0].as_str(), row[1].as_i64()) else {
+                        continue;
+                    };
+                    if let Some(c) = out.get_mut(id) {
+                        if dependents {
+                            c.dependents = n;
+                        } else {
+                            c.dependencies = n;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The tree of what `root` depends on (or, `reverse`, what depends on it), every type
+    /// followed, at most `max_depth` deep (0 = 50), shallowest first; each issue once unless
+    /// `all_paths`. A path never revisits an issue.
+    pub fn get_dependency_tree(
+        &self,
+        root: &str,
+        max_depth: usize,
+        all_paths: bool,
+        reverse: bool,
+    ) -> Result<Vec<TreeNode>> {
+        let max_depth = if max_depth == 0 { 50 } else { max_depth };
+        let Some(root_issue) = self.get_issue(root)? else {
+            return Ok(Vec::new());
+        };
+        let (from, to) = if reverse {
+            ("depends_on_id", "issue_id")
+        } else {
+            ("issue_id", "depends_on_id")
+        };
+        let edges_sql = format!(
+            "SELECT d.{to} FROM dependencies d JOIN issues i ON i.id = d.{to} WHERE d.{from} = ? ORDER BY i.priority, i.id"
+        );
+        let mut nodes = vec![TreeNode {
+            issue: root_issue,
+            depth: 0,
+            parent_id: root.to_owned(),
+            truncated: max_depth == 0,
+        }];
+        let mut seen: BTreeSet<String> = BTreeSet::from([root.to_owned()]);
+        // Breadth first: (node id, path from the root).
+        let mut frontier: Vec<(String, Vec<String>)> =
+            vec![(root.to_owned(), vec![root.to_owned()])];
+        for depth in 1..=max_depth {
+            let mut next = Vec::new();
+            for (id, path) in &frontier {
+                for child in column_texts(self.query(&edges_sql, &[id.as_str().into()])?, 0) {
+                    if path.contains(&child) || (!all_paths && seen.contains(&child)) {
+                        continue;
+                    }
+                    let Some(issue) = self.get_issue(&child)? else {
+                        continue;
+                    };
+                    seen.insert(child.clone());
+                    nodes.push(TreeNode {
+                        issue,
+                        depth,
+                        parent_id: id.clone(),
+                        truncated: depth == max_depth,
+                    });
+                    let mut p = path.clone();
+                    p.push(child.clone());
+                    next.push((child, p));
+                }
+            }
+            frontier = next;
+        }
+        Ok(nodes)
+    }
+
+    /// Cycles in the dependency graph (all types but `relates-to`), each rotated to start at
+    /// its smallest id, sorted; ids that are not issues are left out.
+    pub fn detect_cycles(&self) -> Result<Vec<Vec<Issue>>> {
+        let mut graph: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for row in self.query(
+            "SELECT issue_id, depends_on_id FROM dependencies WHERE type != 'relates-to' ORDER BY issue_id, depends_on_id",
+            &[],
+        )? {
+            if let (Some(a), Some(b)) = (row[0].as_str(), row[1].as_str()) {
+                graph.entry(a.to_owned()).or_default().push(b.to_owned());
+            }
+        }
+        let mut cycles: BTreeSet<Vec<String>> = BTreeSet::new();
+        let mut done: BTreeSet<String> = BTreeSet::new();
+        for start in graph.keys() {
+            if done.contains(start) {
+                continue;
+            }
+            // Iterative DFS keeping the current path.
+            let mut stack: Vec<(String, usize)> = vec![(start.clone(), 0)];
+            let mut on_path: Vec<String> = vec![start.clone()];
+            while let Some((node, index)) = stack.pop() {
+                let children = graph.get(&node).cloned().unwrap_or_default();
+                if index < children.len() {
+                    stack.push((node.clone(), index + 1));
+                    let child = &children[index];
+                    if let Some(pos) = on_path.iter().position(|n| n == child) {
+                        let mut cycle = on_path[pos..].to_vec();
+                        let smallest = cycle
+                            .iter()
+                            .enumerate()
+                            .min_by(|a, b| a.1.cmp(b.1))
+                            .map_or(0, |(i, _)| i);
+                        cycle.rotate_left(smallest);
+                        cycles.insert(cycle);
+                    } else if !done.contains(child) {
+                        on_path.push(child.clone());
+                        stack.push((child.clone(), 0));
+                    }
+                } else {
+                    done.insert(node.clone());
+                    on_path.pop();
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for cycle in cycles {
+            let mut issues = Vec::new();
+            for id in cycle {
+                if let Some(issue) = self.get_issue(&id)? {
+                    issues.push(issue);
+                }
+            }
+            if !issues.is_empty() {
+                out.push(issues);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every epic not closed, with its children's progress, by priority then age.
+    pub fn get_epics_eligible_for_closure(&self) -> Result<Vec<EpicStatus>> {
+        let sql = format!(
+            "SELECT {}, (SELECT count(*) FROM dependencies d JOIN issues c ON c.id = d.issue_id WHERE d.type = 'parent-child' AND d.depends_on_id = e.id),
+                    (SELECT count(*) FROM dependencies d JOIN issues c ON c.id = d.issue_id WHERE d.type = 'parent-child' AND d.depends_on_id = e.id AND c.status = 'closed')
+             FROM issues e WHERE e.issue_type = 'epic' AND e.status != 'closed' ORDER BY e.priority, e.created_at, e.id",
+            select_list("e")
+        );
+        let mut out = Vec::new();
+        for row in self.query(&sql, &[])? {
+            let epic = issue_from_row(&row)?;
+            let n = row.len();
+            let total = row[n - 2].as_i64().unwrap_or(0);
+            let closed = row[n - 1].as_i64().unwrap_or(0);
+            out.push(EpicStatus {
+                epic,
+                total_children: total,
+                closed_children: closed,
+                eligible_for_close: total > 0 && closed == total,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Issues not closed and not updated for more than `filter.days` days, least recent first.
+    pub fn get_stale_issues(&self, filter: &StaleFilter) -> Result<Vec<Issue>> {
+        let mut sql = format!(
+            "SELECT {} FROM issues i WHERE i.status != 'closed' AND datetime(i.updated_at) < datetime('now', ?)",
+            select_list("i")
+        );
+        let mut params: Vec<Value> = vec![format!("-{} days", filter.days).into()];
+        if let Some(s) = &filter.status {
+            sql.push_str(" AND i.status = ?");
+            params.push(s.as_str().into());
+        }
+        sql.push_str(" ORDER BY i.updated_at ASC, i.id ASC");
+        if filter.limit > 0 {
+            sql.push_str(&format!(" LIMIT {}", filter.limit));
+        }
+        self.issues_with_labels(&sql, &params)
+    }
+
+    /// Counts over the database (blocked and ready as the blocked cache and ready work see them).
+    pub fn get_statistics(&self) -> Result<Statistics> {
+        let count =
+            |sql: &str| -> Result<i64> { Ok(first_i64(&self.query(sql, &[])?).unwrap_or(0)) };
+        let lead = self.query(
+            "SELECT avg((julianday(closed_at) - julianday(created_at)) * 24) FROM issues WHERE closed_at IS NOT NULL",
+            &[],
+        )?;
+        Ok(Statistics {
+            total_issues: count("SELECT count(*) FROM issues WHERE status != 'tombstone'")?,
+            open_issues: count("SELECT count(*) FROM issues WHERE status = 'open'")?,
+            in_progress_issues: count("SELECT count(*) FROM issues WHERE status = 'in_progress'")?,
+            closed_issues: count("SELECT count(*) FROM issues WHERE status = 'closed'")?,
+            blocked_issues: count("SELECT count(*) FROM blocked_issues_cache c JOIN issues i ON i.id = c.issue_id WHERE i.status NOT IN ('closed', 'tombstone')")?,
+            deferred_issues: count("SELECT count(*) FROM issues WHERE status = 'deferred'")?,
+            ready_issues: self.get_ready_work(&WorkFilter::default())?.len() as i64,
+            tombstone_issues: count("SELECT count(*) FROM issues WHERE status = 'tombstone'")?,
+            pinned_issues: count("SELECT count(*) FROM issues WHERE pinned = 1")?,
+            epics_eligible_for_closure: self
+                .get_epics_eligible_for_closure()?
+                .iter()
+                .filter(|e| e.eligible_for_close)
+                .count() as i64,
+            average_lead_time_hours: lead
+                .first()
+                .and_then(|r| r.first())
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0),
+        })
+    }
+
+    /// Progress of a molecule's direct children.
+    pub fn get_molecule_progress(&self, molecule_id: &str) -> Result<MoleculeProgress> {
+        let molecule = self
+            .get_issue(molecule_id)?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("molecule {molecule_id}"),
+            })?;
+        let rows = self.query(
+            "SELECT c.id, c.status, c.closed_at FROM dependencies d JOIN issues c ON c.id = d.issue_id WHERE d.type = 'parent-child' AND d.depends_on_id = ? ORDER BY c.created_at, c.id",
+            &[molecule_id.into()],
+        )?;
+        let mut progress = MoleculeProgress {
+            molecule_id: molecule_id.to_owned(),
+            molecule_title: molecule.title,
+            total: rows.len() as i64,
+            completed: 0,
+            in_progress: 0,
+            current_step_id: String::new(),
+            first_closed: None,
+            last_closed: None,
+        };
+        for row in &rows {
+            match row[1].as_str() {
+                Some("closed") => {
+                    progress.completed += 1;
+                    if let Some(t) = row[2].as_str().and_then(parse_stored) {
+                        progress.first_closed = Some(progress.first_closed.map_or(t, |f| f.min(t)));
+                        progress.last_closed = Some(progress.last_closed.map_or(t, |l| l.max(t)));
+                    }
+                }
+                Some("in_progress") => {
+                    progress.in_progress += 1;
+                    if progress.current_step_id.is_empty() {
+                        progress.current_step_id = row[0].as_str().unwrap_or_default().to_owned();
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(progress)
+    }
+}
+
+impl Store {
+    /// Dependency counts; see `Transaction::get_dependency_counts`.
+    pub fn get_dependency_counts(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, DependencyCounts>> {
+        self.snapshot(|tx| tx.get_dependency_counts(ids))
+    }
+
+    /// A dependency tree; see `Transaction::get_dependency_tree`.
+    pub fn get_dependency_tree(
+        &self,
+        root: &str,
+        max_depth: usize,
+        all_paths: bool,
+        reverse: bool,
+    ) -> Result<Vec<TreeNode>> {
+        self.snapshot(|tx| tx.get_dependency_tree(root, max_depth, all_paths, reverse))
+    }
+
+    /// Cycles in the graph; see `Transaction::detect_cycles`.
+    pub fn detect_cycles(&self) -> Result<Vec<Vec<Issue>>> {
+        self.snapshot(|tx| tx.detect_cycles())
+    }
+
+    /// Open epics and their children's progress.
+    pub fn get_epics_eligible_for_closure(&self) -> Result<Vec<EpicStatus>> {
+        self.snapshot(|tx| tx.get_epics_eligible_for_closure())
+    }
+
+    /// Stale issues; see `Transaction::get_stale_issues`.
+    pub fn get_stale_issues(&self, filter: &StaleFilter) -> Result<Vec<Issue>> {
+        self.snapshot(|tx| tx.get_stale_issues(filter))
+    }
+
+    /// Database statistics.
+    pub fn get_statistics(&self) -> Result<Statistics> {
+        self.snapshot(|tx| tx.get_statistics())
+    }
+
+    /// Molecule progress.
+    pub fn get_molecule_progress(&self, molecule_id: &str) -> Result<MoleculeProgress> {
+        self.snapshot(|tx| tx.get_molecule_progress(molecule_id))
+    }
+}
