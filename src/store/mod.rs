@@ -317,7 +317,9 @@ impl Store {
     /// with `Error::ReadOnly`. Writers are never blocked by it (WAL).
     pub fn snapshot<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let handle = self.handle("snapshot")?;
-        let reader = handle.reader("snapshot")?;
+        let reader = handle
+            .reader("snapshot")
+            .map_err(|e| self.explain_failure("snapshot", e))?;
         let result = transaction::run_snapshot(&reader, self.read_only, work);
         // `work` runs once: a snapshot the file changed under is reported, not repeated.
         result.map_err(|e| self.explain_failure("snapshot", e))
@@ -361,8 +363,8 @@ impl Store {
     fn read_on<T>(&self, op: &'static str, read: impl Fn(&EngineConn) -> Result<T>) -> Result<T> {
         let first = {
             let handle = self.handle(op)?;
-            let reader = handle.reader(op)?;
-            read(&reader)
+            // A new connection reads the file's first page: it can fail the same way.
+            handle.reader(op).and_then(|reader| read(&reader))
         };
         match first {
             Err(e) if self.changed_under(&e) => {
@@ -383,7 +385,7 @@ impl Store {
         write: impl FnOnce(&EngineConn) -> Result<T>,
     ) -> Result<T> {
         let handle = self.write_handle(op)?;
-        let writer = handle.writer(op)?;
+        let writer = handle.writer(op).map_err(|e| self.explain_failure(op, e))?;
         let value = write(&writer).map_err(|e| self.explain_failure(op, e))?;
         drop(writer);
         self.after_write(op)?;
