@@ -901,3 +901,66 @@ fn export_hashes_renames_batch_deletes_and_compaction() {
         (false, "issue is already compacted".into())
     );
 }
+
+#[test]
+fn orphans_follow_the_chosen_handling_and_parents_come_back_from_the_jsonl_history() {
+    use beadstore::ops::{CreateOptions, OrphanHandling};
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let child = |id: &str| {
+        let mut i = Issue::new(format!("child {id}"));
+        i.id = id.into();
+        i
+    };
+    let with = |orphans| CreateOptions {
+        orphans,
+        ..Default::default()
+    };
+    let err = store
+        .create_issues_with_options(
+            vec![child("bd-gone.1")],
+            "me",
+            &with(OrphanHandling::Strict),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    let created = store
+        .create_issues_with_options(
+            vec![child("bd-gone.1"), Issue::new("plain")],
+            "me",
+            &with(OrphanHandling::Skip),
+        )
+        .unwrap();
+    assert_eq!(created.len(), 1);
+    assert!(store.get_issue("bd-gone.1").unwrap().is_none());
+    store
+        .create_issues_with_options(vec![child("bd-gone.2")], "me", &with(OrphanHandling::Allow))
+        .unwrap();
+    // Resurrect: the parent is in the batch, or in issues.jsonl beside the database.
+    let mut parent = Issue::new("in batch");
+    parent.id = "bd-par".into();
+    store
+        .create_issues(vec![child("bd-par.1"), parent], "me")
+        .unwrap();
+    assert!(
+        store.create_issue(child("bd-old.3"), "me").is_err(),
+        "no history yet"
+    );
+    std::fs::write(
+        t.path.parent().unwrap().join("issues.jsonl"),
+        concat!(
+            "{\"id\":\"bd-other\",\"title\":\"noise\",\"priority\":2,\"created_at\":\"2024-01-01T00:00:00Z\",\"updated_at\":\"2024-01-01T00:00:00Z\"}\n",
+            "{\"id\":\"bd-old\",\"title\":\"first title\",\"priority\":1,\"issue_type\":\"epic\",\"created_at\":\"2024-01-01T00:00:00Z\",\"updated_at\":\"2024-01-01T00:00:00Z\"}\n",
+            "{\"id\":\"bd-old\",\"title\":\"The old epic\",\"description\":\"why\",\"priority\":1,\"issue_type\":\"epic\",\"created_at\":\"2024-01-01T00:00:00Z\",\"updated_at\":\"2024-02-01T00:00:00Z\"}\n",
+        ),
+    )
+    .unwrap();
+    store.create_issue(child("bd-old.3"), "me").unwrap();
+    let stub = store.get_issue("bd-old").unwrap().unwrap();
+    assert_eq!(stub.title, "The old epic");
+    assert_eq!(stub.status, Status::Closed);
+    assert_eq!(stub.issue_type, IssueType::Epic);
+    assert!(stub.description.starts_with("[RESURRECTED]") && stub.description.ends_with("why"));
+    assert_eq!(store.next_child_id("bd-old").unwrap(), "bd-old.4");
+    assert_eq!(store.get_orphan_handling().unwrap(), OrphanHandling::Allow);
+}

@@ -122,6 +122,71 @@ fn issue_prefix(tx: &Transaction<'_>) -> Result<String> {
     Ok(prefix)
 }
 
+const RESURRECTED: &str =
+    "[RESURRECTED] This issue was deleted but recreated as a tombstone to preserve hierarchical structure.";
+
+/// What to do with an explicit hierarchical id (`parent.N`) whose parent does not exist.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OrphanHandling {
+    /// Refuse the batch.
+    Strict,
+    /// Accept when the parent is in the batch or can be recreated from the JSONL history.
+    #[default]
+    Resurrect,
+    /// Leave the orphan out (the rest of the batch is created).
+    Skip,
+    /// Create it anyway.
+    Allow,
+}
+
+impl OrphanHandling {
+    /// Reads the config value (`import.orphan_handling`); anything unknown is `Allow`, as Go.
+    pub fn parse(value: &str) -> OrphanHandling {
+        match value.trim() {
+            "strict" => OrphanHandling::Strict,
+            "resurrect" => OrphanHandling::Resurrect,
+            "skip" => OrphanHandling::Skip,
+            _ => OrphanHandling::Allow,
+        }
+    }
+}
+
+/// Options for `create_issues_with_options`.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// Hierarchical ids whose parent is missing.
+    pub orphans: OrphanHandling,
+    /// Accept explicit ids with another prefix (imports of renamed projects).
+    pub skip_prefix_validation: bool,
+    /// The JSONL history to resurrect missing parents from (the `Store` methods use
+    /// `issues.jsonl` beside the database).
+    pub resurrect_from: Option<std::path::PathBuf>,
+}
+
+/// The last record of `id` in a JSONL file (lines that do not mention it are not parsed).
+fn last_jsonl_record(path: &std::path::Path, id: &str) -> Result<Option<Issue>> {
+    use std::io::BufRead;
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read JSONL history", path, e)),
+    };
+    let needle = format!("\"{id}\"");
+    let mut found = None;
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line.map_err(|e| Error::io("read JSONL history", path, e))?;
+        if !line.contains(&needle) {
+            continue;
+        }
+        if let Ok(issue) = serde_json::from_str::<Issue>(&line) {
+            if issue.id == id {
+                found = Some(issue);
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// Search criteria for `search_issues`; every field set narrows the result (AND).
 #[derive(Debug, Clone, Default)]
 pub struct IssueFilter {
@@ -305,6 +370,18 @@ impl Transaction<'_> {
     /// Creates issues all or nothing, in order; explicit ids must carry the project prefix and
     /// be new (a tombstone with the same id is replaced, as Go does for single creates).
     pub fn create_issues(&self, issues: Vec<Issue>, actor: &str) -> Result<Vec<Issue>> {
+        self.create_issues_with_options(issues, actor, &CreateOptions::default())
+    }
+
+    /// Creates issues all or nothing with explicit handling of hierarchical ids whose parent
+    /// is missing (`options.orphans`) and, for imports of renamed projects, no prefix check.
+    /// Returns the issues created (orphans skipped with `OrphanHandling::Skip` are not).
+    pub fn create_issues_with_options(
+        &self,
+        issues: Vec<Issue>,
+        actor: &str,
+        options: &CreateOptions,
+    ) -> Result<Vec<Issue>> {
         if issues.is_empty() {
             return Ok(Vec::new());
         }
@@ -331,13 +408,14 @@ impl Transaction<'_> {
                     message: format!("duplicate issue ID within batch: {}", issue.id),
                 });
             }
-            if !issue.id.starts_with(&format!("{prefix}-")) {
+            if !options.skip_prefix_validation && !issue.id.starts_with(&format!("{prefix}-")) {
                 return Err(invalid(format!(
                     "issue ID '{}' does not match configured prefix '{prefix}'",
                     issue.id
                 )));
             }
         }
+        let mut skipped: HashSet<String> = HashSet::new();
         for issue in issues.iter_mut() {
             if issue.id.is_empty() {
                 issue.id = ids::generate(
@@ -350,10 +428,11 @@ impl Transaction<'_> {
                     &taken,
                 )?;
                 taken.insert(issue.id.clone());
-            } else {
-                self.prepare_explicit_id(&issue.id, &taken)?;
+            } else if !self.prepare_explicit_id(&issue.id, &taken, options)? {
+                skipped.insert(issue.id.clone());
             }
         }
+        issues.retain(|i| !skipped.contains(&i.id));
         let insert = insert_sql();
         for issue in &issues {
             self.execute(&insert, &issue_values(issue))?;
@@ -374,14 +453,39 @@ impl Transaction<'_> {
         Ok(issues)
     }
 
-    /// An explicit id: a hierarchical one needs its parent (here or earlier in the batch); an
-    /// existing tombstone with the id is removed so the new issue takes its place.
-    fn prepare_explicit_id(&self, id: &str, batch: &HashSet<String>) -> Result<()> {
+    /// An explicit id: a hierarchical one needs its parent (here, earlier in the batch, or
+    /// per `options.orphans`); an existing tombstone with the id is removed so the new issue
+    /// takes its place. False when the issue is to be skipped.
+    fn prepare_explicit_id(
+        &self,
+        id: &str,
+        batch: &HashSet<String>,
+        options: &CreateOptions,
+    ) -> Result<bool> {
         if let Some(parent) = ids::parent_of(id) {
             if !batch.contains(parent) && !self.issue_exists(parent)? {
-                return Err(Error::NotFound {
-                    what: format!("parent issue {parent} of {id}"),
-                });
+                match options.orphans {
+                    OrphanHandling::Allow => {}
+                    OrphanHandling::Skip => return Ok(false),
+                    OrphanHandling::Strict => {
+                        return Err(Error::NotFound {
+                            what: format!("parent issue {parent} of {id} (strict mode)"),
+                        })
+                    }
+                    OrphanHandling::Resurrect => {
+                        let found = match &options.resurrect_from {
+                            Some(jsonl) => self.resurrect_parent_chain(id, jsonl)?,
+                            None => false,
+                        };
+                        if !found {
+                            return Err(Error::NotFound {
+                                what: format!(
+                                    "parent issue {parent} of {id} (not in the batch, the database or the JSONL history)"
+                                ),
+                            });
+                        }
+                    }
+                }
             }
         }
         let status = self.query("SELECT status FROM issues WHERE id = ?", &[id.into()])?;
@@ -390,13 +494,66 @@ impl Transaction<'_> {
             .and_then(|r| r.first())
             .and_then(Value::as_str)
         {
-            Some("tombstone") => self.hard_delete(id),
+            Some("tombstone") => self.hard_delete(id).map(|()| true),
             Some(_) => Err(Error::Constraint {
                 op: "create issue".into(),
                 message: format!("issue ID already exists: {id}"),
             }),
-            None => Ok(()),
+            None => Ok(true),
         }
+    }
+
+    /// Recreates the missing ancestors of `id`, root first, from their last record in the
+    /// JSONL history at `jsonl`: as closed stubs that keep the hierarchy intact (title, type
+    /// and creation time kept; dependencies on existing issues restored). False when an
+    /// ancestor is not in the history.
+    pub fn resurrect_parent_chain(&self, id: &str, jsonl: &std::path::Path) -> Result<bool> {
+        let mut chain = Vec::new();
+        let mut cursor = id;
+        while let Some(parent) = ids::parent_of(cursor) {
+            chain.push(parent.to_owned());
+            cursor = parent;
+        }
+        chain.reverse();
+        for ancestor in chain {
+            if self.issue_exists(&ancestor)? {
+                continue;
+            }
+            let Some(record) = last_jsonl_record(jsonl, &ancestor)? else {
+                return Ok(false);
+            };
+            let at = now();
+            let mut stub = Issue::new(record.title.clone());
+            stub.id = ancestor.clone();
+            stub.description = if record.description.is_empty() {
+                RESURRECTED.to_owned()
+            } else {
+                format!(
+                    "{RESURRECTED}\n\nOriginal description:\n{}",
+                    record.description
+                )
+            };
+            stub.status = Status::Closed;
+            stub.priority = 4;
+            stub.issue_type = record.issue_type.clone();
+            stub.created_at = record.created_at;
+            stub.updated_at = at;
+            stub.closed_at = Some(at);
+            stub.content_hash = stub.compute_content_hash();
+            self.execute(
+                &insert_sql().replacen("INSERT", "INSERT OR IGNORE", 1),
+                &issue_values(&stub),
+            )?;
+            for dep in &record.dependencies {
+                if self.issue_exists(&dep.depends_on_id)? {
+                    self.execute(
+                        "INSERT OR IGNORE INTO dependencies (issue_id, depends_on_id, type, created_by) VALUES (?, ?, ?, 'resurrection')",
+                        &[ancestor.as_str().into(), dep.depends_on_id.as_str().into(), dep.dep_type.as_str().into()],
+                    )?;
+                }
+            }
+        }
+        Ok(true)
     }
 
     fn issue_exists(&self, id: &str) -> Result<bool> {
@@ -713,14 +870,56 @@ impl Transaction<'_> {
 }
 
 impl Store {
-    /// Creates an issue in its own transaction; see `Transaction::create_issue`.
+    /// Creates an issue in its own transaction; see `Transaction::create_issue`. A missing
+    /// parent of a hierarchical id is resurrected from `issues.jsonl` beside the database.
     pub fn create_issue(&self, issue: Issue, actor: &str) -> Result<Issue> {
-        self.transaction(|tx| tx.create_issue(issue, actor))
+        let mut created = self.create_issues(vec![issue], actor)?;
+        created.pop().ok_or_else(|| Error::Engine {
+            op: "create issue".into(),
+            message: "nothing was created".into(),
+        })
     }
 
     /// Creates issues all or nothing; see `Transaction::create_issues`.
     pub fn create_issues(&self, issues: Vec<Issue>, actor: &str) -> Result<Vec<Issue>> {
-        self.transaction(|tx| tx.create_issues(issues, actor))
+        self.create_issues_with_options(issues, actor, &CreateOptions::default())
+    }
+
+    /// Creates issues with orphan handling; see `Transaction::create_issues_with_options`.
+    pub fn create_issues_with_options(
+        &self,
+        issues: Vec<Issue>,
+        actor: &str,
+        options: &CreateOptions,
+    ) -> Result<Vec<Issue>> {
+        let mut options = options.clone();
+        if options.resurrect_from.is_none() {
+            options.resurrect_from = self.jsonl_history();
+        }
+        self.transaction(|tx| tx.create_issues_with_options(issues, actor, &options))
+    }
+
+    /// The orphan handling configured for imports (`import.orphan_handling`; default allow).
+    pub fn get_orphan_handling(&self) -> Result<OrphanHandling> {
+        Ok(OrphanHandling::parse(
+            &self.get_config("import.orphan_handling")?,
+        ))
+    }
+
+    /// Recreates missing ancestors of `id` from `issues.jsonl` beside the database; see
+    /// `Transaction::resurrect_parent_chain`.
+    pub fn try_resurrect_parent_chain(&self, id: &str) -> Result<bool> {
+        let Some(jsonl) = self.jsonl_history() else {
+            return Ok(false);
+        };
+        self.transaction(|tx| tx.resurrect_parent_chain(id, &jsonl))
+    }
+
+    /// `issues.jsonl` beside the database file.
+    fn jsonl_history(&self) -> Option<std::path::PathBuf> {
+        self.file()
+            .and_then(std::path::Path::parent)
+            .map(|d| d.join("issues.jsonl"))
     }
 
     /// The issue with its labels; `None` when there is none.

@@ -14,5 +14,5 @@ pub mod maintenance;
 pub mod ready;
 mod record;
 
-pub use issues::{IssueFilter, IssueUpdate};
+pub use issues::{CreateOptions, IssueFilter, IssueUpdate, OrphanHandling};
 pub use ready::{BlockedIssue, SortPolicy, WorkFilter};
