@@ -964,3 +964,20 @@ fn orphans_follow_the_chosen_handling_and_parents_come_back_from_the_jsonl_histo
     assert_eq!(store.next_child_id("bd-old").unwrap(), "bd-old.4");
     assert_eq!(store.get_orphan_handling().unwrap(), OrphanHandling::Allow);
 }
+
+/// Prepared statements are reused, but never across the read-only switch of a snapshot: a
+/// write that ran on a connection earlier is still refused inside a snapshot.
+#[test]
+fn statement_reuse_never_lets_a_write_into_a_snapshot() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let sql = "INSERT INTO metadata (key, value) VALUES ('k', 'v') ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+    for _ in 0..3 {
+        store.query(sql, &[]).unwrap();
+    }
+    for _ in 0..3 {
+        let err = store.snapshot(|tx| tx.execute(sql, &[])).unwrap_err();
+        assert!(matches!(err, Error::ReadOnly { .. }), "{err:?}");
+    }
+    assert_eq!(store.get_metadata("k").unwrap(), "v");
+}

@@ -4,6 +4,7 @@
 mod convert;
 pub(crate) mod file_lock;
 
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -86,9 +87,13 @@ impl EngineDb {
             label: self.label.clone(),
             query_only: AtomicBool::new(self.read_only),
             poisoned: AtomicBool::new(false),
+            statements: parking_lot::Mutex::new(HashMap::new()),
         })
     }
 }
+
+/// How many prepared statements a connection keeps for reuse.
+const CACHED_STATEMENTS: usize = 64;
 
 /// One engine connection. Used by one thread at a time (the store's pool guarantees it).
 pub(crate) struct EngineConn {
@@ -96,36 +101,81 @@ pub(crate) struct EngineConn {
     label: Arc<str>,
     query_only: AtomicBool,
     poisoned: AtomicBool,
+    /// Prepared statements by mode and SQL text: preparing costs more than running most.
+    /// The engine re-prepares a cached statement by itself when the schema changed.
+    statements: parking_lot::Mutex<HashMap<String, turso_core::Statement>>,
 }
 
 impl EngineConn {
     /// Runs one or more statements that take no parameters and return no rows.
     pub(crate) fn execute_batch(&self, op: &str, sql: &str) -> Result<()> {
+        // Batches carry DDL (migrations): statements prepared against the old schema go.
+        self.statements.lock().clear();
         self.guard(op, |conn| conn.execute(sql))
     }
 
     /// Runs one statement with parameters; returns the number of rows it changed.
     pub(crate) fn execute(&self, op: &str, sql: &str, params: &[Value]) -> Result<u64> {
-        self.guard(op, |conn| {
-            let mut stmt = conn.prepare(sql)?;
-            bind(&mut stmt, params)?;
-            drive(&mut stmt, |_| Ok(()))?;
+        self.with_statement(op, sql, |stmt| {
+            bind(stmt, params)?;
+            drive(stmt, |_| Ok(()))?;
             Ok(stmt.n_change().max(0) as u64)
         })
     }
 
     /// Runs one statement with parameters and collects every row.
     pub(crate) fn query(&self, op: &str, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
-        self.guard(op, |conn| {
-            let mut stmt = conn.prepare(sql)?;
-            bind(&mut stmt, params)?;
+        self.with_statement(op, sql, |stmt| {
+            bind(stmt, params)?;
             let mut rows = Vec::new();
-            drive(&mut stmt, |row| {
+            drive(stmt, |row| {
                 rows.push(row.get_values().map(convert::from_engine).collect());
                 Ok(())
             })?;
             Ok(rows)
         })
+    }
+
+    /// Runs `f` on the cached statement for `sql` (prepared on first use), reset afterwards.
+    /// A statement whose run failed is dropped rather than cached.
+    fn with_statement<T>(
+        &self,
+        op: &str,
+        sql: &str,
+        f: impl FnOnce(&mut turso_core::Statement) -> turso_core::Result<T>,
+    ) -> Result<T> {
+        // The engine checks query_only when it prepares: a statement prepared with writes
+        // allowed must never be reused with them refused, so the mode is part of the key.
+        let key = if self.query_only.load(Ordering::Acquire) {
+            format!("r{sql}")
+        } else {
+            format!("w{sql}")
+        };
+        let cacheable = is_cacheable(sql);
+        let mut slot = if cacheable {
+            self.statements.lock().remove(&key)
+        } else {
+            // DDL or a pragma: answers depend on the schema at prepare time, and it may change
+            // the schema other cached statements were prepared against.
+            self.statements.lock().clear();
+            None
+        };
+        let result = self.guard(op, |conn| {
+            let stmt = match &mut slot {
+                Some(stmt) => stmt,
+                None => slot.insert(conn.prepare(sql)?),
+            };
+            let value = f(stmt);
+            stmt.reset()?;
+            value
+        });
+        if let (true, Ok(_), Some(stmt)) = (cacheable, &result, slot) {
+            let mut cache = self.statements.lock();
+            if cache.len() < CACHED_STATEMENTS {
+                cache.insert(key, stmt);
+            }
+        }
+        result
     }
 
     /// Runs a WAL checkpoint; returns (frames in the WAL, frames now copied into the file).
@@ -180,6 +230,8 @@ impl EngineConn {
     /// Closes the connection (rolling back any open transaction). Errors are reported, not raised,
     /// because close runs on paths that are already unwinding or shutting down.
     pub(crate) fn close(&self) -> Result<()> {
+        // Cached statements hold the connection's resources: gone before it closes.
+        self.statements.lock().clear();
         self.guard("close connection", |conn| conn.close())
     }
 
@@ -208,6 +260,19 @@ impl EngineConn {
             }
         }
     }
+}
+
+/// Plain data statements are cached; DDL, pragmas and transaction control are not.
+fn is_cacheable(sql: &str) -> bool {
+    let head: String = sql
+        .trim_start()
+        .chars()
+        .take(7)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "REPLACE"]
+        .iter()
+        .any(|k| head.starts_with(k))
 }
 
 /// Runs an engine call with panics turned into `Error::Engine`.

@@ -102,17 +102,24 @@ fn adaptive_length(tx: &Transaction<'_>, prefix: &str) -> Result<usize> {
     Ok(max)
 }
 
-/// A fresh id under `prefix` that no issue (tombstones included) and nothing in `taken` has.
+/// The hash length to start from for a batch under `prefix` (computed once per batch, as Go).
+pub(crate) fn base_length(tx: &Transaction<'_>, prefix: &str) -> Result<usize> {
+    Ok(adaptive_length(tx, prefix)?.clamp(1, LONGEST_HASH))
+}
+
+/// A fresh id under `prefix`, starting at `base` hash characters, that no issue (tombstones
+/// included) and nothing in `taken` has.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn generate(
     tx: &Transaction<'_>,
     prefix: &str,
+    base: usize,
     title: &str,
     description: &str,
     creator: &str,
     created_at: &Timestamp,
     taken: &std::collections::HashSet<String>,
 ) -> Result<String> {
-    let base = adaptive_length(tx, prefix)?.clamp(1, LONGEST_HASH);
     for length in base..=LONGEST_HASH {
         for nonce in 0..NONCES_PER_LENGTH {
             let candidate = hash_id(

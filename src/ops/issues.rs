@@ -416,11 +416,17 @@ impl Transaction<'_> {
             }
         }
         let mut skipped: HashSet<String> = HashSet::new();
+        let mut base = None;
         for issue in issues.iter_mut() {
             if issue.id.is_empty() {
+                let base = match base {
+                    Some(b) => b,
+                    None => *base.insert(ids::base_length(self, &prefix)?),
+                };
                 issue.id = ids::generate(
                     self,
                     &prefix,
+                    base,
                     &issue.title,
                     &issue.description,
                     actor,

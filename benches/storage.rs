@@ -1,0 +1,213 @@
+//! Storage hot paths against C SQLite doing the same work with the Go store's semantics, in
+//! the same run: batch creation of 1,000 issues (rows, events, dirty marks, one transaction),
+//! and ready work on 10,000 issues with 20,000 dependencies (through the blocked cache).
+//!
+//! `cargo bench --bench storage` (or with `BEADSTORE_BENCH_QUICK=1`).
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use beadstore::model::Issue;
+use beadstore::ops::WorkFilter;
+use beadstore::{params, FreshnessMode, OpenOptions, Store};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+
+fn quick() -> bool {
+    std::env::var_os("BEADSTORE_BENCH_QUICK").is_some()
+}
+
+fn dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-fixtures/storage");
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    dir
+}
+
+fn open(path: &Path) -> Store {
+    Store::open_with(
+        path.to_str().expect("utf-8"),
+        OpenOptions::new().freshness(FreshnessMode::Off),
+    )
+    .expect("open")
+}
+
+/// A new empty beads database at `path` (both peers start from the same schema).
+fn fresh(path: &Path) {
+    for suffix in ["", "-wal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+    let store = open(path);
+    store.set_config("issue_prefix", "bd").expect("prefix");
+    store.close().expect("close");
+}
+
+fn batch_create(c: &mut Criterion) {
+    let base = dir();
+    let mut g = c.benchmark_group("batch_create_1000");
+    let path = base.join("batch.db");
+    g.bench_function("beadstore", |b| {
+        b.iter_batched(
+            || {
+                fresh(&path);
+                let issues: Vec<Issue> = (0..1000)
+                    .map(|i| {
+                        let mut issue = Issue::new(format!("Issue {i}"));
+                        issue.description = format!("Description of issue {i}");
+                        issue
+                    })
+                    .collect();
+                (open(&path), issues)
+            },
+            |(store, issues)| {
+                black_box(store.create_issues(issues, "bench").expect("create"));
+                store
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let c_path = base.join("batch-c.db");
+    g.bench_function("c_sqlite", |b| {
+        b.iter_batched(
+            || {
+                fresh(&c_path);
+                rusqlite::Connection::open(&c_path).expect("sqlite")
+            },
+            |mut conn| {
+                // Go's batch: ids checked, issue rows, a created event each, dirty marks.
+                let tx = conn.transaction().expect("begin");
+                let now = "2026-01-01T00:00:00Z";
+                for i in 0..1000 {
+                    let id = format!("bd-{i:04x}");
+                    let exists: i64 = tx
+                        .query_row("SELECT count(*) FROM issues WHERE id = ?", [&id], |r| r.get(0))
+                        .expect("check");
+                    black_box(exists);
+                    tx.execute(
+                        "INSERT INTO issues (id, content_hash, title, description, status, priority, issue_type, created_at, updated_at) VALUES (?, 'h', ?, ?, 'open', 2, 'task', ?, ?)",
+                        rusqlite::params![id, format!("Issue {i}"), format!("Description of issue {i}"), now, now],
+                    )
+                    .expect("insert");
+                    tx.execute(
+                        "INSERT INTO events (issue_id, event_type, actor, new_value) VALUES (?, 'created', 'bench', ?)",
+                        rusqlite::params![id, format!("{{\"id\":\"{id}\",\"title\":\"Issue {i}\"}}")],
+                    )
+                    .expect("event");
+                    tx.execute(
+                        "INSERT INTO dirty_issues (issue_id, marked_at) VALUES (?, ?) ON CONFLICT (issue_id) DO UPDATE SET marked_at = excluded.marked_at",
+                        rusqlite::params![id, now],
+                    )
+                    .expect("dirty");
+                }
+                tx.commit().expect("commit");
+                conn
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+/// 10,000 issues (a fifth closed), 20,000 `blocks`/`parent-child` dependencies, labels,
+/// blocked cache built; cached between runs.
+fn ready_fixture() -> PathBuf {
+    let path = dir().join("ready-10k.db");
+    if path.exists() {
+        return path;
+    }
+    let tmp = dir().join("ready-10k.tmp");
+    fresh(&tmp);
+    let store = open(&tmp);
+    store
+        .transaction(|tx| {
+            for i in 0..10_000 {
+                let status = ["open", "open", "in_progress", "closed", "open"][i % 5];
+                let closed_at = (status == "closed").then_some("2026-01-01T00:00:00Z");
+                tx.execute(
+                    "INSERT INTO issues (id, title, status, priority, closed_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, '2025-06-01T00:00:00Z', '2025-06-01T00:00:00Z')",
+                    &params![format!("bd-{i}"), format!("Issue {i}"), status, (i % 5) as i64, closed_at],
+                )?;
+                tx.execute("INSERT INTO labels (issue_id, label) VALUES (?, ?)", &params![format!("bd-{i}"), format!("l{}", i % 10)])?;
+                for (k, kind) in [(3usize, "blocks"), (11, "parent-child")] {
+                    if i >= k * 97 {
+                        tx.execute(
+                            "INSERT INTO dependencies (issue_id, depends_on_id, type, created_by) VALUES (?, ?, ?, 'bench')",
+                            &params![format!("bd-{i}"), format!("bd-{}", i - k * 97 + (i % 7)), kind],
+                        )?;
+                    }
+                }
+            }
+            tx.rebuild_blocked_cache()
+        })
+        .expect("fixture");
+    store.close().expect("close");
+    std::fs::rename(&tmp, &path).expect("publish fixture");
+    path
+}
+
+const READY_SQL: &str = "SELECT i.id, i.title, i.description, i.status, i.priority, i.issue_type, i.assignee, i.created_at, i.updated_at, i.closed_at
+  FROM issues i
+ WHERE i.pinned = 0 AND (i.ephemeral = 0 OR i.ephemeral IS NULL) AND i.status IN ('open', 'in_progress')
+   AND i.issue_type NOT IN ('merge-request', 'gate', 'molecule', 'message', 'agent', 'role', 'rig')
+   AND i.id NOT LIKE '%-mol-%' AND i.id NOT LIKE '%-wisp-%'
+   AND (i.defer_until IS NULL OR datetime(i.defer_until) <= datetime('now'))
+   AND NOT EXISTS (SELECT 1 FROM blocked_issues_cache c WHERE c.issue_id = i.id)
+ ORDER BY CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN 0 ELSE 1 END,
+          CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN i.priority END, i.created_at";
+
+fn ready_work(c: &mut Criterion) {
+    let path = ready_fixture();
+    let store = open(&path);
+    let n = store
+        .get_ready_work(&WorkFilter::default())
+        .expect("ready")
+        .len();
+    assert!(n > 100, "the fixture leaves {n} issues ready");
+    eprintln!("ready work on the fixture: {n} issues");
+    let mut g = c.benchmark_group("ready_work_10k_20k_deps");
+    g.bench_function("beadstore", |b| {
+        b.iter(|| black_box(store.get_ready_work(&WorkFilter::default()).expect("ready")))
+    });
+    store.close().expect("close");
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    g.bench_function("c_sqlite", |b| {
+        b.iter(|| {
+            let mut stmt = conn.prepare_cached(READY_SQL).expect("prepare");
+            let ids: Vec<String> = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .expect("query")
+                .map(|r| r.expect("row"))
+                .collect();
+            // Labels for every ready issue, as Go loads them.
+            let mut labels = conn
+                .prepare_cached("SELECT issue_id, label FROM labels WHERE issue_id IN (SELECT value FROM json_each(?)) ORDER BY issue_id, label")
+                .expect("labels");
+            let list = serde_json::to_string(&ids).expect("json");
+            let n = labels
+                .query_map([list], |r| r.get::<_, String>(1))
+                .expect("labels query")
+                .count();
+            black_box((ids.len(), n))
+        })
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    let c = Criterion::default();
+    if quick() {
+        c.sample_size(10)
+            .warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_secs(2))
+    } else {
+        c.sample_size(20)
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = batch_create, ready_work
+}
+criterion_main!(benches);
