@@ -981,3 +981,80 @@ fn statement_reuse_never_lets_a_write_into_a_snapshot() {
     }
     assert_eq!(store.get_metadata("k").unwrap(), "v");
 }
+
+#[test]
+fn comment_events_dirty_marks_prefix_renames_and_waits_for_gates() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let a = create(&store, "a");
+    let b = create(&store, "b");
+    store.add_comment_event(&a.id, "ann", "a note").unwrap();
+    let event = &store.get_events(&a.id, 1).unwrap()[0];
+    assert_eq!(
+        (event.event_type.as_str(), event.comment.as_deref()),
+        ("commented", Some("a note"))
+    );
+    assert!(matches!(
+        store.add_comment_event("bd-none", "x", "y").unwrap_err(),
+        Error::NotFound { .. }
+    ));
+    assert_eq!(store.get_dirty_issue_count().unwrap(), 2);
+    store
+        .clear_dirty_issues_by_id(std::slice::from_ref(&a.id))
+        .unwrap();
+    assert_eq!(store.get_dirty_issues().unwrap(), vec![b.id.clone()]);
+
+    // waits-for: blocked while any child of the spawner is open (all-children, the default),
+    // or until one child is closed (any-children).
+    let spawner = create(&store, "spawner");
+    let gate_all = create(&store, "gate all");
+    let gate_any = create(&store, "gate any");
+    let kid1 = create(&store, "kid 1");
+    let kid2 = create(&store, "kid 2");
+    for kid in [&kid1, &kid2] {
+        store
+            .add_dependency(&dep(&kid.id, &spawner.id, "parent-child"), "me")
+            .unwrap();
+    }
+    store
+        .add_dependency(&dep(&gate_all.id, &spawner.id, "waits-for"), "me")
+        .unwrap();
+    let mut any = dep(&gate_any.id, &spawner.id, "waits-for");
+    any.metadata = "{\"gate\":\"any-children\"}".into();
+    store.add_dependency(&any, "me").unwrap();
+    let blocked = |id: &str| store.is_blocked(id).unwrap().0;
+    assert!(blocked(&gate_all.id) && blocked(&gate_any.id));
+    store.close_issue(&kid1.id, "done", "me", "").unwrap();
+    assert!(blocked(&gate_all.id) && !blocked(&gate_any.id));
+    store.close_issue(&kid2.id, "done", "me", "").unwrap();
+    assert!(!blocked(&gate_all.id));
+
+    store.set_config("some.key", "1").unwrap();
+    store.delete_config("some.key").unwrap();
+    assert_eq!(store.get_config("some.key").unwrap(), "");
+}
+
+#[test]
+fn a_prefix_rename_moves_dependency_ends_left_on_the_old_prefix() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    // The issues themselves move with update_issue_id; a dangling end still carries the old one.
+    let mut renamed = Issue::new("already renamed");
+    renamed.id = "xy-1".into();
+    let options = beadstore::ops::CreateOptions {
+        skip_prefix_validation: true,
+        ..Default::default()
+    };
+    store
+        .create_issues_with_options(vec![renamed], "me", &options)
+        .unwrap();
+    store
+        .execute(
+            "INSERT INTO dependencies (issue_id, depends_on_id, type, created_by) VALUES ('xy-1', 'bd-ghost', 'related', 'raw')",
+            &[],
+        )
+        .unwrap();
+    store.rename_dependency_prefix("bd", "xy").unwrap();
+    let targets = store.get_dependency_records("xy-1").unwrap();
+    assert_eq!(targets[0].depends_on_id, "xy-ghost");
+}
