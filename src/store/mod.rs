@@ -249,8 +249,21 @@ impl Store {
                 Ok(())
             }
             // Renamed away or deleted: the WAL goes into the old file (once per process).
-            Some(ReplacementKind::NewFile | ReplacementKind::Missing) => {
-                self.release_old_wal(&handle)
+            // Renamed away or deleted: the WAL goes into the old file (once per process). When
+            // that file was destroyed too (overwritten, then removed), there is nothing left to
+            // save: the close still succeeds, and with no file at the path the orphaned `-wal`
+            // is emptied so that no file created there later replays it.
+            Some(kind @ (ReplacementKind::NewFile | ReplacementKind::Missing)) => {
+                if let Err(e) = self.release_old_wal(&handle) {
+                    handle.freeze_wal();
+                    tracing::warn!(target: "beadstore::freshness", path = %self.path, error = %e, "the replaced file could not take its WAL at close");
+                    if kind == ReplacementKind::Missing && !self.read_only {
+                        if let Some(file) = &self.file {
+                            let _ = reconnect::discard_wal_if_orphaned(file);
+                        }
+                    }
+                }
+                Ok(())
             }
             None if self.read_only || self.file.is_none() || handle.is_wal_frozen() => Ok(()),
             None => handle.writer("close").and_then(|w| {

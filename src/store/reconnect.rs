@@ -534,6 +534,14 @@ pub(super) fn discard_stale_wal(
     Ok(())
 }
 
+/// Empties the `-wal` beside `file` when no database file is there any more.
+pub(super) fn discard_wal_if_orphaned(file: &std::path::Path) -> std::result::Result<(), String> {
+    if file.exists() {
+        return Ok(());
+    }
+    discard_wal(file)
+}
+
 /// Empties the `-wal` beside `file`: its frames were written against content that was
 /// overwritten, and replaying them would mix two databases.
 fn discard_wal(file: &std::path::Path) -> std::result::Result<(), String> {
