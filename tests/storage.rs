@@ -22,15 +22,7 @@ fn create(store: &Store, title: &str) -> Issue {
 }
 
 fn dep(from: &str, to: &str, kind: &str) -> Dependency {
-    Dependency {
-        issue_id: from.into(),
-        depends_on_id: to.into(),
-        dep_type: kind.into(),
-        created_at: chrono::DateTime::UNIX_EPOCH.fixed_offset(),
-        created_by: String::new(),
-        metadata: String::new(),
-        thread_id: String::new(),
-    }
+    Dependency::new(from, to, kind)
 }
 
 fn ids(issues: &[Issue]) -> BTreeSet<String> {

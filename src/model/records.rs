@@ -28,6 +28,26 @@ pub struct Dependency {
     pub thread_id: String,
 }
 
+impl Dependency {
+    /// "`issue_id` depends on `depends_on_id`" with `dep_type`; created now by the actor
+    /// adding it (the time and author are filled in when it is added).
+    pub fn new(
+        issue_id: impl Into<String>,
+        depends_on_id: impl Into<String>,
+        dep_type: impl Into<String>,
+    ) -> Dependency {
+        Dependency {
+            issue_id: issue_id.into(),
+            depends_on_id: depends_on_id.into(),
+            dep_type: dep_type.into(),
+            created_at: chrono::DateTime::UNIX_EPOCH.fixed_offset(),
+            created_by: String::new(),
+            metadata: String::new(),
+            thread_id: String::new(),
+        }
+    }
+}
+
 /// The dependency types beads knows; any other 1-50 byte string is accepted too.
 pub mod dep_type {
     /// A blocks B's dependent: the dependent is not ready until this closes.
