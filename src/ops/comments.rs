@@ -37,12 +37,7 @@ fn comment_from_row(row: &Row) -> Comment {
 
 impl Transaction<'_> {
     fn require_issue(&self, issue_id: &str) -> Result<()> {
-        let n = first_i64(&self.query(
-            "SELECT count(*) FROM issues WHERE id = ?",
-            &[issue_id.into()],
-        )?)
-        .unwrap_or(0);
-        if n == 0 {
+        if !self.issue_exists(issue_id)? {
             return Err(Error::NotFound {
                 what: format!("issue {issue_id}"),
             });

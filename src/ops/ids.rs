@@ -165,12 +165,7 @@ impl Transaction<'_> {
     /// The next hierarchical child id of `parent_id` (`parent.N`), counting atomically. The
     /// parent must exist and be at most `MAX_HIERARCHY_DEPTH - 1` levels deep.
     pub fn next_child_id(&self, parent_id: &str) -> Result<String> {
-        let exists = first_i64(&self.query(
-            "SELECT count(*) FROM issues WHERE id = ?",
-            &[parent_id.into()],
-        )?)
-        .unwrap_or(0);
-        if exists == 0 {
+        if !self.issue_exists(parent_id)? {
             return Err(Error::NotFound {
                 what: format!("parent issue {parent_id}"),
             });

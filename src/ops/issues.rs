@@ -562,7 +562,8 @@ impl Transaction<'_> {
         Ok(true)
     }
 
-    fn issue_exists(&self, id: &str) -> Result<bool> {
+    /// True when an issue (any status) has this id.
+    pub(crate) fn issue_exists(&self, id: &str) -> Result<bool> {
         Ok(
             first_i64(&self.query("SELECT count(*) FROM issues WHERE id = ?", &[id.into()])?)
                 .unwrap_or(0)

@@ -13,43 +13,38 @@ use super::record::{self, now, placeholders};
 impl Transaction<'_> {
     /// Adds a label; adding one the issue already has changes nothing (no event).
     pub fn add_label(&self, issue_id: &str, label: &str, actor: &str) -> Result<()> {
-        let added = self.execute(
+        self.change_label(
             "INSERT OR IGNORE INTO labels (issue_id, label) VALUES (?, ?)",
-            &[issue_id.into(), label.into()],
-        )?;
-        if added > 0 {
-            let comment = format!("Added label: {label}");
-            record::event(
-                self,
-                issue_id,
-                "label_added",
-                actor,
-                None,
-                None,
-                Some(&comment),
-            )?;
-            record::dirty(self, &[issue_id], &now())?;
-        }
-        Ok(())
+            issue_id,
+            label,
+            actor,
+            ("label_added", "Added label"),
+        )
     }
 
     /// Removes a label; removing one the issue does not have changes nothing.
     pub fn remove_label(&self, issue_id: &str, label: &str, actor: &str) -> Result<()> {
-        let removed = self.execute(
+        self.change_label(
             "DELETE FROM labels WHERE issue_id = ? AND label = ?",
-            &[issue_id.into(), label.into()],
-        )?;
-        if removed > 0 {
-            let comment = format!("Removed label: {label}");
-            record::event(
-                self,
-                issue_id,
-                "label_removed",
-                actor,
-                None,
-                None,
-                Some(&comment),
-            )?;
+            issue_id,
+            label,
+            actor,
+            ("label_removed", "Removed label"),
+        )
+    }
+
+    /// Runs `sql` on (issue, label); when a row changed, records `event` and marks the issue.
+    fn change_label(
+        &self,
+        sql: &str,
+        issue_id: &str,
+        label: &str,
+        actor: &str,
+        (event, verb): (&str, &str),
+    ) -> Result<()> {
+        if self.execute(sql, &[issue_id.into(), label.into()])? > 0 {
+            let comment = format!("{verb}: {label}");
+            record::event(self, issue_id, event, actor, None, None, Some(&comment))?;
             record::dirty(self, &[issue_id], &now())?;
         }
         Ok(())
