@@ -16,7 +16,7 @@ fn is_zero(n: &i64) -> bool {
 }
 
 fn default_timestamp() -> Timestamp {
-    chrono::DateTime::UNIX_EPOCH.fixed_offset()
+    time_serde::unset()
 }
 
 /// One issue.

@@ -40,7 +40,7 @@ impl Dependency {
             issue_id: issue_id.into(),
             depends_on_id: depends_on_id.into(),
             dep_type: dep_type.into(),
-            created_at: chrono::DateTime::UNIX_EPOCH.fixed_offset(),
+            created_at: time_serde::unset(),
             created_by: String::new(),
             metadata: String::new(),
             thread_id: String::new(),

@@ -9,6 +9,11 @@ use crate::time::format_rfc3339_nano;
 /// A point in time with the offset it was written with.
 pub type Timestamp = DateTime<FixedOffset>;
 
+/// The zero time (Unix epoch, UTC): a timestamp that was never set.
+pub fn unset() -> Timestamp {
+    chrono::DateTime::UNIX_EPOCH.fixed_offset()
+}
+
 /// Reads a timestamp as beads files store it: RFC 3339 (Go, beadstore), Go's SQLite driver form
 /// (`2006-01-02 15:04:05.999999999-07:00`), or SQLite's `CURRENT_TIMESTAMP` (UTC, no offset).
 pub fn parse_stored(text: &str) -> Option<Timestamp> {

@@ -2,7 +2,7 @@
 //! each load a different subset; here every field with a column is always loaded).
 
 use crate::error::{Error, Result};
-use crate::model::time_serde::{format, parse_stored};
+use crate::model::time_serde::{format, parse_stored, unset};
 use crate::model::{Issue, IssueType, Status, Timestamp};
 use crate::value::{Row, Value};
 
@@ -71,7 +71,8 @@ pub(crate) fn select_list(alias: &str) -> String {
         .join(", ")
 }
 
-fn text(v: &Value) -> String {
+/// A column as text (numbers formatted; NULL and blobs empty).
+pub(crate) fn text(v: &Value) -> String {
     match v {
         Value::Text(s) => s.clone(),
         Value::Integer(i) => i.to_string(),
@@ -80,7 +81,8 @@ fn text(v: &Value) -> String {
     }
 }
 
-fn opt_text(v: &Value) -> Option<String> {
+/// A column as text, `None` for NULL.
+pub(crate) fn opt_text(v: &Value) -> Option<String> {
     (!v.is_null()).then(|| text(v))
 }
 
@@ -97,15 +99,12 @@ fn flag(v: &Value) -> bool {
     int(v) != 0
 }
 
-fn time(v: &Value) -> Option<Timestamp> {
+/// A stored timestamp in any of its forms; `None` for NULL, empty or unreadable.
+pub(crate) fn time(v: &Value) -> Option<Timestamp> {
     match v {
         Value::Text(s) if !s.is_empty() => parse_stored(s),
         _ => None,
     }
-}
-
-fn epoch() -> Timestamp {
-    chrono::DateTime::UNIX_EPOCH.fixed_offset()
 }
 
 /// Builds an issue from a row selected with `ISSUE_SELECT` (labels, dependencies and comments
@@ -137,9 +136,9 @@ pub(crate) fn issue_from_row(row: &Row) -> Result<Issue> {
             let v = next();
             (!v.is_null()).then(|| int(v))
         },
-        created_at: time(next()).unwrap_or_else(epoch),
+        created_at: time(next()).unwrap_or_else(unset),
         created_by: text(next()),
-        updated_at: time(next()).unwrap_or_else(epoch),
+        updated_at: time(next()).unwrap_or_else(unset),
         closed_at: time(next()),
         close_reason: text(next()),
         closed_by_session: text(next()),

@@ -3,34 +3,28 @@
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
-use crate::model::time_serde::{format, parse_stored};
+use crate::model::time_serde::{format, unset};
 use crate::model::{Comment, Event, Timestamp};
 use crate::store::{Store, Transaction};
 use crate::value::{column_texts, first_i64, Row, Value};
 
+use super::columns::{opt_text, text, time};
 use super::record::{self, now, placeholders};
 
-fn text(row: &Row, i: usize) -> String {
-    row.get(i)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn opt_text(row: &Row, i: usize) -> Option<String> {
-    row.get(i).and_then(Value::as_str).map(str::to_owned)
+fn column(row: &Row, i: usize) -> &Value {
+    row.get(i).unwrap_or(&Value::Null)
 }
 
 fn stamp(row: &Row, i: usize) -> Timestamp {
-    parse_stored(&text(row, i)).unwrap_or_else(|| chrono::DateTime::UNIX_EPOCH.fixed_offset())
+    time(column(row, i)).unwrap_or_else(unset)
 }
 
 fn comment_from_row(row: &Row) -> Comment {
     Comment {
         id: row.first().and_then(Value::as_i64).unwrap_or_default(),
-        issue_id: text(row, 1),
-        author: text(row, 2),
-        text: text(row, 3),
+        issue_id: text(column(row, 1)),
+        author: text(column(row, 2)),
+        text: text(column(row, 3)),
         created_at: stamp(row, 4),
     }
 }
@@ -139,12 +133,12 @@ impl Transaction<'_> {
             .iter()
             .map(|row| Event {
                 id: row.first().and_then(Value::as_i64).unwrap_or_default(),
-                issue_id: text(row, 1),
-                event_type: text(row, 2),
-                actor: text(row, 3),
-                old_value: opt_text(row, 4),
-                new_value: opt_text(row, 5),
-                comment: opt_text(row, 6),
+                issue_id: text(column(row, 1)),
+                event_type: text(column(row, 2)),
+                actor: text(column(row, 3)),
+                old_value: opt_text(column(row, 4)),
+                new_value: opt_text(column(row, 5)),
+                comment: opt_text(column(row, 6)),
                 created_at: stamp(row, 7),
             })
             .collect())

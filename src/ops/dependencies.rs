@@ -3,32 +3,26 @@
 use std::collections::{HashMap, VecDeque};
 
 use crate::error::{Error, Result};
-use crate::model::time_serde::format;
+use crate::model::time_serde::{format, unset};
 use crate::model::{dep_type, Dependency, Issue, IssueType};
 use crate::store::{Store, Transaction};
 use crate::value::{column_texts, first_i64, Row, Value};
 
-use super::columns::select_list;
+use super::columns::{select_list, text, time};
 use super::record::{self, now};
 
 const EXTERNAL: &str = "external:";
 
 fn dependency_from_row(row: &Row) -> Dependency {
-    let text = |i: usize| {
-        row.get(i)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let column = |i: usize| text(row.get(i).unwrap_or(&Value::Null));
     Dependency {
-        issue_id: text(0),
-        depends_on_id: text(1),
-        dep_type: text(2),
-        created_at: crate::model::time_serde::parse_stored(&text(3))
-            .unwrap_or_else(|| chrono::DateTime::UNIX_EPOCH.fixed_offset()),
-        created_by: text(4),
-        metadata: text(5),
-        thread_id: text(6),
+        issue_id: column(0),
+        depends_on_id: column(1),
+        dep_type: column(2),
+        created_at: time(row.get(3).unwrap_or(&Value::Null)).unwrap_or_else(unset),
+        created_by: column(4),
+        metadata: column(5),
+        thread_id: column(6),
     }
 }
 
@@ -78,7 +72,7 @@ impl Transaction<'_> {
             }
         }
         let at = now();
-        let created_at = if dep.created_at == chrono::DateTime::UNIX_EPOCH.fixed_offset() {
+        let created_at = if dep.created_at == unset() {
             at
         } else {
             dep.created_at

@@ -96,7 +96,7 @@ pub fn validate(issue: &Issue, statuses: &[String], types: &[String]) -> Result<
 /// Timestamps defaulted to `at`, and a closed (tombstoned) issue without `closed_at`
 /// (`deleted_at`) given one just after its last change (GH#523).
 fn fill_defaults(issue: &mut Issue, at: &Timestamp) {
-    let unset = chrono::DateTime::UNIX_EPOCH.fixed_offset();
+    let unset = crate::model::time_serde::unset();
     if issue.created_at == unset {
         issue.created_at = *at;
     }

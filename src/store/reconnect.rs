@@ -152,26 +152,26 @@ impl Store {
     /// True when `e` is the kind of failure a file changing under a call produces (short reads,
     /// a corrupt page, an I/O error) and the file at the path did change.
     pub(crate) fn changed_under(&self, e: &Error) -> bool {
-        matches!(
+        self.change_under(e).is_some()
+    }
+
+    /// How the file changed, when `e` is such a failure and it did.
+    fn change_under(&self, e: &Error) -> Option<ReplacementKind> {
+        if !matches!(
             e,
             Error::Corrupt { .. } | Error::Io { .. } | Error::Engine { .. }
-        ) && self
-            .freshness
-            .as_ref()
-            .is_some_and(|t| t.change_now().is_some())
+        ) {
+            return None;
+        }
+        self.freshness.as_ref().and_then(Tracker::change_now)
     }
 
     /// `e`, or `Error::Replaced` when the file changed under the call that failed with it.
     pub(crate) fn explain_failure(&self, op: &'static str, e: Error) -> Error {
-        if !self.changed_under(&e) {
-            return e;
+        match self.change_under(&e) {
+            Some(kind) => self.replaced(op, kind, format!("the file changed during the call: {e}")),
+            None => e,
         }
-        let kind = self
-            .freshness
-            .as_ref()
-            .and_then(Tracker::change_now)
-            .unwrap_or(ReplacementKind::InPlace);
-        self.replaced(op, kind, format!("the file changed during the call: {e}"))
     }
 
     /// Looks at the file now (a `stat`, whatever the mode) and follows a replacement, as every
