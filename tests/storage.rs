@@ -1050,3 +1050,57 @@ fn a_prefix_rename_moves_dependency_ends_left_on_the_old_prefix() {
     let targets = store.get_dependency_records("xy-1").unwrap();
     assert_eq!(targets[0].depends_on_id, "xy-ghost");
 }
+
+#[test]
+fn a_convoy_closes_itself_when_its_last_tracked_issue_closes() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let convoy = create(&store, "release convoy");
+    store.add_label(&convoy.id, "gt:convoy", "tester").unwrap();
+    let plain = create(&store, "tracker without the label");
+    let first = create(&store, "first tracked");
+    let second = create(&store, "second tracked");
+    for target in [&first.id, &second.id] {
+        store
+            .add_dependency(&dep(&convoy.id, target, dep_type::TRACKS), "tester")
+            .unwrap();
+        store
+            .add_dependency(&dep(&plain.id, target, dep_type::TRACKS), "tester")
+            .unwrap();
+    }
+    // An external target never holds a convoy open.
+    store
+        .add_dependency(
+            &dep(&convoy.id, "external:other:thing", dep_type::TRACKS),
+            "tester",
+        )
+        .unwrap();
+
+    store.close_issue(&first.id, "done", "tester", "").unwrap();
+    let open = store.get_issue(&convoy.id).unwrap().unwrap();
+    assert_eq!(open.status, Status::Open, "one tracked issue is still open");
+
+    store
+        .create_tombstone(&second.id, "tester", "dropped")
+        .unwrap();
+    store.close_issue(&second.id, "done", "tester", "").unwrap();
+    let closed = store.get_issue(&convoy.id).unwrap().unwrap();
+    assert_eq!(closed.status, Status::Closed);
+    assert_eq!(closed.close_reason, "All tracked issues completed");
+    assert!(closed.closed_at.is_some());
+    assert_eq!(closed.content_hash, closed.compute_content_hash());
+    let events = store.get_events(&convoy.id, 0).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event_type == "closed" && e.actor == "system:convoy-completion"),
+        "{events:?}"
+    );
+    assert!(store.get_dirty_issues().unwrap().contains(&convoy.id));
+    let plain_after = store.get_issue(&plain.id).unwrap().unwrap();
+    assert_eq!(
+        plain_after.status,
+        Status::Open,
+        "no gt:convoy label, no auto-close"
+    );
+}

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use crate::error::{Error, Result};
 use crate::model::time_serde::format;
-use crate::model::{Issue, IssueType, Status, Timestamp};
+use crate::model::{dep_type, Issue, IssueType, Status, Timestamp};
 use crate::store::{Store, Transaction};
 use crate::value::{first_i64, Value};
 
@@ -14,6 +14,13 @@ use super::record::{self, now, placeholders};
 
 /// The longest title beads accepts, in characters (the schema's CHECK).
 pub const MAX_TITLE_CHARS: usize = 500;
+
+/// The label that makes an issue a convoy: it closes by itself once every issue it tracks has.
+pub const CONVOY_LABEL: &str = "gt:convoy";
+/// The actor recorded on a convoy's automatic close.
+pub const CONVOY_CLOSE_ACTOR: &str = "system:convoy-completion";
+/// The close reason recorded on a convoy's automatic close.
+pub const CONVOY_CLOSE_REASON: &str = "All tracked issues completed";
 
 fn invalid(message: impl Into<String>) -> Error {
     Error::InvalidInput(message.into())
@@ -804,21 +811,58 @@ impl Transaction<'_> {
     }
 
     /// Closes the issue with a reason (and the closing agent session): `closed_at` now, a
-    /// `closed` event carrying the reason, dirty mark, blocked cache rebuilt.
+    /// `closed` event carrying the reason, dirty mark, blocked cache rebuilt. Convoys that
+    /// tracked it and now have nothing open left close with it (one level, as Go does).
     pub fn close_issue(&self, id: &str, reason: &str, actor: &str, session: &str) -> Result<()> {
-        let mut issue = self.get_issue(id)?.ok_or_else(|| not_found(id))?;
         let at = now();
+        self.mark_closed(id, reason, actor, session, &at)?;
+        for convoy in self.completed_convoys_tracking(id)? {
+            self.mark_closed(&convoy, CONVOY_CLOSE_REASON, CONVOY_CLOSE_ACTOR, "", &at)?;
+        }
+        self.rebuild_blocked_cache()
+    }
+
+    fn mark_closed(
+        &self,
+        id: &str,
+        reason: &str,
+        actor: &str,
+        session: &str,
+        at: &Timestamp,
+    ) -> Result<()> {
+        let mut issue = self.get_issue(id)?.ok_or_else(|| not_found(id))?;
         issue.status = Status::Closed;
-        issue.closed_at = Some(at);
-        issue.updated_at = at;
+        issue.closed_at = Some(*at);
+        issue.updated_at = *at;
         issue.close_reason = reason.to_owned();
         issue.closed_by_session = session.to_owned();
         issue.deleted_at = None;
         issue.content_hash = issue.compute_content_hash();
         self.write_issue(&issue)?;
         record::event(self, id, "closed", actor, None, None, Some(reason))?;
-        record::dirty(self, &[id], &at)?;
-        self.rebuild_blocked_cache()
+        record::dirty(self, &[id], at)
+    }
+
+    /// Open convoys (issues labelled `gt:convoy`) that track `id` and whose tracked issues are
+    /// now all closed or tombstoned. External or missing targets do not hold a convoy open.
+    fn completed_convoys_tracking(&self, id: &str) -> Result<Vec<String>> {
+        let rows = self.query(
+            "SELECT DISTINCT d.issue_id FROM dependencies d \
+             JOIN issues c ON c.id = d.issue_id \
+             JOIN labels l ON l.issue_id = d.issue_id AND l.label = ? \
+             WHERE d.depends_on_id = ? AND d.type = ? AND c.status != 'closed' \
+             AND NOT EXISTS (SELECT 1 FROM dependencies t JOIN issues o ON o.id = t.depends_on_id \
+                 WHERE t.issue_id = d.issue_id AND t.type = ? \
+                 AND o.status NOT IN ('closed', 'tombstone')) \
+             ORDER BY d.issue_id",
+            &[
+                CONVOY_LABEL.into(),
+                id.into(),
+                dep_type::TRACKS.into(),
+                dep_type::TRACKS.into(),
+            ],
+        )?;
+        Ok(crate::value::column_texts(rows, 0))
     }
 
     /// Turns the issue into a tombstone (kept so the deletion syncs): `deleted_at` now, the
