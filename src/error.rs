@@ -107,6 +107,24 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A project configuration file (`.beads/config.yaml`) could not be read or parsed.
+    #[error("config {path}: {message}")]
+    Config {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A JSONL line could not be taken as an issue; nothing from the file was committed.
+    #[error("{path}:{line}: {message}")]
+    Jsonl {
+        /// The file.
+        path: String,
+        /// The 1-based line number.
+        line: usize,
+        /// What is wrong with the line.
+        message: String,
+    },
     /// The database file was replaced under the store and the operation cannot run on it: the
     /// new file cannot be used yet (empty, half-copied, not a beads database, missing), or a
     /// write went to the file that was replaced. The store tries again when the file changes.

@@ -29,6 +29,7 @@ pub mod freshness;
 mod lock_wait;
 pub mod model;
 pub mod ops;
+pub mod project;
 pub mod schema;
 pub mod store;
 pub mod time;

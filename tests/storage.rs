@@ -1104,3 +1104,150 @@ fn a_convoy_closes_itself_when_its_last_tracked_issue_closes() {
         "no gt:convoy label, no auto-close"
     );
 }
+
+/// A second beads project at `<root>/tools` that has shipped `cli` (and not `gui`).
+fn tools_project(root: &std::path::Path) {
+    let beads = root.join("tools/.beads");
+    std::fs::create_dir_all(&beads).unwrap();
+    std::fs::write(beads.join("metadata.json"), r#"{"database": "tools.db"}"#).unwrap();
+    let tools = Store::open(beads.join("tools.db").to_str().unwrap()).unwrap();
+    tools.set_config("issue_prefix", "tl").unwrap();
+    for capability in ["cli", "gui"] {
+        let issue = create(&tools, capability);
+        tools
+            .add_label(&issue.id, &format!("provides:{capability}"), "t")
+            .unwrap();
+        if capability == "cli" {
+            tools.close_issue(&issue.id, "shipped", "t", "").unwrap();
+        }
+    }
+    tools.close().unwrap();
+}
+
+#[test]
+fn external_capabilities_block_until_the_named_project_ships_them() {
+    let t = TempDb::new();
+    let root = t.dir.path();
+    tools_project(root);
+    let store = store_with_prefix(&t);
+    let wants_cli = create(&store, "wants cli");
+    let wants_gui = create(&store, "wants gui");
+    let wants_other = create(&store, "wants an unknown project");
+    store
+        .add_dependency(
+            &dep(&wants_cli.id, "external:tools:cli", dep_type::BLOCKS),
+            "t",
+        )
+        .unwrap();
+    store
+        .add_dependency(
+            &dep(&wants_gui.id, "external:tools:gui", dep_type::BLOCKS),
+            "t",
+        )
+        .unwrap();
+    store
+        .add_dependency(
+            &dep(&wants_other.id, "external:nowhere:x", dep_type::BLOCKS),
+            "t",
+        )
+        .unwrap();
+
+    // Without external_projects, external blockers never hold back ready work.
+    let ready = ids(&store.get_ready_work(&WorkFilter::default()).unwrap());
+    assert!(ready.contains(&wants_gui.id) && ready.contains(&wants_other.id));
+    store.close().unwrap();
+
+    std::fs::write(
+        root.join(".beads/config.yaml"),
+        "external_projects:\n  tools: tools\n",
+    )
+    .unwrap();
+    let store = Store::open(t.path_str()).unwrap();
+    let status = store.check_external_dep("external:tools:cli").unwrap();
+    assert!(status.satisfied, "{status:?}");
+    assert_eq!(status.reason, "capability shipped");
+    let gui = store.check_external_dep("external:tools:gui").unwrap();
+    assert!(!gui.satisfied);
+    assert!(gui.reason.contains("provides:gui"), "{}", gui.reason);
+    let other = store.check_external_dep("external:nowhere:x").unwrap();
+    assert_eq!(other.reason, "project not configured in external_projects");
+    assert_eq!(
+        store.check_external_dep("external:tools").unwrap().reason,
+        "invalid format (expected external:project:capability)"
+    );
+
+    let ready = ids(&store.get_ready_work(&WorkFilter::default()).unwrap());
+    assert!(ready.contains(&wants_cli.id), "shipped: ready");
+    assert!(!ready.contains(&wants_gui.id), "not shipped: held back");
+    assert!(
+        !ready.contains(&wants_other.id),
+        "unknown project: held back"
+    );
+    // The limit applies after the external filter, so it is never short-changed.
+    let limited = store
+        .get_ready_work(&WorkFilter {
+            limit: 1,
+            ..WorkFilter::default()
+        })
+        .unwrap();
+    assert_eq!(limited.len(), 1);
+
+    let blocked: HashMap<String, Vec<String>> = store
+        .get_blocked_issues(&WorkFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.issue.id, b.blocked_by))
+        .collect();
+    assert!(!blocked.contains_key(&wants_cli.id), "{blocked:?}");
+    assert_eq!(blocked[&wants_gui.id], ["external:tools:gui"]);
+
+    let tree = store
+        .get_dependency_tree(&wants_gui.id, 0, false, false)
+        .unwrap();
+    assert_eq!(tree.len(), 2, "{tree:?}");
+    assert_eq!(tree[1].issue.id, "external:tools:gui");
+    assert_eq!(tree[1].issue.status, Status::Blocked);
+    assert_eq!(tree[1].issue.title, "\u{23f3} gui");
+    assert_eq!(
+        (tree[1].depth, tree[1].parent_id.as_str()),
+        (1, wants_gui.id.as_str())
+    );
+    let tree = store
+        .get_dependency_tree(&wants_cli.id, 0, false, false)
+        .unwrap();
+    assert_eq!(tree[1].issue.status, Status::Closed);
+    assert_eq!(tree[1].issue.title, "\u{2713} cli");
+}
+
+#[test]
+fn issue_types_declared_in_config_yaml_are_accepted_when_the_database_declares_none() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let mut agent = Issue::new("an agent bead");
+    agent.issue_type = IssueType::parse("agent");
+    let err = store.create_issue(agent.clone(), "t").unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    store.close().unwrap();
+
+    std::fs::write(
+        t.dir.path().join(".beads/config.yaml"),
+        "types:\n  custom: [agent, role]\n",
+    )
+    .unwrap();
+    let store = Store::open(t.path_str()).unwrap();
+    assert_eq!(store.custom_types().unwrap(), ["agent", "role"]);
+    let created = store.create_issue(agent.clone(), "t").unwrap();
+    assert_eq!(created.issue_type.as_str(), "agent");
+
+    // The database's own declaration wins over the file.
+    store.set_config("types.custom", "role").unwrap();
+    assert_eq!(store.custom_types().unwrap(), ["role"]);
+    let err = store.create_issue(agent, "t").unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+
+    std::fs::write(t.dir.path().join(".beads/config.yaml"), "types: [unclosed").unwrap();
+    let fresh = Store::open(t.path_str()).unwrap();
+    fresh.set_config("types.custom", "").unwrap();
+    let err = fresh.custom_types().unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err:?}");
+}

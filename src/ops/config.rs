@@ -85,7 +85,7 @@ impl Store {
 
     /// Issue types the project declares beyond the built-in ones (`types.custom`).
     pub fn custom_types(&self) -> Result<Vec<String>> {
-        Ok(parse_custom_list(&self.get_config("types.custom")?))
+        self.snapshot(|tx| tx.custom_types())
     }
 }
 
@@ -115,9 +115,14 @@ impl Transaction<'_> {
         Ok(parse_custom_list(&self.get_config("status.custom")?))
     }
 
-    /// `types.custom` as this transaction sees it.
+    /// `types.custom` as this transaction sees it; when the database declares none, the
+    /// project's `config.yaml` (or `BD_TYPES_CUSTOM`) does, as in Go beads (GH#1225).
     pub fn custom_types(&self) -> Result<Vec<String>> {
-        Ok(parse_custom_list(&self.get_config("types.custom")?))
+        let declared = parse_custom_list(&self.get_config("types.custom")?);
+        if !declared.is_empty() {
+            return Ok(declared);
+        }
+        Ok(self.project_config()?.custom_types.clone())
     }
 }
 

@@ -195,7 +195,59 @@ impl Transaction<'_> {
             }
             frontier = next;
         }
+        if !reverse {
+            self.append_external_leaves(&mut nodes, max_depth, all_paths)?;
+        }
         Ok(nodes)
+    }
+
+    /// Adds the `external:` capabilities the tree's issues are blocked by as leaves: closed
+    /// with a check mark when the other project shipped it, blocked with an hourglass when not.
+    /// They follow the issue nodes, in tree order.
+    fn append_external_leaves(
+        &self,
+        nodes: &mut Vec<TreeNode>,
+        max_depth: usize,
+        all_paths: bool,
+    ) -> Result<()> {
+        let ids: Vec<String> = nodes.iter().map(|n| n.issue.id.clone()).collect();
+        let blockers = self.external_blockers(&ids)?;
+        if blockers.is_empty() {
+            return Ok(());
+        }
+        let references: Vec<String> = blockers.values().flatten().cloned().collect();
+        let statuses = self.check_external_deps(&references)?;
+        let mut added: BTreeSet<String> = BTreeSet::new();
+        let mut leaves = Vec::new();
+        for node in nodes.iter().filter(|n| n.depth < max_depth) {
+            for reference in blockers.get(&node.issue.id).into_iter().flatten() {
+                if !all_paths && !added.insert(reference.clone()) {
+                    continue;
+                }
+                let shipped = statuses.get(reference).is_some_and(|s| s.satisfied);
+                let capability = super::external::capability_of(reference);
+                let mut issue = Issue::new(if shipped {
+                    format!("\u{2713} {capability}")
+                } else {
+                    format!("\u{23f3} {capability}")
+                });
+                issue.id = reference.clone();
+                issue.priority = 0;
+                issue.status = if shipped {
+                    Status::Closed
+                } else {
+                    Status::Blocked
+                };
+                leaves.push(TreeNode {
+                    issue,
+                    depth: node.depth + 1,
+                    parent_id: node.issue.id.clone(),
+                    truncated: false,
+                });
+            }
+        }
+        nodes.extend(leaves);
+        Ok(())
     }
 
     /// Cycles in the dependency graph (all types but `relates-to`), each rotated to start at

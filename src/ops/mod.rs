@@ -6,6 +6,7 @@ mod columns;
 pub mod comments;
 pub mod config;
 pub mod dependencies;
+pub mod external;
 pub mod graph;
 pub mod ids;
 pub mod issues;
@@ -14,5 +15,6 @@ pub mod maintenance;
 pub mod ready;
 mod record;
 
+pub use external::ExternalDepStatus;
 pub use issues::{CreateOptions, IssueFilter, IssueUpdate, OrphanHandling};
 pub use ready::{BlockedIssue, SortPolicy, WorkFilter};

@@ -12,6 +12,7 @@ use crate::store::{Store, Transaction};
 use crate::value::{column_texts, Value};
 
 use super::columns::select_list;
+use super::external::EXTERNAL_PREFIX;
 use super::record::placeholders;
 
 /// Statuses in which a `blocks` target blocks its dependents.
@@ -251,10 +252,35 @@ impl Transaction<'_> {
             select_list("i"),
             clauses.join(" AND ")
         );
-        if filter.limit > 0 {
+        let check_external = self.external_projects_configured()?;
+        if filter.limit > 0 && !check_external {
             sql.push_str(&format!(" LIMIT {}", filter.limit));
         }
-        self.issues_with_labels(&sql, &params)
+        let mut issues = self.issues_with_labels(&sql, &params)?;
+        if check_external {
+            issues = self.without_unshipped_external_blockers(issues)?;
+            if filter.limit > 0 {
+                issues.truncate(filter.limit);
+            }
+        }
+        Ok(issues)
+    }
+
+    /// Drops the issues that an unshipped `external:` capability blocks.
+    fn without_unshipped_external_blockers(&self, issues: Vec<Issue>) -> Result<Vec<Issue>> {
+        let ids: Vec<String> = issues.iter().map(|i| i.id.clone()).collect();
+        let blockers = self.external_blockers(&ids)?;
+        let references: Vec<String> = blockers.values().flatten().cloned().collect();
+        let statuses = self.check_external_deps(&references)?;
+        let shipped = |r: &String| statuses.get(r).is_some_and(|s| s.satisfied);
+        Ok(issues
+            .into_iter()
+            .filter(|i| {
+                blockers
+                    .get(&i.id)
+                    .is_none_or(|refs| refs.iter().all(shipped))
+            })
+            .collect())
     }
 
     /// Id patterns left out of ready work (`ready.exclude_id_patterns`, default molecule and
@@ -298,6 +324,24 @@ impl Transaction<'_> {
                 0,
             );
             out.push(BlockedIssue { issue, blocked_by });
+        }
+        if self.external_projects_configured()? {
+            let references: Vec<String> = out
+                .iter()
+                .flat_map(|b| b.blocked_by.iter())
+                .filter(|r| r.starts_with(EXTERNAL_PREFIX))
+                .cloned()
+                .collect();
+            let statuses = self.check_external_deps(&references)?;
+            for blocked in &mut out {
+                blocked
+                    .blocked_by
+                    .retain(|r| statuses.get(r).is_none_or(|s| !s.satisfied));
+            }
+            out.retain(|b| {
+                !b.blocked_by.is_empty()
+                    || matches!(b.issue.status, Status::Blocked | Status::Deferred)
+            });
         }
         Ok(out)
     }

@@ -20,6 +20,7 @@ use crate::engine::file_lock::SharedFileLock;
 use crate::engine::{Checkpoint, EngineConn, EngineDb, Target};
 use crate::error::{Error, Result};
 use crate::freshness::{FreshnessMode, Opened, ReplacementKind, Tracker};
+use crate::project::{ProjectConfig, ProjectSource};
 use crate::schema::{self, ProbeReport};
 use crate::value::{Row, Value};
 
@@ -51,6 +52,7 @@ pub struct OpenOptions {
     busy_timeout: Option<Duration>,
     read_only: bool,
     freshness: FreshnessMode,
+    project: Option<ProjectConfig>,
 }
 
 impl Default for OpenOptions {
@@ -66,6 +68,7 @@ impl OpenOptions {
             busy_timeout: None,
             read_only: false,
             freshness: FreshnessMode::Watch,
+            project: None,
         }
     }
 
@@ -79,6 +82,13 @@ impl OpenOptions {
     /// How long any wait for a lock may last; zero fails at once when the database is held.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = Some(timeout);
+        self
+    }
+
+    /// Uses this project configuration instead of reading `.beads/config.yaml` beside the
+    /// database (and the `BD_*` environment) when an operation first needs it.
+    pub fn project_config(mut self, config: ProjectConfig) -> Self {
+        self.project = Some(config);
         self
     }
 
@@ -105,6 +115,8 @@ pub struct Store {
     draining: AtomicBool,
     /// Operations between their freshness check and their return.
     in_flight: AtomicUsize,
+    /// `.beads/config.yaml` beside the database, read when first needed.
+    project: ProjectSource,
 }
 
 impl std::fmt::Debug for Store {
@@ -133,6 +145,10 @@ impl Store {
             .unwrap_or(DEFAULT_BUSY_TIMEOUT);
         let read_only = options.read_only || location.read_only;
         let path = location.display();
+        let project = match options.project {
+            Some(config) => ProjectSource::given(config),
+            None => ProjectSource::lazy(location.file.clone()),
+        };
         let Some(file) = location.file else {
             if read_only {
                 return Err(Error::InvalidInput(
@@ -149,6 +165,7 @@ impl Store {
                 busy_timeout,
                 handle,
                 None,
+                project,
             ));
         };
         let handle = open_file_handle(&file, &path, read_only, busy_timeout)?;
@@ -164,6 +181,7 @@ impl Store {
             busy_timeout,
             handle,
             Some(tracker),
+            project,
         ))
     }
 
@@ -185,6 +203,7 @@ impl Store {
         busy_timeout: Duration,
         handle: Handle,
         freshness: Option<Tracker>,
+        project: ProjectSource,
     ) -> Store {
         Store {
             path,
@@ -197,6 +216,7 @@ impl Store {
             pending: Mutex::new(None),
             draining: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
+            project,
         }
     }
 
@@ -208,6 +228,12 @@ impl Store {
     /// The database file, or `None` in memory.
     pub fn file(&self) -> Option<&Path> {
         self.file.as_deref()
+    }
+
+    /// The project configuration (`.beads/config.yaml` beside the database, `BD_*` overrides,
+    /// or what `OpenOptions::project_config` gave), read the first time it is asked for.
+    pub fn project_config(&self) -> Result<Arc<ProjectConfig>> {
+        self.project.get()
     }
 
     /// True for a store opened read-only.
@@ -322,7 +348,7 @@ impl Store {
     /// returns `Ok`, rolled back on `Err` and on panic (the panic then continues).
     pub fn transaction<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         self.require_writable("transaction")?;
-        self.write_on("transaction", |w| transaction::run(w, work))
+        self.write_on("transaction", |w| transaction::run(w, &self.project, work))
     }
 
     /// Runs `work` against one consistent snapshot on a reader connection: every query inside
@@ -333,7 +359,7 @@ impl Store {
         let reader = handle
             .reader("snapshot")
             .map_err(|e| self.explain_failure("snapshot", e))?;
-        let result = transaction::run_snapshot(&reader, self.read_only, work);
+        let result = transaction::run_snapshot(&reader, &self.project, self.read_only, work);
         // `work` runs once: a snapshot the file changed under is reported, not repeated.
         result.map_err(|e| self.explain_failure("snapshot", e))
     }

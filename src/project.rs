@@ -1,0 +1,305 @@
+//! The project configuration Go beads keeps beside the database in `.beads/config.yaml`, with
+//! `BD_*` environment variables taking precedence: the repositories to hydrate from, the
+//! external projects `external:` dependencies point at, and issue types declared there.
+//!
+//! Only the keys the storage layer acts on are read; everything else in the file is ignored.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::error::{Error, Result};
+use crate::model::kinds::parse_custom_list;
+
+/// The configuration file's name inside `.beads/`.
+pub const CONFIG_FILE: &str = "config.yaml";
+
+/// The storage-relevant part of a project's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectConfig {
+    /// The file that was read, if any.
+    pub source: Option<PathBuf>,
+    /// The directory relative paths are resolved against: the repository root (the parent of
+    /// `.beads/`), or the current directory when there is no file.
+    pub root: PathBuf,
+    /// The primary repository of a multi-repo setup (`repos.primary`); empty = single repo.
+    pub repos_primary: String,
+    /// Further repositories whose issues are hydrated into this database (`repos.additional`),
+    /// as written in the configuration (they double as each issue's `source_repo`).
+    pub repos_additional: Vec<String>,
+    /// Projects `external:<project>:<capability>` dependencies may name, with their
+    /// repository paths as written (`external_projects`).
+    pub external_projects: BTreeMap<String, String>,
+    /// Issue types declared in the file (`types.custom`), used when the database declares none.
+    pub custom_types: Vec<String>,
+}
+
+impl ProjectConfig {
+    /// The configuration of the project whose database is at `db_path`: `config.yaml` in the
+    /// database's directory when present, then the `BD_*` environment overrides.
+    pub fn for_database(db_path: &Path) -> Result<Self> {
+        let dir = db_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let file = dir.join(CONFIG_FILE);
+        let mut config = match std::fs::read_to_string(&file) {
+            Ok(text) => Self::parse(&text, &file)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ProjectConfig {
+                root: repo_root_of(dir),
+                ..ProjectConfig::default()
+            },
+            Err(e) => return Err(Error::io("read project config", &file, e)),
+        };
+        config.apply_env(|key| std::env::var(key).ok());
+        Ok(config)
+    }
+
+    /// Parses the text of a `config.yaml` found at `file` (which sets the repository root).
+    pub fn parse(text: &str, file: &Path) -> Result<Self> {
+        let bad = |message: String| Error::Config {
+            path: file.display().to_string(),
+            message,
+        };
+        let docs = YamlLoader::load_from_str(text).map_err(|e| bad(e.to_string()))?;
+        let root = repo_root_of(file.parent().unwrap_or(Path::new(".")));
+        let mut config = ProjectConfig {
+            source: Some(file.to_path_buf()),
+            root,
+            ..ProjectConfig::default()
+        };
+        let Some(doc) = docs.into_iter().next() else {
+            return Ok(config);
+        };
+        if !matches!(doc, Yaml::Hash(_) | Yaml::Null) {
+            return Err(bad("the top level is not a mapping".into()));
+        }
+        config.repos_primary = scalar(lookup(&doc, "repos.primary")).unwrap_or_default();
+        config.repos_additional = string_list(lookup(&doc, "repos.additional"), false);
+        config.custom_types = string_list(lookup(&doc, "types.custom"), true);
+        if let Some(Yaml::Hash(projects)) = lookup(&doc, "external_projects") {
+            for (name, path) in projects {
+                if let (Some(name), Some(path)) = (scalar(Some(name)), scalar(Some(path))) {
+                    config.external_projects.insert(name, path);
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// Applies the `BD_*` environment overrides Go's configuration honours for these keys
+    /// (`BD_REPOS_PRIMARY`, `BD_REPOS_ADDITIONAL` whitespace-separated, `BD_TYPES_CUSTOM`).
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        if let Some(primary) = var("BD_REPOS_PRIMARY") {
+            self.repos_primary = primary;
+        }
+        if let Some(additional) = var("BD_REPOS_ADDITIONAL") {
+            self.repos_additional = additional.split_whitespace().map(str::to_owned).collect();
+        }
+        if let Some(types) = var("BD_TYPES_CUSTOM") {
+            self.custom_types = parse_custom_list(&types);
+        }
+    }
+
+    /// Whether this is a multi-repo setup (a primary repository is configured).
+    pub fn is_multi_repo(&self) -> bool {
+        !self.repos_primary.is_empty()
+    }
+
+    /// A configured path made absolute: `~` and `~/` expand to the home directory, and a
+    /// relative path is taken from the repository root.
+    pub fn resolve(&self, path: &str) -> PathBuf {
+        let expanded = expand_home(path);
+        if expanded.is_absolute() {
+            expanded
+        } else {
+            self.root.join(expanded)
+        }
+    }
+}
+
+/// A store's project configuration, read from disk the first time an operation needs it (so
+/// stores that never do pay nothing at open), or given up front.
+#[derive(Debug)]
+pub(crate) struct ProjectSource {
+    db_file: Option<PathBuf>,
+    loaded: std::sync::OnceLock<std::result::Result<std::sync::Arc<ProjectConfig>, String>>,
+}
+
+impl ProjectSource {
+    /// Read lazily for the database at `db_file` (`None` in memory: no configuration).
+    pub(crate) fn lazy(db_file: Option<PathBuf>) -> Self {
+        ProjectSource {
+            db_file,
+            loaded: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A configuration given by the caller; the disk is never read.
+    pub(crate) fn given(config: ProjectConfig) -> Self {
+        let source = Self::lazy(None);
+        let _ = source.loaded.set(Ok(std::sync::Arc::new(config)));
+        source
+    }
+
+    /// The configuration; a file that cannot be read or parsed is an `Error::Config` for every
+    /// caller that needs it (and only them).
+    pub(crate) fn get(&self) -> Result<std::sync::Arc<ProjectConfig>> {
+        let loaded = self.loaded.get_or_init(|| match &self.db_file {
+            None => Ok(std::sync::Arc::new(ProjectConfig::default())),
+            Some(file) => ProjectConfig::for_database(file)
+                .map(std::sync::Arc::new)
+                .map_err(|e| e.to_string()),
+        });
+        loaded.clone().map_err(|message| Error::Config {
+            path: self
+                .db_file
+                .as_deref()
+                .and_then(Path::parent)
+                .map(|d| d.join(CONFIG_FILE).display().to_string())
+                .unwrap_or_default(),
+            message,
+        })
+    }
+}
+
+/// `~` or `~/rest` with the home directory put in; anything else unchanged (`~user` is not
+/// supported, as in Go beads).
+pub fn expand_home(path: &str) -> PathBuf {
+    let home = || std::env::var_os("HOME").map(PathBuf::from);
+    if path == "~" {
+        if let Some(home) = home() {
+            return home;
+        }
+    } else if let Some(rest) = path.strip_prefix("~/") {
+        if let Some(home) = home() {
+            return home.join(rest);
+        }
+    }
+    PathBuf::from(path)
+}
+
+/// The repository root for a `.beads` directory: its parent (the directory itself when it is
+/// not called `.beads`).
+fn repo_root_of(beads_dir: &Path) -> PathBuf {
+    let absolute = std::path::absolute(beads_dir).unwrap_or_else(|_| beads_dir.to_path_buf());
+    if absolute.file_name().is_some_and(|n| n == ".beads") {
+        absolute.parent().map(Path::to_path_buf).unwrap_or(absolute)
+    } else {
+        absolute
+    }
+}
+
+/// A dotted key, looked up either as nested mappings (`repos: {primary: x}`) or as one flat
+/// key (`repos.primary: x`), as viper accepts both.
+fn lookup<'a>(doc: &'a Yaml, dotted: &str) -> Option<&'a Yaml> {
+    let Yaml::Hash(map) = doc else { return None };
+    if let Some(value) = map.get(&Yaml::String(dotted.to_owned())) {
+        return Some(value);
+    }
+    let mut node = doc;
+    for part in dotted.split('.') {
+        let Yaml::Hash(map) = node else { return None };
+        node = map.get(&Yaml::String(part.to_owned()))?;
+    }
+    Some(node)
+}
+
+fn scalar(node: Option<&Yaml>) -> Option<String> {
+    match node? {
+        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A list given either as a sequence or as one string (comma-separated when `commas`, else
+/// whitespace-separated, as viper splits a string into a slice).
+fn string_list(node: Option<&Yaml>, commas: bool) -> Vec<String> {
+    match node {
+        Some(Yaml::Array(items)) => items
+            .iter()
+            .filter_map(|item| scalar(Some(item)))
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        Some(other) => match scalar(Some(other)) {
+            Some(text) if commas => parse_custom_list(&text),
+            Some(text) => text.split_whitespace().map(str::to_owned).collect(),
+            None => Vec::new(),
+        },
+        None => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> ProjectConfig {
+        ProjectConfig::parse(text, Path::new("/repo/.beads/config.yaml")).unwrap()
+    }
+
+    #[test]
+    fn nested_and_flat_keys_both_read() {
+        let nested = parse(
+            "repos:\n  primary: \".\"\n  additional:\n    - ~/work/other\n    - ../sibling\n\
+             types:\n  custom: [molecule, gate]\nexternal_projects:\n  tools: ../tools\n\
+             issue-prefix: bd\n",
+        );
+        assert_eq!(nested.repos_primary, ".");
+        assert_eq!(nested.repos_additional, ["~/work/other", "../sibling"]);
+        assert_eq!(nested.custom_types, ["molecule", "gate"]);
+        assert_eq!(nested.external_projects["tools"], "../tools");
+        assert_eq!(nested.root, Path::new("/repo"));
+        assert!(nested.is_multi_repo());
+
+        let flat = parse("repos.primary: main\ntypes.custom: \"molecule, gate\"\n");
+        assert_eq!(flat.repos_primary, "main");
+        assert_eq!(flat.custom_types, ["molecule", "gate"]);
+        assert!(flat.repos_additional.is_empty());
+    }
+
+    #[test]
+    fn an_empty_file_is_single_repo_and_bad_yaml_is_a_typed_error() {
+        let empty = parse("");
+        assert!(!empty.is_multi_repo());
+        assert!(empty.external_projects.is_empty());
+        let err = ProjectConfig::parse("repos: [unclosed", Path::new("/r/.beads/config.yaml"))
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Config { ref path, .. } if path.ends_with("config.yaml")),
+            "{err:?}"
+        );
+        let err =
+            ProjectConfig::parse("- a\n- b\n", Path::new("/r/.beads/config.yaml")).unwrap_err();
+        assert!(matches!(err, Error::Config { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn environment_overrides_win() {
+        let mut config = parse("repos:\n  primary: a\n  additional: [b]\n");
+        config.apply_env(|key| match key {
+            "BD_REPOS_PRIMARY" => Some("z".into()),
+            "BD_REPOS_ADDITIONAL" => Some(" x  y ".into()),
+            "BD_TYPES_CUSTOM" => Some("agent,role".into()),
+            _ => None,
+        });
+        assert_eq!(config.repos_primary, "z");
+        assert_eq!(config.repos_additional, ["x", "y"]);
+        assert_eq!(config.custom_types, ["agent", "role"]);
+    }
+
+    #[test]
+    fn paths_resolve_from_the_repository_root_and_home() {
+        let config = parse("");
+        assert_eq!(config.resolve("../x"), Path::new("/repo/../x"));
+        assert_eq!(config.resolve("/abs"), Path::new("/abs"));
+        if let Some(home) = std::env::var_os("HOME") {
+            assert_eq!(config.resolve("~/a"), PathBuf::from(home).join("a"));
+        }
+        assert_eq!(expand_home("~user/a"), Path::new("~user/a"));
+    }
+}
