@@ -33,6 +33,9 @@ pub struct ProjectConfig {
     pub external_projects: BTreeMap<String, String>,
     /// Issue types declared in the file (`types.custom`), used when the database declares none.
     pub custom_types: Vec<String>,
+    /// How many levels of hierarchical child ids are allowed (`hierarchy.max-depth`; 3 when
+    /// unset or not a positive number).
+    pub hierarchy_max_depth: Option<usize>,
 }
 
 impl ProjectConfig {
@@ -78,6 +81,8 @@ impl ProjectConfig {
         config.repos_primary = scalar(lookup(&doc, "repos.primary")).unwrap_or_default();
         config.repos_additional = string_list(lookup(&doc, "repos.additional"), false);
         config.custom_types = string_list(lookup(&doc, "types.custom"), true);
+        config.hierarchy_max_depth =
+            scalar(lookup(&doc, "hierarchy.max-depth")).and_then(|v| positive(&v));
         if let Some(Yaml::Hash(projects)) = lookup(&doc, "external_projects") {
             for (name, path) in projects {
                 if let (Some(name), Some(path)) = (scalar(Some(name)), scalar(Some(path))) {
@@ -99,6 +104,9 @@ impl ProjectConfig {
         }
         if let Some(types) = var("BD_TYPES_CUSTOM") {
             self.custom_types = parse_custom_list(&types);
+        }
+        if let Some(depth) = var("BD_HIERARCHY_MAX_DEPTH") {
+            self.hierarchy_max_depth = positive(&depth);
         }
     }
 
@@ -136,11 +144,19 @@ impl ProjectSource {
         }
     }
 
-    /// A configuration given by the caller; the disk is never read.
-    pub(crate) fn given(config: ProjectConfig) -> Self {
-        let source = Self::lazy(None);
+    /// A configuration given by the caller; the disk is never read for it.
+    pub(crate) fn given(config: ProjectConfig, db_file: Option<PathBuf>) -> Self {
+        let source = Self::lazy(db_file);
         let _ = source.loaded.set(Ok(std::sync::Arc::new(config)));
         source
+    }
+
+    /// `issues.jsonl` beside the database: the history deleted issues come back from.
+    pub(crate) fn jsonl_history(&self) -> Option<PathBuf> {
+        self.db_file
+            .as_deref()
+            .and_then(Path::parent)
+            .map(|dir| dir.join("issues.jsonl"))
     }
 
     /// The configuration; a file that cannot be read or parsed is an `Error::Config` for every
@@ -206,6 +222,10 @@ fn lookup<'a>(doc: &'a Yaml, dotted: &str) -> Option<&'a Yaml> {
     Some(node)
 }
 
+fn positive(text: &str) -> Option<usize> {
+    text.trim().parse().ok().filter(|&n| n > 0)
+}
+
 fn scalar(node: Option<&Yaml>) -> Option<String> {
     match node? {
         Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
@@ -247,13 +267,14 @@ mod tests {
         let nested = parse(
             "repos:\n  primary: \".\"\n  additional:\n    - ~/work/other\n    - ../sibling\n\
              types:\n  custom: [molecule, gate]\nexternal_projects:\n  tools: ../tools\n\
-             issue-prefix: bd\n",
+             issue-prefix: bd\nhierarchy:\n  max-depth: 5\n",
         );
         assert_eq!(nested.repos_primary, ".");
         assert_eq!(nested.repos_additional, ["~/work/other", "../sibling"]);
         assert_eq!(nested.custom_types, ["molecule", "gate"]);
         assert_eq!(nested.external_projects["tools"], "../tools");
         assert_eq!(nested.root, Path::new("/repo"));
+        assert_eq!(nested.hierarchy_max_depth, Some(5));
         assert!(nested.is_multi_repo());
 
         let flat = parse("repos.primary: main\ntypes.custom: \"molecule, gate\"\n");
@@ -285,11 +306,13 @@ mod tests {
             "BD_REPOS_PRIMARY" => Some("z".into()),
             "BD_REPOS_ADDITIONAL" => Some(" x  y ".into()),
             "BD_TYPES_CUSTOM" => Some("agent,role".into()),
+            "BD_HIERARCHY_MAX_DEPTH" => Some("0".into()),
             _ => None,
         });
         assert_eq!(config.repos_primary, "z");
         assert_eq!(config.repos_additional, ["x", "y"]);
         assert_eq!(config.custom_types, ["agent", "role"]);
+        assert_eq!(config.hierarchy_max_depth, None, "zero is not a depth");
     }
 
     #[test]

@@ -1251,3 +1251,84 @@ fn issue_types_declared_in_config_yaml_are_accepted_when_the_database_declares_n
     let err = fresh.custom_types().unwrap_err();
     assert!(matches!(err, Error::Config { .. }), "{err:?}");
 }
+
+#[test]
+fn a_rename_can_rewrite_the_text_that_mentions_the_old_id() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let mut original = Issue::new("see bd-old");
+    original.id = "bd-old".into();
+    original.description = "bd-old blocks bd-x".into();
+    store.create_issue(original, "t").unwrap();
+    let mut texts = Issue::new("see nw-old");
+    texts.description = "nw-old blocks nw-x".into();
+    texts.design = "d".into();
+    texts.acceptance_criteria = "a".into();
+    texts.notes = "n".into();
+    store
+        .update_issue_id_with_text("bd-old", "nw-old", &texts, "t")
+        .unwrap();
+    assert!(store.get_issue("bd-old").unwrap().is_none());
+    let renamed = store.get_issue("nw-old").unwrap().unwrap();
+    assert_eq!(
+        (
+            renamed.title.as_str(),
+            renamed.description.as_str(),
+            renamed.design.as_str(),
+            renamed.acceptance_criteria.as_str(),
+            renamed.notes.as_str()
+        ),
+        ("see nw-old", "nw-old blocks nw-x", "d", "a", "n")
+    );
+    assert_eq!(renamed.content_hash, renamed.compute_content_hash());
+    let err = store
+        .update_issue_id_with_text("bd-gone", "nw-gone", &texts, "t")
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    store.reset_counter("bd").unwrap();
+}
+
+#[test]
+fn child_ids_honour_the_configured_depth_and_bring_back_a_deleted_parent() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let mut parent = Issue::new("parent");
+    parent.id = "bd-p".into();
+    store.create_issue(parent, "t").unwrap();
+    assert_eq!(store.next_child_id("bd-p").unwrap(), "bd-p.1");
+    assert_eq!(store.next_child_id("bd-p").unwrap(), "bd-p.2");
+    for id in ["bd-p.1", "bd-p.1.1", "bd-p.1.1.1"] {
+        let mut child = Issue::new(id);
+        child.id = id.into();
+        store.create_issue(child, "t").unwrap();
+    }
+    // The explicit bd-p.1.1.1 moved the counter past it (GH#728).
+    assert_eq!(store.next_child_id("bd-p.1.1").unwrap(), "bd-p.1.1.2");
+    // Default depth 3: bd-p.1.1.1 has no children.
+    let err = store.next_child_id("bd-p.1.1.1").unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput(ref m) if m.contains("maximum hierarchy depth (3)")),
+        "{err:?}"
+    );
+    store.close().unwrap();
+
+    let beads = t.dir.path().join(".beads");
+    std::fs::write(beads.join("config.yaml"), "hierarchy:\n  max-depth: 1\n").unwrap();
+    std::fs::write(
+        beads.join("issues.jsonl"),
+        "{\"id\":\"bd-gone\",\"title\":\"deleted epic\",\"status\":\"open\",\"priority\":1,\"issue_type\":\"epic\",\"created_at\":\"2025-01-01T00:00:00Z\",\"updated_at\":\"2025-01-01T00:00:00Z\"}\n",
+    )
+    .unwrap();
+    let store = Store::open(t.path_str()).unwrap();
+    let err = store.next_child_id("bd-p.1").unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidInput(ref m) if m.contains("maximum hierarchy depth (1)")),
+        "{err:?}"
+    );
+    assert_eq!(store.next_child_id("bd-gone").unwrap(), "bd-gone.1");
+    let restored = store.get_issue("bd-gone").unwrap().unwrap();
+    assert_eq!(restored.title, "deleted epic");
+    assert_eq!(restored.status, Status::Closed);
+    let err = store.next_child_id("bd-never").unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+}

@@ -162,18 +162,32 @@ pub(crate) fn note_child(tx: &Transaction<'_>, parent: &str, child: i64) -> Resu
 }
 
 impl Transaction<'_> {
-    /// The next hierarchical child id of `parent_id` (`parent.N`), counting atomically. The
-    /// parent must exist and be at most `MAX_HIERARCHY_DEPTH - 1` levels deep.
+    /// The next hierarchical child id of `parent_id` (`parent.N`), counting atomically. A
+    /// deleted parent comes back from `issues.jsonl` when it is there; the parent may be at
+    /// most `hierarchy.max-depth - 1` levels deep (default `MAX_HIERARCHY_DEPTH`).
     pub fn next_child_id(&self, parent_id: &str) -> Result<String> {
-        if !self.issue_exists(parent_id)? {
+        let restored = |jsonl: std::path::PathBuf| {
+            self.resurrect_parent_chain(&format!("{parent_id}.0"), &jsonl)
+        };
+        if !self.issue_exists(parent_id)?
+            && !self
+                .jsonl_history()
+                .map(restored)
+                .transpose()?
+                .unwrap_or(false)
+        {
             return Err(Error::NotFound {
                 what: format!("parent issue {parent_id}"),
             });
         }
+        let max_depth = self
+            .project_config()?
+            .hierarchy_max_depth
+            .unwrap_or(MAX_HIERARCHY_DEPTH);
         let depth = parent_id.matches('.').count();
-        if depth >= MAX_HIERARCHY_DEPTH {
+        if depth >= max_depth {
             return Err(Error::InvalidInput(format!(
-                "maximum hierarchy depth ({MAX_HIERARCHY_DEPTH}) exceeded for parent {parent_id}"
+                "maximum hierarchy depth ({max_depth}) exceeded for parent {parent_id}"
             )));
         }
         let n = first_i64(&self.query(

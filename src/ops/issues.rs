@@ -165,8 +165,8 @@ pub struct CreateOptions {
     pub orphans: OrphanHandling,
     /// Accept explicit ids with another prefix (imports of renamed projects).
     pub skip_prefix_validation: bool,
-    /// The JSONL history to resurrect missing parents from (the `Store` methods use
-    /// `issues.jsonl` beside the database).
+    /// The JSONL history to resurrect missing parents from (default: `issues.jsonl` beside
+    /// the database).
     pub resurrect_from: Option<std::path::PathBuf>,
 }
 
@@ -486,8 +486,9 @@ impl Transaction<'_> {
                         })
                     }
                     OrphanHandling::Resurrect => {
-                        let found = match &options.resurrect_from {
-                            Some(jsonl) => self.resurrect_parent_chain(id, jsonl)?,
+                        let history = options.resurrect_from.clone().or(self.jsonl_history());
+                        let found = match history {
+                            Some(jsonl) => self.resurrect_parent_chain(id, &jsonl)?,
                             None => false,
                         };
                         if !found {
@@ -943,11 +944,7 @@ impl Store {
         actor: &str,
         options: &CreateOptions,
     ) -> Result<Vec<Issue>> {
-        let mut options = options.clone();
-        if options.resurrect_from.is_none() {
-            options.resurrect_from = self.jsonl_history();
-        }
-        self.transaction(|tx| tx.create_issues_with_options(issues, actor, &options))
+        self.transaction(|tx| tx.create_issues_with_options(issues, actor, options))
     }
 
     /// The orphan handling configured for imports (`import.orphan_handling`; default allow).
@@ -960,17 +957,10 @@ impl Store {
     /// Recreates missing ancestors of `id` from `issues.jsonl` beside the database; see
     /// `Transaction::resurrect_parent_chain`.
     pub fn try_resurrect_parent_chain(&self, id: &str) -> Result<bool> {
-        let Some(jsonl) = self.jsonl_history() else {
-            return Ok(false);
-        };
-        self.transaction(|tx| tx.resurrect_parent_chain(id, &jsonl))
-    }
-
-    /// `issues.jsonl` beside the database file.
-    fn jsonl_history(&self) -> Option<std::path::PathBuf> {
-        self.file()
-            .and_then(std::path::Path::parent)
-            .map(|d| d.join("issues.jsonl"))
+        self.transaction(|tx| match tx.jsonl_history() {
+            Some(jsonl) => tx.resurrect_parent_chain(id, &jsonl),
+            None => Ok(false),
+        })
     }
 
     /// The issue with its labels; `None` when there is none.

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use crate::error::{Error, Result};
 use crate::model::time_serde::{format, parse_stored};
-use crate::model::Timestamp;
+use crate::model::{Issue, Timestamp};
 use crate::store::{Store, Transaction};
 use crate::value::{column_texts, first_i64, first_text, Value};
 
@@ -178,6 +178,42 @@ impl Transaction<'_> {
             Some(new_id),
             None,
         )
+    }
+
+    /// Renames an issue as `update_issue_id` does and takes its title, description, design,
+    /// acceptance criteria and notes from `texts` (a prefix rename rewrites references in
+    /// them); the content hash follows the new text.
+    pub fn update_issue_id_with_text(
+        &self,
+        old_id: &str,
+        new_id: &str,
+        texts: &Issue,
+        actor: &str,
+    ) -> Result<()> {
+        self.update_issue_id(old_id, new_id, actor)?;
+        let mut issue = self.get_issue(new_id)?.ok_or_else(|| Error::NotFound {
+            what: format!("issue {new_id}"),
+        })?;
+        issue.title = texts.title.clone();
+        issue.description = texts.description.clone();
+        issue.design = texts.design.clone();
+        issue.acceptance_criteria = texts.acceptance_criteria.clone();
+        issue.notes = texts.notes.clone();
+        issue.content_hash = issue.compute_content_hash();
+        self.execute(
+            "UPDATE issues SET title = ?, description = ?, design = ?, acceptance_criteria = ?, \
+             notes = ?, content_hash = ? WHERE id = ?",
+            &[
+                issue.title.as_str().into(),
+                issue.description.as_str().into(),
+                issue.design.as_str().into(),
+                issue.acceptance_criteria.as_str().into(),
+                issue.notes.as_str().into(),
+                issue.content_hash.as_str().into(),
+                new_id.into(),
+            ],
+        )?;
+        Ok(())
     }
 
     /// Rewrites dependency ends that start with `old_prefix-` to `new_prefix-`.
@@ -475,6 +511,22 @@ impl Store {
     /// Renames an issue; see `Transaction::update_issue_id`.
     pub fn update_issue_id(&self, old_id: &str, new_id: &str, actor: &str) -> Result<()> {
         self.transaction(|tx| tx.update_issue_id(old_id, new_id, actor))
+    }
+
+    /// Renames an issue and rewrites its text; see `Transaction::update_issue_id_with_text`.
+    pub fn update_issue_id_with_text(
+        &self,
+        old_id: &str,
+        new_id: &str,
+        texts: &Issue,
+        actor: &str,
+    ) -> Result<()> {
+        self.transaction(|tx| tx.update_issue_id_with_text(old_id, new_id, texts, actor))
+    }
+
+    /// Go's `ResetCounter`: a no-op kept for API parity, as hash ids have no counter to reset.
+    pub fn reset_counter(&self, _prefix: &str) -> Result<()> {
+        Ok(())
     }
 
     /// Rewrites dependency prefixes; see `Transaction::rename_dependency_prefix`.

@@ -146,7 +146,7 @@ impl Store {
         let read_only = options.read_only || location.read_only;
         let path = location.display();
         let project = match options.project {
-            Some(config) => ProjectSource::given(config),
+            Some(config) => ProjectSource::given(config, location.file.clone()),
             None => ProjectSource::lazy(location.file.clone()),
         };
         let Some(file) = location.file else {

@@ -34,6 +34,11 @@ impl Transaction<'_> {
     pub fn project_config(&self) -> Result<std::sync::Arc<ProjectConfig>> {
         self.project.get()
     }
+
+    /// `issues.jsonl` beside the database (`None` in memory).
+    pub(crate) fn jsonl_history(&self) -> Option<std::path::PathBuf> {
+        self.project.jsonl_history()
+    }
 }
 
 /// Runs `work` in a deferred (read) transaction on `conn` with writes refused, then ends it.
