@@ -26,6 +26,7 @@
 mod engine;
 pub mod error;
 pub mod freshness;
+pub mod jsonl;
 mod lock_wait;
 pub mod model;
 pub mod ops;

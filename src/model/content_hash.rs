@@ -164,3 +164,50 @@ impl ContentHashFields {
         w.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Issue, IssueType, Status};
+
+    // Expected values computed outside this crate (a short Python script following Go's
+    // `ComputeContentHash` field list: each field's text then a NUL, nil creator and
+    // validations writing nothing, a nil quality score an empty field).
+    #[test]
+    fn hashes_match_vectors_derived_from_the_go_rules() {
+        let plain = Issue::new("first");
+        assert_eq!(
+            plain.compute_content_hash(),
+            "424dd3cd758961c0c84e6ffe5920d4cd7ac711166591b242691785b567df8d11"
+        );
+
+        let mut full = Issue::new("Fix <login> & logout");
+        full.description = "multi\nline".into();
+        full.status = Status::Closed;
+        full.priority = 0;
+        full.issue_type = IssueType::Bug;
+        full.assignee = "alice".into();
+        full.owner = "o@x".into();
+        full.created_by = "bob".into();
+        full.external_ref = Some("gh-12".into());
+        full.pinned = true;
+        full.await_type = "timer".into();
+        full.await_id = "t1".into();
+        full.timeout_ns = 30_000_000_000;
+        full.waiters = vec!["a".into(), "b".into()];
+        full.agent_state = "idle".into();
+        full.rig = "r".into();
+        full.mol_type = "swarm".into();
+        assert_eq!(
+            full.compute_content_hash(),
+            "f8051cc9c8b1a68ca0464e819874390fc1a107e757c7dcd393d82c5deaa5d11d"
+        );
+        // Fields outside the hash leave it alone.
+        full.id = "bd-1".into();
+        full.labels = vec!["x".into()];
+        full.ephemeral = true;
+        assert_eq!(
+            full.compute_content_hash(),
+            "f8051cc9c8b1a68ca0464e819874390fc1a107e757c7dcd393d82c5deaa5d11d"
+        );
+    }
+}

@@ -34,6 +34,18 @@ fn not_found(id: &str) -> Error {
 
 /// Checks an issue before it is written, with the project's custom statuses and types.
 pub fn validate(issue: &Issue, statuses: &[String], types: &[String]) -> Result<()> {
+    validate_as(issue, statuses, types, false)
+}
+
+/// `validate`, or with `imported` the looser check for issues read from a file: a
+/// `deleted_at` kept by an issue restored after a deletion is accepted (real beads exports
+/// carry them).
+pub(crate) fn validate_as(
+    issue: &Issue,
+    statuses: &[String],
+    types: &[String],
+    imported: bool,
+) -> Result<()> {
     let title_chars = issue.title.chars().count();
     if title_chars == 0 {
         return Err(invalid("validation failed: title is required"));
@@ -83,7 +95,7 @@ pub fn validate(issue: &Issue, statuses: &[String], types: &[String]) -> Result<
             "validation failed: tombstone issues must have deleted_at timestamp",
         ));
     }
-    if !tombstone && issue.deleted_at.is_some() {
+    if !tombstone && !imported && issue.deleted_at.is_some() {
         return Err(invalid(
             "validation failed: non-tombstone issues cannot have deleted_at timestamp",
         ));
@@ -102,7 +114,7 @@ pub fn validate(issue: &Issue, statuses: &[String], types: &[String]) -> Result<
 
 /// Timestamps defaulted to `at`, and a closed (tombstoned) issue without `closed_at`
 /// (`deleted_at`) given one just after its last change (GH#523).
-fn fill_defaults(issue: &mut Issue, at: &Timestamp) {
+pub(crate) fn fill_defaults(issue: &mut Issue, at: &Timestamp) {
     let unset = crate::model::time_serde::unset();
     if issue.created_at == unset {
         issue.created_at = *at;
@@ -119,7 +131,7 @@ fn fill_defaults(issue: &mut Issue, at: &Timestamp) {
     }
 }
 
-fn issue_prefix(tx: &Transaction<'_>) -> Result<String> {
+pub(crate) fn issue_prefix(tx: &Transaction<'_>) -> Result<String> {
     let prefix = tx.get_config("issue_prefix")?;
     if prefix.is_empty() {
         return Err(invalid(
@@ -168,6 +180,13 @@ pub struct CreateOptions {
     /// The JSONL history to resurrect missing parents from (default: `issues.jsonl` beside
     /// the database).
     pub resurrect_from: Option<std::path::PathBuf>,
+    /// The issues come from a file, where they were valid when written: types beyond the
+    /// built-in ones are taken as they come instead of requiring them in `types.custom`, and
+    /// a `deleted_at` kept by an issue restored after a deletion is accepted.
+    pub imported: bool,
+    /// Record no `created` events and no dirty marks (hydration from another repository's
+    /// JSONL, which is already where these issues are kept).
+    pub quiet: bool,
 }
 
 /// The last record of `id` in a JSONL file (lines that do not mention it are not parsed).
@@ -393,12 +412,15 @@ impl Transaction<'_> {
             return Ok(Vec::new());
         }
         let statuses = self.custom_statuses()?;
-        let types = self.custom_types()?;
+        let mut types = self.custom_types()?;
+        if options.imported {
+            types.extend(issues.iter().map(|i| i.issue_type.as_str().to_owned()));
+        }
         let at = now();
         let mut issues = issues;
         for (i, issue) in issues.iter_mut().enumerate() {
             fill_defaults(issue, &at);
-            validate(issue, &statuses, &types).map_err(|e| match e {
+            validate_as(issue, &statuses, &types, options.imported).map_err(|e| match e {
                 Error::InvalidInput(m) if i > 0 => invalid(format!("issue {i}: {m}")),
                 other => other,
             })?;
@@ -457,12 +479,14 @@ impl Transaction<'_> {
                 }
             }
         }
-        for issue in &issues {
-            let json = serde_json::to_string(issue).unwrap_or_default();
-            record::event(self, &issue.id, "created", actor, None, Some(&json), None)?;
+        if !options.quiet {
+            for issue in &issues {
+                let json = serde_json::to_string(issue).unwrap_or_default();
+                record::event(self, &issue.id, "created", actor, None, Some(&json), None)?;
+            }
+            let ids: Vec<&str> = issues.iter().map(|i| i.id.as_str()).collect();
+            record::dirty(self, &ids, &at)?;
         }
-        let ids: Vec<&str> = issues.iter().map(|i| i.id.as_str()).collect();
-        record::dirty(self, &ids, &at)?;
         Ok(issues)
     }
 
@@ -798,7 +822,7 @@ impl Transaction<'_> {
     }
 
     /// Rewrites every column of an existing issue from `issue`.
-    fn write_issue(&self, issue: &Issue) -> Result<()> {
+    pub(crate) fn write_issue(&self, issue: &Issue) -> Result<()> {
         let columns = super::columns::ISSUE_SELECT;
         let sets: Vec<String> = columns.iter().skip(1).map(|c| format!("{c} = ?")).collect();
         let mut values = issue_values(issue);

@@ -2,7 +2,7 @@
 //! `Transaction` (read-your-writes inside `Store::transaction`); the `Store` methods run it in
 //! its own write transaction or read snapshot.
 
-mod columns;
+pub(crate) mod columns;
 pub mod comments;
 pub mod config;
 pub mod dependencies;
@@ -13,7 +13,7 @@ pub mod issues;
 pub mod labels;
 pub mod maintenance;
 pub mod ready;
-mod record;
+pub(crate) mod record;
 
 pub use external::ExternalDepStatus;
 pub use issues::{CreateOptions, IssueFilter, IssueUpdate, OrphanHandling};

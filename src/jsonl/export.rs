@@ -1,0 +1,210 @@
+//! Export: every issue as one line of `issues.jsonl`, the way `bd export` writes it (sorted by
+//! id, labels, outgoing dependencies and comments embedded, Go's JSON text), written
+//! atomically; afterwards the exported issues are no longer dirty and the file's hash is
+//! recorded so a later sync can tell whether someone else changed it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::encode::{write_line, HtmlEscaping};
+use crate::error::{Error, Result};
+use crate::model::{Issue, Status};
+use crate::ops::columns::select_list;
+use crate::store::{Store, Transaction};
+
+/// What to export and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// `<`, `>`, `&` escaping: on for `issues.jsonl` (every Go writer of it escapes), off for
+    /// the form of `sync_base.jsonl`.
+    pub html: HtmlEscaping,
+    /// Also export wisps (ephemeral issues); `bd export` leaves them out.
+    pub include_ephemeral: bool,
+    /// Export tombstones too (default), so that deletions travel through git.
+    pub include_tombstones: bool,
+    /// Also write the columns Go's export never reads back out of the database (compaction
+    /// bookkeeping, event fields, closing session, source system). Off, the output is what
+    /// bd would write for the same database.
+    pub all_columns: bool,
+    /// After writing a file: clear the exported issues' dirty marks and record the file's
+    /// hash in `jsonl_file_hash` (default). Ignored by read-only stores.
+    pub mark_clean: bool,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            html: HtmlEscaping::On,
+            include_ephemeral: false,
+            include_tombstones: true,
+            all_columns: false,
+            mark_clean: true,
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportSummary {
+    /// Issues written.
+    pub issues: usize,
+    /// Bytes written.
+    pub bytes: usize,
+    /// Lowercase hex SHA-256 of the output.
+    pub sha256: String,
+}
+
+/// The export of one database: the JSONL text and the ids it holds.
+pub struct Rendered {
+    /// The JSONL text.
+    pub text: Vec<u8>,
+    /// The exported ids, in file order.
+    pub ids: Vec<String>,
+}
+
+/// Lowercase hex SHA-256 of `bytes`, as beads records file hashes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Drops the fields Go's export leaves out because its issue reader never loads them.
+fn as_go_exports(issue: &mut Issue) {
+    issue.compaction_level = 0;
+    issue.compacted_at = None;
+    issue.compacted_at_commit = None;
+    issue.original_size = 0;
+    issue.closed_by_session.clear();
+    issue.source_system.clear();
+    issue.event_kind.clear();
+    issue.actor.clear();
+    issue.target.clear();
+    issue.payload.clear();
+}
+
+impl Transaction<'_> {
+    /// The issues an export holds, sorted by id (bytewise), each with its labels (sorted),
+    /// outgoing dependencies (oldest first) and comments (oldest first).
+    pub fn issues_for_export(&self, options: &ExportOptions) -> Result<Vec<Issue>> {
+        let mut issues = self.issues_with_labels(
+            &format!("SELECT {} FROM issues i ORDER BY i.id", select_list("i")),
+            &[],
+        )?;
+        issues.retain(|i| {
+            (options.include_ephemeral || !i.ephemeral)
+                && (options.include_tombstones || i.status != Status::Tombstone)
+        });
+        issues.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+        let mut dependencies = self.get_all_dependency_records()?;
+        let ids: Vec<String> = issues.iter().map(|i| i.id.clone()).collect();
+        let mut comments = self.get_comments_for_issues(&ids)?;
+        for issue in &mut issues {
+            issue.dependencies = dependencies.remove(&issue.id).unwrap_or_default();
+            issue.comments = comments.remove(&issue.id).unwrap_or_default();
+            if !options.all_columns {
+                as_go_exports(issue);
+            }
+        }
+        Ok(issues)
+    }
+
+    /// The export as JSONL text.
+    pub fn render_jsonl(&self, options: &ExportOptions) -> Result<Rendered> {
+        let issues = self.issues_for_export(options)?;
+        let mut text = Vec::with_capacity(issues.len() * 512);
+        let mut ids = Vec::with_capacity(issues.len());
+        for issue in &issues {
+            write_line(&mut text, issue, options.html).map_err(|e| Error::Engine {
+                op: "export".into(),
+                message: format!("issue {} cannot be written as JSON: {e}", issue.id),
+            })?;
+            ids.push(issue.id.clone());
+        }
+        Ok(Rendered { text, ids })
+    }
+
+    /// Exported: the issues are no longer dirty, and the file's hash is on record.
+    fn mark_exported(&self, ids: &[String], sha256: &str) -> Result<()> {
+        self.clear_dirty_issues_by_id(ids)?;
+        self.set_jsonl_file_hash(sha256)
+    }
+}
+
+impl Store {
+    /// The export as JSONL text (for standard output, or a caller's own writer).
+    pub fn render_jsonl(&self, options: &ExportOptions) -> Result<Rendered> {
+        self.snapshot(|tx| tx.render_jsonl(options))
+    }
+
+    /// Exports every issue to `path` atomically (a temporary file beside it, synced, then
+    /// renamed over it); then, with `options.mark_clean`, clears the exported issues' dirty
+    /// marks and records the file's hash, in the same transaction as the read so no change
+    /// made meanwhile loses its dirty mark.
+    pub fn export_jsonl(
+        &self,
+        path: impl AsRef<Path>,
+        options: &ExportOptions,
+    ) -> Result<ExportSummary> {
+        let path = path.as_ref();
+        let write = |tx: &Transaction<'_>| -> Result<ExportSummary> {
+            let rendered = tx.render_jsonl(options)?;
+            write_atomically(path, &rendered.text)?;
+            let sha256 = sha256_hex(&rendered.text);
+            if options.mark_clean && !self.is_read_only() {
+                tx.mark_exported(&rendered.ids, &sha256)?;
+            }
+            Ok(ExportSummary {
+                issues: rendered.ids.len(),
+                bytes: rendered.text.len(),
+                sha256,
+            })
+        };
+        if options.mark_clean && !self.is_read_only() {
+            self.transaction(write)
+        } else {
+            self.snapshot(write)
+        }
+    }
+}
+
+/// Replaces `path` with `bytes` so that a reader (or a crash) sees the old file or the new one,
+/// never a mix: a temporary file in the same directory, fsynced, renamed over the target,
+/// then the directory fsynced. An existing file's permissions are kept.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    fn io<'p>(op: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> Error + 'p {
+        move |e| Error::io(op, path, e)
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(io("create export directory", &dir))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "issues.jsonl".into());
+    let temp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp).map_err(io("create export file", &temp))?;
+        file.write_all(bytes)
+            .map_err(io("write export file", &temp))?;
+        if let Ok(existing) = std::fs::metadata(path) {
+            file.set_permissions(existing.permissions())
+                .map_err(io("set export file permissions", &temp))?;
+        }
+        file.sync_all().map_err(io("sync export file", &temp))?;
+        std::fs::rename(&temp, path).map_err(io("replace export file", path))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result?;
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! JSONL, the form beads keeps issues in git (`.beads/issues.jsonl`): one issue per line with
+//! its labels, dependencies and comments. Export writes what bd writes, byte for byte; import
+//! takes what bd (or beadstore) wrote, all or nothing.
+
+mod encode;
+mod export;
+mod import;
+mod read;
+
+pub use encode::{write_line, HtmlEscaping};
+pub use export::{sha256_hex, write_atomically, ExportOptions, ExportSummary, Rendered};
+pub use import::{ImportOptions, ImportProgress, ImportSummary, ProgressFn};
+pub use read::{read_issues, Line, MAX_LINE_BYTES};
