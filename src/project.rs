@@ -151,6 +151,24 @@ impl ProjectSource {
         source
     }
 
+    /// Whether the project could be multi-repo, without parsing anything when it plainly is
+    /// not (no `repos` in the file, no `BD_REPOS_PRIMARY`): every read-write open asks.
+    pub(crate) fn may_be_multi_repo(&self) -> bool {
+        if let Some(loaded) = self.loaded.get() {
+            return loaded.as_ref().map_or(true, |c| c.is_multi_repo());
+        }
+        if std::env::var_os("BD_REPOS_PRIMARY").is_some() {
+            return true;
+        }
+        let Some(dir) = self.db_file.as_deref().and_then(Path::parent) else {
+            return false;
+        };
+        match std::fs::read(dir.join(CONFIG_FILE)) {
+            Ok(text) => text.windows(5).any(|w| w == b"repos"),
+            Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+        }
+    }
+
     /// `issues.jsonl` beside the database: the history deleted issues come back from.
     pub(crate) fn jsonl_history(&self) -> Option<PathBuf> {
         self.db_file

@@ -5,9 +5,11 @@
 mod encode;
 mod export;
 mod import;
+mod multirepo;
 mod read;
 
 pub use encode::{write_line, HtmlEscaping};
 pub use export::{sha256_hex, write_atomically, ExportOptions, ExportSummary, Rendered};
 pub use import::{ImportOptions, ImportProgress, ImportSummary, ProgressFn};
+pub use multirepo::{repos, Repo, PRIMARY_SOURCE};
 pub use read::{read_issues, Line, MAX_LINE_BYTES};

@@ -53,6 +53,7 @@ pub struct OpenOptions {
     read_only: bool,
     freshness: FreshnessMode,
     project: Option<ProjectConfig>,
+    hydrate: bool,
 }
 
 impl Default for OpenOptions {
@@ -69,6 +70,7 @@ impl OpenOptions {
             read_only: false,
             freshness: FreshnessMode::Watch,
             project: None,
+            hydrate: true,
         }
     }
 
@@ -89,6 +91,13 @@ impl OpenOptions {
     /// database (and the `BD_*` environment) when an operation first needs it.
     pub fn project_config(mut self, config: ProjectConfig) -> Self {
         self.project = Some(config);
+        self
+    }
+
+    /// Whether a read-write open of a multi-repo project reads the repositories' changed
+    /// `issues.jsonl` files into the database, as Go beads does (default: yes).
+    pub fn hydrate(mut self, hydrate: bool) -> Self {
+        self.hydrate = hydrate;
         self
     }
 
@@ -174,7 +183,7 @@ impl Store {
             options.freshness,
             baseline(&file, handle.file_id()),
         );
-        Ok(Store::assemble(
+        let store = Store::assemble(
             path,
             Some(file),
             read_only,
@@ -182,7 +191,14 @@ impl Store {
             handle,
             Some(tracker),
             project,
-        ))
+        );
+        if !read_only && options.hydrate && store.project.may_be_multi_repo() {
+            if let Err(e) = store.hydrate_from_multi_repo() {
+                let _ = store.close();
+                return Err(e);
+            }
+        }
+        Ok(store)
     }
 
     /// Opens an existing database read-only. Fails with `NotFound` when the file is missing and
