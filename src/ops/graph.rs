@@ -23,9 +23,10 @@ pub struct DependencyCounts {
 }
 
 /// One node of a dependency tree.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TreeNode {
     /// The issue at this node.
+    #[serde(flatten)]
     pub issue: Issue,
     /// Distance from the root.
     pub depth: usize,
@@ -36,7 +37,7 @@ pub struct TreeNode {
 }
 
 /// An open epic and how far its children are.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EpicStatus {
     /// The epic.
     pub epic: Issue,

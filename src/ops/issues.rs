@@ -274,7 +274,7 @@ pub struct IssueFilter {
 
 /// Changes for `update_issue`: each field set is written; everything else is left alone.
 /// `Some(None)` clears an optional field.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[allow(missing_docs)]
 pub struct IssueUpdate {
     pub title: Option<String>,

@@ -12,7 +12,7 @@ use crate::value::{column_texts, first_i64, first_text, Value};
 use super::record::{self, now, placeholders};
 
 /// What `delete_issues` did (or, in a dry run, would do).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DeleteReport {
     /// Issues tombstoned.
     pub deleted: usize,

@@ -131,9 +131,10 @@ pub struct WorkFilter {
 }
 
 /// A blocked issue and what blocks it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BlockedIssue {
     /// The issue.
+    #[serde(flatten)]
     pub issue: Issue,
     /// Ids of the active issues (or `external:` refs) it waits on.
     pub blocked_by: Vec<String>,

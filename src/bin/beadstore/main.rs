@@ -1,53 +1,24 @@
-//! `beadstore`: a bd-like command line over beads databases. Thin: parse, call the library, print.
+//! `beadstore`: a bd-like command line over beads databases. Thin: parse, call the library,
+//! print. Exit codes: 0 ok, 1 user error, 2 storage problem (with a one-line hint).
 
+mod cli;
+mod cmd;
+mod demo;
 mod discover;
+mod generator;
 mod report;
+mod text;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
-use beadstore::{Error, FreshnessMode, OpenOptions, Store};
-
-/// Pure-Rust storage engine for beads issue databases.
-#[derive(Parser, Debug)]
-#[command(name = "beadstore", version, about)]
-struct Cli {
-    /// Database path or file: URI (default: the nearest .beads/*.db above the current directory).
-    #[arg(long, global = true, env = "BEADS_DB")]
-    db: Option<String>,
-    /// Print JSON instead of text.
-    #[arg(long, global = true)]
-    json: bool,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Create .beads/beads.db here (or at --db) with the beads schema and an issue prefix.
-    Init {
-        /// Issue id prefix (default: the current directory's name).
-        #[arg(long)]
-        prefix: Option<String>,
-    },
-    /// Show the database's path, journal mode, size, WAL size and schema status (read-only).
-    Info,
-    /// Check the schema and the file's integrity (read-only); exits 2 on a problem.
-    Doctor,
-    /// Copy the WAL into the database file and truncate the WAL.
-    Checkpoint,
-    /// Run every schema migration now (opening read-write migrates when needed anyway).
-    Migrate {
-        /// List the migrations instead of running them.
-        #[arg(long)]
-        list: bool,
-    },
-}
+use beadstore::Error;
+use cli::{Cli, Command};
+use cmd::Ctx;
 
 /// Why a command failed, mapped to the exit code.
-enum Failure {
+pub enum Failure {
     /// The user asked for something wrong (exit 1).
     User(String),
     /// The storage layer failed (exit 2).
@@ -58,6 +29,10 @@ impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         match e {
             Error::InvalidInput(msg) => Failure::User(msg),
+            e @ (Error::Cycle { .. }
+            | Error::Jsonl { .. }
+            | Error::Config { .. }
+            | Error::NotFound { .. }) => Failure::User(e.to_string()),
             other => Failure::Storage(other),
         }
     }
@@ -82,106 +57,48 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<ExitCode, Failure> {
+    let ctx = Ctx { cli };
     match &cli.command {
-        Command::Init { prefix } => {
-            let path = match &cli.db {
-                Some(p) => p.clone(),
-                None => discover::default_init_path()
-                    .map_err(|e| Failure::User(e.to_string()))?
-                    .display()
-                    .to_string(),
-            };
-            let prefix = match prefix {
-                Some(p) => p.clone(),
-                None => discover::default_prefix().map_err(Failure::User)?,
-            };
-            validate_prefix(&prefix)?;
-            let store = Store::open_with(&path, one_shot())?;
-            let existing = store.get_config("issue_prefix")?;
-            if existing.is_empty() || existing != prefix {
-                store.set_config("issue_prefix", &prefix)?;
-            }
-            let db_path = store.path().to_owned();
-            store.close()?;
-            report::init(cli.json, &db_path, &prefix, &existing);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Info => {
-            let store = Store::open_with(locate(cli)?, one_shot().read_only(true))?;
-            let info = report::Info::gather(&store)?;
-            store.close()?;
-            info.print(cli.json);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Init { prefix } => cmd::admin::init(&ctx, prefix.as_deref())?,
+        Command::Create(args) => cmd::issues::create(&ctx, args)?,
+        Command::Show { ids } => cmd::issues::show(&ctx, ids)?,
+        Command::List(args) => cmd::issues::list(&ctx, args)?,
+        Command::Update(args) => cmd::issues::update(&ctx, args)?,
+        Command::Close { ids, reason } => cmd::issues::close(&ctx, ids, reason)?,
+        Command::Reopen { ids } => cmd::issues::reopen(&ctx, ids)?,
+        Command::Delete {
+            ids,
+            cascade,
+            force,
+            dry_run,
+        } => cmd::issues::delete(&ctx, ids, *cascade, *force, *dry_run)?,
+        Command::Dep(command) => cmd::work::dep(&ctx, command)?,
+        Command::Label(command) => cmd::records::label(&ctx, command)?,
+        Command::Comment(command) => cmd::records::comment(&ctx, command)?,
+        Command::Ready(args) => cmd::work::ready(&ctx, args)?,
+        Command::Blocked => cmd::work::blocked(&ctx)?,
+        Command::Stale {
+            days,
+            status,
+            limit,
+        } => cmd::work::stale(&ctx, *days, status.as_deref(), *limit)?,
+        Command::Stats => cmd::work::stats(&ctx)?,
+        Command::Config(command) => cmd::records::config(&ctx, command)?,
+        Command::Export(args) => cmd::sync::export(&ctx, args)?,
+        Command::Import(args) => cmd::sync::import(&ctx, args)?,
+        Command::Migrate { list } => cmd::admin::migrate(&ctx, *list)?,
+        Command::Checkpoint => cmd::admin::checkpoint(&ctx)?,
         Command::Doctor => {
-            let store = Store::open_with(locate(cli)?, one_shot().read_only(true))?;
-            let doctor = report::Doctor::gather(&store)?;
-            store.close()?;
-            doctor.print(cli.json);
-            Ok(if doctor.healthy() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            })
+            if !cmd::admin::doctor(&ctx)? {
+                return Ok(ExitCode::from(2));
+            }
         }
-        Command::Migrate { list: true } => {
-            report::migration_list(cli.json);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Migrate { list: false } => {
-            let store = Store::open_with(locate(cli)?, one_shot())?;
-            let outcome = store.migrate()?;
-            let path = store.path().to_owned();
-            store.close()?;
-            report::migrated(cli.json, &path, &outcome);
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Checkpoint => {
-            let store = Store::open_with(locate(cli)?, one_shot())?;
-            let stats = store.checkpoint()?;
-            let path = store.path().to_owned();
-            store.close()?;
-            report::checkpoint(cli.json, &path, stats);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Info => cmd::admin::info(&ctx)?,
+        Command::Watch { poll_ms, count } => cmd::admin::watch(&ctx, *poll_ms, *count)?,
+        Command::Demo { issues, seed, keep } => demo::run(*issues, *seed, keep.as_deref())?,
+        Command::Completions { shell } => cmd::admin::completions(*shell),
     }
-}
-
-/// Options for a command that opens, does one thing and closes: nothing can replace the file
-/// meanwhile that a check would catch, so no watch is set up.
-fn one_shot() -> OpenOptions {
-    OpenOptions::new().freshness(FreshnessMode::Off)
-}
-
-/// The database a command works on: `--db`, or the nearest `.beads/*.db` upward.
-fn locate(cli: &Cli) -> Result<String, Failure> {
-    if let Some(db) = &cli.db {
-        return Ok(db.clone());
-    }
-    let cwd: PathBuf = std::env::current_dir()
-        .map_err(|e| Failure::User(format!("cannot read the current directory: {e}")))?;
-    match discover::find_database(&cwd) {
-        Some(p) => Ok(p.display().to_string()),
-        None => Err(Failure::User(format!(
-            "no beads database found in {} or above (run `beadstore init` or pass --db)",
-            cwd.display()
-        ))),
-    }
-}
-
-fn validate_prefix(prefix: &str) -> Result<(), Failure> {
-    let ok = !prefix.is_empty()
-        && prefix.len() <= 64
-        && prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-    if ok {
-        Ok(())
-    } else {
-        Err(Failure::User(format!(
-            "invalid prefix {prefix:?}: use 1-64 letters, digits, '-', '_' or '.'"
-        )))
-    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn hint(e: &Error) -> &'static str {
@@ -195,7 +112,6 @@ fn hint(e: &Error) -> &'static str {
         Error::SchemaIncompatible { .. } => {
             "the file was written by an incompatible beads version; run `beadstore doctor`"
         }
-        Error::NotFound { .. } => "check the path, or run `beadstore init` to create a database",
         Error::ReadOnly { .. } => "open the database read-write (without --read-only)",
         Error::Replaced { .. } => {
             "the database file was replaced while in use; run the command again"
@@ -204,8 +120,8 @@ fn hint(e: &Error) -> &'static str {
     }
 }
 
-/// Rust ignores SIGPIPE, so printing into a closed pipe (`beadstore migrate --list | head`)
-/// would panic; like other command-line tools, end quietly instead.
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`beadstore list | head`) would
+/// panic; like other command-line tools, end quietly instead.
 fn restore_default_sigpipe() {
     // SAFETY: setting a signal disposition to its default has no preconditions.
     unsafe {

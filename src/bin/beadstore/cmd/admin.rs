@@ -1,0 +1,137 @@
+//! The database itself: init, info, doctor, migrate, checkpoint, watch, completions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use beadstore::{FreshnessEvent, OpenOptions, Store};
+use clap::CommandFactory;
+
+use super::{finish, one_shot, Ctx};
+use crate::{discover, report, Failure};
+
+pub fn init(ctx: &Ctx<'_>, prefix: Option<&str>) -> Result<(), Failure> {
+    let path = match &ctx.cli.db {
+        Some(p) => p.clone(),
+        None => discover::default_init_path()
+            .map_err(|e| Failure::User(e.to_string()))?
+            .display()
+            .to_string(),
+    };
+    let prefix = match prefix {
+        Some(p) => p.to_owned(),
+        None => discover::default_prefix().map_err(Failure::User)?,
+    };
+    validate_prefix(&prefix)?;
+    let store = Store::open_with(&path, one_shot())?;
+    let existing = store.get_config("issue_prefix")?;
+    if existing != prefix {
+        store.set_config("issue_prefix", &prefix)?;
+    }
+    let db_path = store.path().to_owned();
+    finish(store)?;
+    report::init(ctx.cli.json, &db_path, &prefix, &existing);
+    Ok(())
+}
+
+fn validate_prefix(prefix: &str) -> Result<(), Failure> {
+    let ok = !prefix.is_empty()
+        && prefix.len() <= 64
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::User(format!(
+            "invalid prefix {prefix:?}: use 1-64 letters, digits, '-', '_' or '.'"
+        )))
+    }
+}
+
+pub fn info(ctx: &Ctx<'_>) -> Result<(), Failure> {
+    let store = ctx.reader()?;
+    let info = report::Info::gather(&store)?;
+    finish(store)?;
+    info.print(ctx.cli.json);
+    Ok(())
+}
+
+/// Returns whether the database is healthy.
+pub fn doctor(ctx: &Ctx<'_>) -> Result<bool, Failure> {
+    let store = ctx.reader()?;
+    let doctor = report::Doctor::gather(&store)?;
+    finish(store)?;
+    doctor.print(ctx.cli.json);
+    Ok(doctor.healthy())
+}
+
+pub fn migrate(ctx: &Ctx<'_>, list: bool) -> Result<(), Failure> {
+    if list {
+        report::migration_list(ctx.cli.json);
+        return Ok(());
+    }
+    let store = ctx.writer()?;
+    let outcome = store.migrate()?;
+    let path = store.path().to_owned();
+    finish(store)?;
+    report::migrated(ctx.cli.json, &path, &outcome);
+    Ok(())
+}
+
+pub fn checkpoint(ctx: &Ctx<'_>) -> Result<(), Failure> {
+    let store = ctx.writer()?;
+    let stats = store.checkpoint()?;
+    let path = store.path().to_owned();
+    finish(store)?;
+    report::checkpoint(ctx.cli.json, &path, stats);
+    Ok(())
+}
+
+/// One event as a line of text or of JSON.
+pub fn describe(event: &FreshnessEvent, json: bool) -> String {
+    let (kind, path, detail) = match event {
+        FreshnessEvent::Replaced { path, kind } => ("replaced", path, format!("{kind}")),
+        FreshnessEvent::Reconnected { path, kind, took } => (
+            "reconnected",
+            path,
+            format!("{kind}, in {:.2} ms", took.as_secs_f64() * 1e3),
+        ),
+        FreshnessEvent::ReconnectFailed { path, kind, reason } => {
+            ("reconnect-failed", path, format!("{kind}: {reason}"))
+        }
+    };
+    if json {
+        serde_json::json!({ "event": kind, "path": path, "detail": detail }).to_string()
+    } else {
+        format!("{kind}: {path} ({detail})")
+    }
+}
+
+pub fn watch(ctx: &Ctx<'_>, poll_ms: u64, count: usize) -> Result<(), Failure> {
+    let store = Arc::new(Store::open_with(
+        ctx.locate()?,
+        OpenOptions::new().read_only(true),
+    )?);
+    let monitor = store.monitor(Duration::from_millis(poll_ms.max(1)));
+    if !ctx.cli.json {
+        eprintln!("watching {} (Ctrl-C to stop)", store.path());
+    }
+    let mut seen = 0;
+    while let Ok(event) = monitor.events().recv() {
+        println!("{}", describe(&event, ctx.cli.json));
+        seen += 1;
+        if count > 0 && seen >= count {
+            break;
+        }
+    }
+    drop(monitor);
+    if let Ok(store) = Arc::try_unwrap(store) {
+        finish(store)?;
+    }
+    Ok(())
+}
+
+pub fn completions(shell: clap_complete::Shell) {
+    let mut command = crate::cli::Cli::command();
+    clap_complete::generate(shell, &mut command, "beadstore", &mut std::io::stdout());
+}

@@ -1,0 +1,280 @@
+//! Issues: create, show, list, update, close, reopen, delete.
+
+use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status};
+use beadstore::ops::{IssueFilter, IssueUpdate};
+use beadstore::Error;
+use serde::Serialize;
+
+use super::{finish, invalid, no_issue, Ctx};
+use crate::cli::{CreateArgs, ListArgs, UpdateArgs};
+use crate::{text, Failure};
+
+/// A dependency given on the command line: `TYPE:ID` or `ID` (blocks).
+fn parse_dep(from: &str, spec: &str) -> Result<Dependency, Failure> {
+    let spec = spec.trim();
+    let (kind, target) = match spec.split_once(':') {
+        Some((kind, target)) if kind != "external" => (kind, target),
+        _ => (dep_type::BLOCKS, spec),
+    };
+    if target.is_empty() {
+        return Err(invalid(format!("empty dependency target in {spec:?}")));
+    }
+    Ok(Dependency::new(from, target, kind))
+}
+
+pub fn create(ctx: &Ctx<'_>, args: &CreateArgs) -> Result<(), Failure> {
+    let store = ctx.writer()?;
+    let actor = ctx.actor();
+    let mut issue = Issue::new(args.title.clone());
+    issue.priority = args.priority;
+    issue.issue_type = IssueType::parse(&args.issue_type).normalized();
+    issue.description = args.description.clone();
+    issue.assignee = args.assignee.clone().unwrap_or_default();
+    issue.external_ref = args.external_ref.clone();
+    issue.created_by = actor.clone();
+    let mut labels = args.labels.clone();
+    labels.sort();
+    labels.dedup();
+    let created = store.transaction(|tx| {
+        if let Some(parent) = &args.parent {
+            issue.id = tx.next_child_id(parent)?;
+        } else if let Some(id) = &args.id {
+            issue.id = id.clone();
+        }
+        let created = tx.create_issue(issue.clone(), &actor)?;
+        if let Some(parent) = &args.parent {
+            tx.add_dependency(
+                &Dependency::new(&created.id, parent, dep_type::PARENT_CHILD),
+                &actor,
+            )?;
+        }
+        for label in &labels {
+            tx.add_label(&created.id, label, &actor)?;
+        }
+        for spec in &args.deps {
+            let dep = parse_dep(&created.id, spec).map_err(|f| match f {
+                Failure::User(m) => Error::InvalidInput(m),
+                Failure::Storage(e) => e,
+            })?;
+            tx.add_dependency(&dep, &actor)?;
+        }
+        Ok(tx.get_issue(&created.id)?.unwrap_or(created))
+    })?;
+    finish(store)?;
+    ctx.print(&created, || {
+        println!("Created {}: {}", created.id, created.title)
+    });
+    Ok(())
+}
+
+/// An issue with what depends on it, as `show --json` prints it.
+#[derive(Serialize)]
+struct Shown {
+    #[serde(flatten)]
+    issue: Issue,
+    dependents: Vec<Related>,
+}
+
+#[derive(Serialize)]
+struct Related {
+    id: String,
+    title: String,
+    status: String,
+    #[serde(rename = "type")]
+    dep_type: String,
+}
+
+pub fn show(ctx: &Ctx<'_>, ids: &[String]) -> Result<(), Failure> {
+    let store = ctx.reader()?;
+    let mut shown = Vec::new();
+    let mut texts = Vec::new();
+    for id in ids {
+        let mut issue = store.get_issue(id)?.ok_or_else(|| no_issue(id))?;
+        issue.dependencies = store.get_dependency_records(id)?;
+        issue.comments = store.get_issue_comments(id)?;
+        let dependents = store.get_dependents_with_type(id)?;
+        let depends_on = store.get_dependencies_with_type(id)?;
+        texts.push(text::full(&issue, &dependents, &depends_on));
+        shown.push(Shown {
+            dependents: dependents
+                .into_iter()
+                .map(|(i, kind)| Related {
+                    id: i.id,
+                    title: i.title,
+                    status: i.status.as_str().to_owned(),
+                    dep_type: kind,
+                })
+                .collect(),
+            issue,
+        });
+    }
+    finish(store)?;
+    ctx.print(&shown, || println!("{}", texts.join("\n")));
+    Ok(())
+}
+
+pub fn list(ctx: &Ctx<'_>, args: &ListArgs) -> Result<(), Failure> {
+    let store = ctx.reader()?;
+    let mut filter = IssueFilter {
+        priority: args.priority,
+        issue_type: args.issue_type.as_deref().map(IssueType::parse),
+        assignee: args.assignee.clone(),
+        labels: args.labels.clone(),
+        limit: args.limit,
+        ..IssueFilter::default()
+    };
+    match &args.status {
+        Some(s) => filter.status = Some(Status::parse(s)),
+        None if !args.all => filter.exclude_status = vec![Status::Closed],
+        None => {}
+    }
+    let issues = store.search_issues("", &filter)?;
+    finish(store)?;
+    ctx.print(&issues, || {
+        for issue in &issues {
+            println!("{}", text::line(issue));
+        }
+        if issues.is_empty() {
+            println!("No issues.");
+        }
+    });
+    Ok(())
+}
+
+pub fn update(ctx: &Ctx<'_>, args: &UpdateArgs) -> Result<(), Failure> {
+    let update = IssueUpdate {
+        title: args.title.clone(),
+        status: args.status.as_deref().map(Status::parse),
+        priority: args.priority,
+        issue_type: args
+            .issue_type
+            .as_deref()
+            .map(|t| IssueType::parse(t).normalized()),
+        description: args.description.clone(),
+        assignee: args.assignee.clone(),
+        notes: args.notes.clone(),
+        design: args.design.clone(),
+        acceptance_criteria: args.acceptance.clone(),
+        external_ref: args
+            .external_ref
+            .as_ref()
+            .map(|r| (!r.is_empty()).then(|| r.clone())),
+        ..IssueUpdate::default()
+    };
+    if update == IssueUpdate::default() {
+        return Err(invalid("nothing to update: give at least one field flag"));
+    }
+    let store = ctx.writer()?;
+    store
+        .update_issue(&args.id, &update, &ctx.actor())
+        .map_err(|e| not_found_as_user(e, &args.id))?;
+    let issue = store
+        .get_issue(&args.id)?
+        .ok_or_else(|| no_issue(&args.id))?;
+    finish(store)?;
+    ctx.print(&issue, || println!("Updated {}: {}", issue.id, issue.title));
+    Ok(())
+}
+
+/// `NotFound` for an issue the user named is their mistake (exit 1), not the store's.
+pub fn not_found_as_user(e: Error, id: &str) -> Failure {
+    match e {
+        Error::NotFound { .. } => no_issue(id),
+        other => Failure::from(other),
+    }
+}
+
+#[derive(Serialize)]
+struct Closed {
+    closed: Vec<String>,
+    unblocked: Vec<Issue>,
+}
+
+pub fn close(ctx: &Ctx<'_>, ids: &[String], reason: &str) -> Result<(), Failure> {
+    let store = ctx.writer()?;
+    let actor = ctx.actor();
+    let mut unblocked = Vec::new();
+    for id in ids {
+        store
+            .close_issue(id, reason, &actor, "")
+            .map_err(|e| not_found_as_user(e, id))?;
+        unblocked.extend(store.get_newly_unblocked_by_close(id)?);
+    }
+    finish(store)?;
+    let report = Closed {
+        closed: ids.to_vec(),
+        unblocked,
+    };
+    ctx.print(&report, || {
+        for id in ids {
+            println!("Closed {id}: {reason}");
+        }
+        for issue in &report.unblocked {
+            println!("Now ready: {}", text::line(issue));
+        }
+    });
+    Ok(())
+}
+
+pub fn reopen(ctx: &Ctx<'_>, ids: &[String]) -> Result<(), Failure> {
+    let store = ctx.writer()?;
+    let actor = ctx.actor();
+    let update = IssueUpdate {
+        status: Some(Status::Open),
+        ..IssueUpdate::default()
+    };
+    let mut reopened = Vec::new();
+    for id in ids {
+        store
+            .update_issue(id, &update, &actor)
+            .map_err(|e| not_found_as_user(e, id))?;
+        reopened.push(store.get_issue(id)?.ok_or_else(|| no_issue(id))?);
+    }
+    finish(store)?;
+    ctx.print(&reopened, || {
+        for issue in &reopened {
+            println!("Reopened {}: {}", issue.id, issue.title);
+        }
+    });
+    Ok(())
+}
+
+pub fn delete(
+    ctx: &Ctx<'_>,
+    ids: &[String],
+    cascade: bool,
+    force: bool,
+    dry_run: bool,
+) -> Result<(), Failure> {
+    let store = if dry_run {
+        ctx.reader()?
+    } else {
+        ctx.writer()?
+    };
+    for id in ids {
+        if store.get_issue(id)?.is_none() {
+            return Err(no_issue(id));
+        }
+    }
+    let report = if dry_run {
+        store.snapshot(|tx| tx.delete_issues(ids, cascade, force, true))
+    } else {
+        store.delete_issues(ids, cascade, force, false)
+    };
+    let report = report?;
+    finish(store)?;
+    ctx.print(&report, || {
+        let verb = if dry_run { "Would delete" } else { "Deleted" };
+        println!(
+            "{verb} {} issue(s), {} dependency link(s), {} label(s)",
+            report.deleted, report.dependencies, report.labels
+        );
+        if !report.orphaned.is_empty() {
+            println!(
+                "Left without their dependency: {}",
+                report.orphaned.join(", ")
+            );
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! `beadstore demo`: the whole story on a throw-away database, with no setup and no network.
+//! A generated project is imported, ready and blocked work and the statistics are shown, the
+//! database file is replaced the way `git checkout` or `git pull` does (a new file renamed
+//! over it) while the store is open, the store notices and follows, a checkpoint runs, and
+//! the timings are printed.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use beadstore::jsonl::{write_line, HtmlEscaping, ImportOptions};
+use beadstore::model::Issue;
+use beadstore::ops::{IssueUpdate, WorkFilter};
+use beadstore::{FreshnessEvent, FreshnessMode, OpenOptions, Store};
+
+use crate::cmd::admin::describe;
+use crate::{generator, text, Failure};
+
+/// Where the demo's database lives, removed at the end unless the user asked to keep it.
+struct Workspace {
+    root: PathBuf,
+    keep: bool,
+}
+
+impl Workspace {
+    fn new(keep: Option<&Path>) -> Result<Self, Failure> {
+        let (root, keep) = match keep {
+            Some(dir) => (dir.to_path_buf(), true),
+            None => {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.subsec_nanos())
+                    .unwrap_or(0);
+                let name = format!("beadstore-demo-{}-{nanos}", std::process::id());
+                (std::env::temp_dir().join(name), false)
+            }
+        };
+        if root.join(".beads").exists() {
+            return Err(Failure::User(format!(
+                "{} already has a .beads directory; choose an empty one",
+                root.display()
+            )));
+        }
+        std::fs::create_dir_all(root.join(".beads"))
+            .map_err(|e| Failure::User(format!("cannot create {}: {e}", root.display())))?;
+        Ok(Workspace { root, keep })
+    }
+
+    fn db(&self) -> PathBuf {
+        self.root.join(".beads").join("beads.db")
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn timed<T>(work: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let value = work();
+    (value, start.elapsed())
+}
+
+fn path_str(p: &Path) -> Result<String, Failure> {
+    p.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| Failure::User(format!("{} is not valid UTF-8", p.display())))
+}
+
+pub fn run(issues: usize, seed: u64, keep: Option<&Path>) -> Result<(), Failure> {
+    if !(10..=200_000).contains(&issues) {
+        return Err(Failure::User(
+            "--issues must be between 10 and 200000".into(),
+        ));
+    }
+    let ws = Workspace::new(keep)?;
+    let db = path_str(&ws.db())?;
+    println!(
+        "== beadstore demo: {issues} generated issues (seed {seed}) in {}",
+        ws.root.display()
+    );
+
+    // 1. Create the database and fill it.
+    let (store, create) = timed(|| Store::open(&db));
+    let store = store?;
+    store.set_config("issue_prefix", "demo")?;
+    let mut jsonl = Vec::new();
+    for issue in generator::project("demo", issues, seed) {
+        write_line(&mut jsonl, &issue, HtmlEscaping::On)
+            .map_err(|e| Failure::User(format!("generator produced bad JSON: {e}")))?;
+    }
+    let (summary, import) = timed(|| {
+        store.import_jsonl_text(
+            &jsonl,
+            "generated project",
+            &ImportOptions {
+                actor: "demo".into(),
+                ..ImportOptions::default()
+            },
+        )
+    });
+    let summary = summary?;
+    println!(
+        "created the database in {}, imported {} issues ({} dependencies, {} labels, {} comments) in {}",
+        ms(create),
+        summary.created,
+        summary.dependencies_added,
+        summary.labels_added,
+        summary.comments_added,
+        ms(import)
+    );
+    store.close()?;
+
+    // 2. A cold open of the existing database, as every command does.
+    let (store, open) = timed(|| Store::open(&db));
+    let store = store?;
+    let (reader, open_ro) = timed(|| {
+        Store::open_with(
+            &db,
+            OpenOptions::new()
+                .read_only(true)
+                .freshness(FreshnessMode::Off),
+        )
+    });
+    reader?.close()?;
+
+    // 3. Ready work, blocked work, statistics.
+    let filter = WorkFilter {
+        limit: 5,
+        ..WorkFilter::default()
+    };
+    let (ready, ready_time) = timed(|| store.get_ready_work(&filter));
+    let ready = ready?;
+    println!("\n== ready work (top {}):", ready.len());
+    for issue in &ready {
+        println!("  {}", text::line(issue));
+    }
+    let blocked = store.get_blocked_issues(&WorkFilter::default())?;
+    println!("\n== blocked work ({} issues; first 5):", blocked.len());
+    for b in blocked.iter().take(5) {
+        println!("  {}  <- {}", text::line(&b.issue), b.blocked_by.join(", "));
+    }
+    let stats = store.get_statistics()?;
+    println!(
+        "\n== stats: {} issues, {} open, {} in progress, {} closed, {} ready, {} blocked",
+        stats.total_issues,
+        stats.open_issues,
+        stats.in_progress_issues,
+        stats.closed_issues,
+        stats.ready_issues,
+        stats.blocked_issues
+    );
+
+    // 4. A teammate's version of the database arrives the way git delivers it.
+    let events = store.subscribe_freshness();
+    let merged = replace_like_git(&store, &ws)?;
+    let started = Instant::now();
+    let seen = store.get_issue(&merged.id)?;
+    let reconnect = started.elapsed();
+    println!(
+        "\n== the database file was replaced under the open store (a new file renamed over it):"
+    );
+    for event in events.try_iter() {
+        println!("  {}", describe(&event, false));
+        if let FreshnessEvent::Reconnected { took, .. } = event {
+            println!("  reconnect itself took {}", ms(took));
+        }
+    }
+    match seen {
+        Some(issue) => println!("  the next read sees the new file: {}", text::line(&issue)),
+        None => println!("  (the next read did not see the new issue: the replacement was missed)"),
+    }
+
+    // 5. Some writes, then a checkpoint.
+    for issue in ready.iter().take(3) {
+        store.update_issue(
+            &issue.id,
+            &IssueUpdate {
+                notes: Some("Picked up during the demo.".into()),
+                ..IssueUpdate::default()
+            },
+            "demo",
+        )?;
+    }
+    let (checkpoint, checkpoint_time) = timed(|| store.checkpoint());
+    let checkpoint = checkpoint?;
+    println!(
+        "\n== checkpoint: {} WAL frames copied into the database file",
+        checkpoint.checkpointed_frames
+    );
+    let (closed, close_time) = timed(|| store.close());
+    closed?;
+
+    println!("\n== timings");
+    println!("  create database        {}", ms(create));
+    println!("  import {issues:>6} issues   {}", ms(import));
+    println!("  open (read-write)      {}", ms(open));
+    println!("  open (read-only, 2nd)  {}", ms(open_ro));
+    println!("  ready work (top 5)     {}", ms(ready_time));
+    println!("  notice + reconnect     {}", ms(reconnect));
+    println!("  checkpoint             {}", ms(checkpoint_time));
+    println!("  close                  {}", ms(close_time));
+    if ws.keep {
+        println!("\nthe database is kept at {db}");
+    }
+    Ok(())
+}
+
+/// Makes a copy of the database, changes it through another store (one issue closed, one
+/// added), and renames it over the original, as `git checkout` does with a tracked file.
+/// Returns the issue that exists only in the new file.
+fn replace_like_git(store: &Store, ws: &Workspace) -> Result<Issue, Failure> {
+    store.checkpoint()?;
+    let incoming = ws.root.join(".beads").join("beads.db.incoming");
+    let io = |e: std::io::Error| Failure::User(format!("demo file copy failed: {e}"));
+    std::fs::copy(ws.db(), &incoming).map_err(io)?;
+    let theirs = Store::open_with(
+        path_str(&incoming)?,
+        OpenOptions::new().freshness(FreshnessMode::Off),
+    )?;
+    let mut issue = Issue::new("Merged from a teammate's branch");
+    issue.priority = 0;
+    let merged = theirs.create_issue(issue, "teammate")?;
+    theirs.close()?;
+    for sidecar in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{sidecar}", incoming.display()));
+    }
+    std::fs::rename(&incoming, ws.db()).map_err(io)?;
+    Ok(merged)
+}
