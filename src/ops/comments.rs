@@ -30,15 +30,6 @@ fn comment_from_row(row: &Row) -> Comment {
 }
 
 impl Transaction<'_> {
-    fn require_issue(&self, issue_id: &str) -> Result<()> {
-        if !self.issue_exists(issue_id)? {
-            return Err(Error::NotFound {
-                what: format!("issue {issue_id}"),
-            });
-        }
-        Ok(())
-    }
-
     /// Adds a comment now and returns it.
     pub fn add_issue_comment(&self, issue_id: &str, author: &str, text: &str) -> Result<Comment> {
         self.import_issue_comment(issue_id, author, text, &now())

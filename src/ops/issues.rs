@@ -595,6 +595,14 @@ impl Transaction<'_> {
     }
 
     /// True when an issue (any status) has this id.
+    /// `NotFound` unless the issue exists.
+    pub(crate) fn require_issue(&self, issue_id: &str) -> Result<()> {
+        if !self.issue_exists(issue_id)? {
+            return Err(not_found(issue_id));
+        }
+        Ok(())
+    }
+
     pub(crate) fn issue_exists(&self, id: &str) -> Result<bool> {
         Ok(
             first_i64(&self.query("SELECT count(*) FROM issues WHERE id = ?", &[id.into()])?)

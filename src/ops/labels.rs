@@ -42,6 +42,7 @@ impl Transaction<'_> {
         actor: &str,
         (event, verb): (&str, &str),
     ) -> Result<()> {
+        self.require_issue(issue_id)?;
         if self.execute(sql, &[issue_id.into(), label.into()])? > 0 {
             let comment = format!("{verb}: {label}");
             record::event(self, issue_id, event, actor, None, None, Some(&comment))?;

@@ -120,7 +120,7 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>) -> Result<(), Failure>
 
     // 2. A cold open of the existing database, as every command does.
     let (store, open) = timed(|| Store::open(&db));
-    let store = store?;
+    let store = std::sync::Arc::new(store?);
     let (reader, open_ro) = timed(|| {
         Store::open_with(
             &db,
@@ -158,22 +158,34 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>) -> Result<(), Failure>
         stats.blocked_issues
     );
 
-    // 4. A teammate's version of the database arrives the way git delivers it.
-    let events = store.subscribe_freshness();
-    let merged = replace_like_git(&store, &ws)?;
-    let started = Instant::now();
-    let seen = store.get_issue(&merged.id)?;
-    let reconnect = started.elapsed();
+    // 4. A teammate's version of the database arrives the way git delivers it, while the
+    //    store is open; a monitor (what a daemon runs) follows it as it happens.
+    let monitor = store.monitor(Duration::from_millis(50));
+    let (merged, renamed_at) = replace_like_git(&store, &ws)?;
     println!(
         "\n== the database file was replaced under the open store (a new file renamed over it):"
     );
-    for event in events.try_iter() {
+    let mut reconnect = None;
+    let deadline = renamed_at + Duration::from_secs(5);
+    while let Ok(event) = monitor
+        .events()
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    {
         println!("  {}", describe(&event, false));
-        if let FreshnessEvent::Reconnected { took, .. } = event {
-            println!("  reconnect itself took {}", ms(took));
+        match event {
+            FreshnessEvent::Reconnected { .. } => {
+                reconnect = Some(renamed_at.elapsed());
+                break;
+            }
+            FreshnessEvent::ReconnectFailed { .. } => break,
+            FreshnessEvent::Replaced { .. } => {}
         }
     }
-    match seen {
+    drop(monitor);
+    let reconnect = reconnect.ok_or_else(|| {
+        Failure::User("the store did not follow the replaced file within 5 s".into())
+    })?;
+    match store.get_issue(&merged.id)? {
         Some(issue) => println!("  the next read sees the new file: {}", text::line(&issue)),
         None => println!("  (the next read did not see the new issue: the replacement was missed)"),
     }
@@ -204,7 +216,7 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>) -> Result<(), Failure>
     println!("  open (read-write)      {}", ms(open));
     println!("  open (read-only, 2nd)  {}", ms(open_ro));
     println!("  ready work (top 5)     {}", ms(ready_time));
-    println!("  notice + reconnect     {}", ms(reconnect));
+    println!("  rename -> reconnected  {}", ms(reconnect));
     println!("  checkpoint             {}", ms(checkpoint_time));
     println!("  close                  {}", ms(close_time));
     if ws.keep {
@@ -213,10 +225,10 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>) -> Result<(), Failure>
     Ok(())
 }
 
-/// Makes a copy of the database, changes it through another store (one issue closed, one
-/// added), and renames it over the original, as `git checkout` does with a tracked file.
-/// Returns the issue that exists only in the new file.
-fn replace_like_git(store: &Store, ws: &Workspace) -> Result<Issue, Failure> {
+/// Makes a copy of the database, changes it through another store (one issue added), and
+/// renames it over the original, as `git checkout` does with a tracked file. Returns the issue
+/// that exists only in the new file and when the rename happened.
+fn replace_like_git(store: &Store, ws: &Workspace) -> Result<(Issue, Instant), Failure> {
     store.checkpoint()?;
     let incoming = ws.root.join(".beads").join("beads.db.incoming");
     let io = |e: std::io::Error| Failure::User(format!("demo file copy failed: {e}"));
@@ -233,5 +245,5 @@ fn replace_like_git(store: &Store, ws: &Workspace) -> Result<Issue, Failure> {
         let _ = std::fs::remove_file(format!("{}{sidecar}", incoming.display()));
     }
     std::fs::rename(&incoming, ws.db()).map_err(io)?;
-    Ok(merged)
+    Ok((merged, Instant::now()))
 }

@@ -41,8 +41,16 @@ impl From<Error> for Failure {
 fn main() -> ExitCode {
     restore_default_sigpipe();
     init_logging();
-    let cli = Cli::parse();
-    match run(&cli) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to standard output with 0; a bad flag or value is the user's
+        // mistake (exit 1), named by clap's message.
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
+    match run(&cli).map_err(|f| explain(&cli, f)) {
         Ok(code) => code,
         Err(Failure::User(msg)) => {
             eprintln!("error: {msg}");
@@ -99,6 +107,27 @@ fn run(cli: &Cli) -> Result<ExitCode, Failure> {
         Command::Completions { shell } => cmd::admin::completions(*shell),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An engine error from a command is most often a database from an older or foreign beads
+/// version; when the schema probe says so, that is the error to report.
+fn explain(cli: &Cli, failure: Failure) -> Failure {
+    let Failure::Storage(Error::Engine { .. }) = &failure else {
+        return failure;
+    };
+    let probe = Ctx { cli }.locate().ok().and_then(|path| {
+        let store = beadstore::Store::open_with(path, cmd::one_shot().read_only(true)).ok()?;
+        let report = store.probe().ok();
+        let _ = store.close();
+        report
+    });
+    match probe {
+        Some(report) if !report.is_compatible() => Failure::Storage(Error::SchemaIncompatible {
+            missing_tables: report.missing_tables,
+            missing_columns: report.missing_columns,
+        }),
+        _ => failure,
+    }
 }
 
 fn hint(e: &Error) -> &'static str {

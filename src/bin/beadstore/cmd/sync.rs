@@ -86,9 +86,6 @@ fn progress_bar() -> Arc<dyn Fn(ImportProgress) + Send + Sync> {
 }
 
 pub fn import(ctx: &Ctx<'_>, args: &ImportArgs) -> Result<(), Failure> {
-    let size = std::fs::metadata(&args.file)
-        .map_err(|e| Failure::User(format!("cannot read {}: {e}", args.file.display())))?
-        .len();
     let orphans = match args.orphan_handling.as_deref() {
         None => None,
         Some(mode @ ("allow" | "skip" | "strict" | "resurrect")) => {
@@ -100,6 +97,9 @@ pub fn import(ctx: &Ctx<'_>, args: &ImportArgs) -> Result<(), Failure> {
             )))
         }
     };
+    let size = std::fs::metadata(&args.file)
+        .map_err(|e| Failure::User(format!("cannot read {}: {e}", args.file.display())))?
+        .len();
     let show_progress = size >= PROGRESS_FROM && std::io::stderr().is_terminal() && !ctx.cli.json;
     let options = ImportOptions {
         orphans,
