@@ -249,6 +249,47 @@ fn checkpoint(c: &mut Criterion) {
     }
 }
 
+/// The whole command as a user runs it: exec the binary, open the 10k database read-only,
+/// probe and count, print, close, exit. C SQLite's peer is the `sqlite3` shell doing one count
+/// read-only (skipped when it is not installed).
+fn process_cold_start(c: &mut Criterion) {
+    let path = fixture(10_000);
+    let p = path.to_str().expect("utf-8").to_owned();
+    let mut g = c.benchmark_group("process_info_10k");
+    g.bench_function("beadstore", |b| {
+        b.iter(|| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_beadstore"))
+                .args(["--db", &p, "info"])
+                .output()
+                .expect("run beadstore");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            black_box(out.stdout.len())
+        })
+    });
+    let shell = std::process::Command::new("sqlite3")
+        .arg("--version")
+        .output();
+    if shell.is_ok_and(|o| o.status.success()) {
+        g.bench_function("c_sqlite", |b| {
+            b.iter(|| {
+                let out = std::process::Command::new("sqlite3")
+                    .args(["-readonly", &p, "SELECT count(*) FROM issues"])
+                    .output()
+                    .expect("run sqlite3");
+                assert!(out.status.success());
+                black_box(out.stdout.len())
+            })
+        });
+    } else {
+        eprintln!("process_info_10k: no sqlite3 shell installed, beadstore only");
+    }
+    g.finish();
+}
+
 fn config() -> Criterion {
     let c = Criterion::default();
     if quick() {
@@ -263,6 +304,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = startup, checkpoint
+    targets = startup, checkpoint, process_cold_start
 }
 criterion_main!(benches);

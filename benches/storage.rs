@@ -194,6 +194,103 @@ fn ready_work(c: &mut Criterion) {
     g.finish();
 }
 
+/// One issue created in its own transaction on the 10k database (prefix read, id generated and
+/// checked, row, created event, dirty mark), against C SQLite doing Go's statements.
+fn create_one(c: &mut Criterion) {
+    let source = ready_fixture();
+    let path = dir().join("create-one.db");
+    std::fs::copy(&source, &path).expect("copy fixture");
+    let store = open(&path);
+    store.set_config("issue_prefix", "bd").expect("prefix");
+    let mut g = c.benchmark_group("create_issue_10k");
+    let mut n = 0u64;
+    g.bench_function("beadstore", |b| {
+        b.iter(|| {
+            n += 1;
+            let mut issue = Issue::new(format!("Created in the bench {n}"));
+            issue.description = "A new piece of work".into();
+            black_box(store.create_issue(issue, "bench").expect("create"))
+        })
+    });
+    store.close().expect("close");
+    let c_path = dir().join("create-one-c.db");
+    std::fs::copy(&source, &c_path).expect("copy fixture");
+    let mut conn = rusqlite::Connection::open(&c_path).expect("sqlite");
+    let mut m = 0u64;
+    g.bench_function("c_sqlite", |b| {
+        b.iter(|| {
+            m += 1;
+            let id = format!("bd-c{m:x}");
+            let now = "2026-01-01T00:00:00Z";
+            let tx = conn.transaction().expect("begin");
+            let prefix: String = tx
+                .query_row("SELECT value FROM config WHERE key = 'issue_prefix'", [], |r| r.get(0))
+                .unwrap_or_default();
+            let exists: i64 = tx
+                .query_row("SELECT count(*) FROM issues WHERE id = ?", [&id], |r| r.get(0))
+                .expect("check");
+            black_box((prefix, exists));
+            tx.execute(
+                "INSERT INTO issues (id, content_hash, title, description, status, priority, issue_type, created_at, updated_at) VALUES (?, 'h', ?, 'A new piece of work', 'open', 2, 'task', ?, ?)",
+                rusqlite::params![id, format!("Created in the bench {m}"), now, now],
+            )
+            .expect("insert");
+            tx.execute(
+                "INSERT INTO events (issue_id, event_type, actor, new_value) VALUES (?, 'created', 'bench', '{}')",
+                [&id],
+            )
+            .expect("event");
+            tx.execute(
+                "INSERT INTO dirty_issues (issue_id, marked_at) VALUES (?, ?) ON CONFLICT (issue_id) DO UPDATE SET marked_at = excluded.marked_at",
+                rusqlite::params![id, now],
+            )
+            .expect("dirty");
+            tx.commit().expect("commit");
+        })
+    });
+    g.finish();
+}
+
+/// A text search over the 10k database (title, description or id contains the text; closed
+/// issues left out), labels loaded, against C SQLite running the same query.
+fn search(c: &mut Criterion) {
+    let path = ready_fixture();
+    let store = open(&path);
+    let filter = beadstore::ops::IssueFilter {
+        exclude_status: vec![beadstore::model::Status::Closed],
+        ..Default::default()
+    };
+    let found = store
+        .search_issues("Issue 12", &filter)
+        .expect("search")
+        .len();
+    assert!(found > 10, "the search finds {found}");
+    let mut g = c.benchmark_group("search_issues_10k");
+    g.bench_function("beadstore", |b| {
+        b.iter(|| black_box(store.search_issues("Issue 12", &filter).expect("search")))
+    });
+    store.close().expect("close");
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    g.bench_function("c_sqlite", |b| {
+        b.iter(|| {
+            let mut stmt = conn
+                .prepare_cached("SELECT id, title, description, status, priority, issue_type, assignee, created_at, updated_at, closed_at FROM issues WHERE (title LIKE ?1 OR description LIKE ?1 OR id LIKE ?1) AND status != 'closed' ORDER BY priority ASC, created_at DESC")
+                .expect("prepare");
+            let ids: Vec<String> = stmt
+                .query_map(["%Issue 12%"], |r| r.get::<_, String>(0))
+                .expect("query")
+                .map(|r| r.expect("row"))
+                .collect();
+            let mut labels = conn
+                .prepare_cached("SELECT issue_id, label FROM labels WHERE issue_id IN (SELECT value FROM json_each(?)) ORDER BY issue_id, label")
+                .expect("labels");
+            let list = serde_json::to_string(&ids).expect("json");
+            black_box(labels.query_map([list], |r| r.get::<_, String>(1)).expect("labels").count())
+        })
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     let c = Criterion::default();
     if quick() {
@@ -208,6 +305,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = batch_create, ready_work
+    targets = batch_create, ready_work, create_one, search
 }
 criterion_main!(benches);

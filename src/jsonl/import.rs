@@ -246,9 +246,15 @@ impl Transaction<'_> {
             }
             kept.push(issue);
         }
+        let mut comment_ids = if kept.iter().any(|i| !i.comments.is_empty()) {
+            self.comment_ids()?
+        } else {
+            HashSet::new()
+        };
         for issue in &kept {
             let labels = self.merge_labels(issue)?;
-            let comments = self.merge_comments(issue)?;
+            let fresh = created_ids.contains(&issue.id);
+            let comments = self.merge_comments(issue, fresh, &mut comment_ids)?;
             if labels + comments > 0 && !created_ids.contains(&issue.id) {
                 changed.push(issue.id.clone());
             }
@@ -257,13 +263,14 @@ impl Transaction<'_> {
         }
         report(total);
 
+        let present: HashSet<&str> = kept.iter().map(|i| i.id.as_str()).collect();
         for issue in &kept {
             for dep in &issue.dependencies {
                 let mut dep = dep.clone();
                 if dep.issue_id.is_empty() {
                     dep.issue_id = issue.id.clone();
                 }
-                match self.merge_dependency(&dep, &options.actor)? {
+                match self.merge_dependency(&dep, &options.actor, &present)? {
                     DependencyOutcome::Added => summary.dependencies_added += 1,
                     DependencyOutcome::Present => {}
                     DependencyOutcome::Missing(reason) if options.strict_dependencies => {
@@ -341,17 +348,35 @@ impl Transaction<'_> {
         Ok(added)
     }
 
+    /// Every comment id in use.
+    fn comment_ids(&self) -> Result<HashSet<i64>> {
+        Ok(self
+            .query("SELECT id FROM comments", &[])?
+            .iter()
+            .filter_map(|row| row.first().and_then(Value::as_i64))
+            .collect())
+    }
+
     /// Adds the issue's comments that are not there yet (same author and text, ignoring
-    /// surrounding space), keeping a comment's id when it is free; returns how many.
-    fn merge_comments(&self, issue: &Issue) -> Result<usize> {
+    /// surrounding space), keeping a comment's id when it is free (`taken` holds the ids in
+    /// use); returns how many. A `fresh` issue, created by this import, has none yet.
+    fn merge_comments(
+        &self,
+        issue: &Issue,
+        fresh: bool,
+        taken: &mut HashSet<i64>,
+    ) -> Result<usize> {
         if issue.comments.is_empty() {
             return Ok(0);
         }
-        let present: HashSet<(String, String)> = self
-            .get_issue_comments(&issue.id)?
-            .into_iter()
-            .map(|c| (c.author, c.text.trim().to_owned()))
-            .collect();
+        let present: HashSet<(String, String)> = if fresh {
+            HashSet::new()
+        } else {
+            self.get_issue_comments(&issue.id)?
+                .into_iter()
+                .map(|c| (c.author, c.text.trim().to_owned()))
+                .collect()
+        };
         let mut added = 0;
         for Comment {
             id,
@@ -364,19 +389,15 @@ impl Transaction<'_> {
             if present.contains(&(author.clone(), text.trim().to_owned())) {
                 continue;
             }
-            let id_free = *id > 0
-                && self
-                    .query("SELECT 1 FROM comments WHERE id = ?", &[(*id).into()])?
-                    .is_empty();
             let created = crate::model::time_serde::format(created_at);
-            if id_free {
+            if *id > 0 && taken.insert(*id) {
                 self.execute(
                     "INSERT INTO comments (id, issue_id, author, text, created_at) VALUES (?, ?, ?, ?, ?)",
                     &[(*id).into(), issue.id.as_str().into(), author.as_str().into(), text.as_str().into(), created.into()],
                 )?;
             } else {
-                self.execute(
-                    "INSERT INTO comments (issue_id, author, text, created_at) VALUES (?, ?, ?, ?)",
+                let rows = self.query(
+                    "INSERT INTO comments (issue_id, author, text, created_at) VALUES (?, ?, ?, ?) RETURNING id",
                     &[
                         issue.id.as_str().into(),
                         author.as_str().into(),
@@ -384,6 +405,9 @@ impl Transaction<'_> {
                         created.into(),
                     ],
                 )?;
+                if let Some(new_id) = rows.first().and_then(|r| r.first()).and_then(Value::as_i64) {
+                    taken.insert(new_id);
+                }
             }
             added += 1;
         }
@@ -393,8 +417,15 @@ impl Transaction<'_> {
     /// Adds one dependency from a file unless it is there already; its issue and (local)
     /// target must exist. Cycles are not refused: the file is the record of what was
     /// decided, and `detect_cycles` reports them.
-    fn merge_dependency(&self, dep: &Dependency, actor: &str) -> Result<DependencyOutcome> {
-        if !self.issue_exists(&dep.issue_id)? {
+    fn merge_dependency(
+        &self,
+        dep: &Dependency,
+        actor: &str,
+        present: &HashSet<&str>,
+    ) -> Result<DependencyOutcome> {
+        let exists =
+            |id: &str| -> Result<bool> { Ok(present.contains(id) || self.issue_exists(id)?) };
+        if !exists(&dep.issue_id)? {
             return Ok(DependencyOutcome::Missing(format!(
                 "issue {} does not exist",
                 dep.issue_id
@@ -403,7 +434,7 @@ impl Transaction<'_> {
         let external = dep
             .depends_on_id
             .starts_with(crate::ops::external::EXTERNAL_PREFIX);
-        if !external && !self.issue_exists(&dep.depends_on_id)? {
+        if !external && !exists(&dep.depends_on_id)? {
             return Ok(DependencyOutcome::Missing(format!(
                 "target {} does not exist",
                 dep.depends_on_id
