@@ -133,6 +133,10 @@ impl Transaction<'_> {
                 progress(ImportProgress { done, total });
             }
         };
+        let started = std::time::Instant::now();
+        let phase = |name: &str| {
+            tracing::debug!(target: "beadstore::import", phase = name, elapsed_ms = started.elapsed().as_secs_f64() * 1e3);
+        };
         let statuses = self.custom_statuses()?;
         let at = record::now();
         let mut seen: HashSet<String> = HashSet::new();
@@ -179,6 +183,7 @@ impl Transaction<'_> {
             plans.push(plan);
         }
 
+        phase("classified");
         // New issues, parents before children.
         let mut new_issues: Vec<Issue> = accepted
             .iter()
@@ -214,6 +219,7 @@ impl Transaction<'_> {
         summary.created = created_ids.len();
         summary.skipped += wanted - created_ids.len();
 
+        phase("created");
         // Updates, labels and comments.
         let mut kept: Vec<&Issue> = Vec::with_capacity(accepted.len());
         let mut changed: Vec<String> = Vec::new();
@@ -249,7 +255,7 @@ impl Transaction<'_> {
         let mut comment_ids = if kept.iter().any(|i| !i.comments.is_empty()) {
             self.comment_ids()?
         } else {
-            HashSet::new()
+            CommentIds::default()
         };
         for issue in &kept {
             let labels = self.merge_labels(issue)?;
@@ -262,6 +268,7 @@ impl Transaction<'_> {
             summary.comments_added += comments;
         }
         report(total);
+        phase("merged labels and comments");
 
         let present: HashSet<&str> = kept.iter().map(|i| i.id.as_str()).collect();
         for issue in &kept {
@@ -291,7 +298,9 @@ impl Transaction<'_> {
             let refs: Vec<&str> = changed.iter().map(String::as_str).collect();
             record::dirty(self, &refs, &at)?;
         }
+        phase("dependencies");
         self.rebuild_blocked_cache()?;
+        phase("blocked cache rebuilt");
         Ok(summary)
     }
 
@@ -349,12 +358,14 @@ impl Transaction<'_> {
     }
 
     /// Every comment id in use.
-    fn comment_ids(&self) -> Result<HashSet<i64>> {
-        Ok(self
+    fn comment_ids(&self) -> Result<CommentIds> {
+        let used: HashSet<i64> = self
             .query("SELECT id FROM comments", &[])?
             .iter()
             .filter_map(|row| row.first().and_then(Value::as_i64))
-            .collect())
+            .collect();
+        let highest = used.iter().copied().max().unwrap_or(0);
+        Ok(CommentIds { used, highest })
     }
 
     /// Adds the issue's comments that are not there yet (same author and text, ignoring
@@ -364,7 +375,7 @@ impl Transaction<'_> {
         &self,
         issue: &Issue,
         fresh: bool,
-        taken: &mut HashSet<i64>,
+        taken: &mut CommentIds,
     ) -> Result<usize> {
         if issue.comments.is_empty() {
             return Ok(0);
@@ -390,25 +401,25 @@ impl Transaction<'_> {
                 continue;
             }
             let created = crate::model::time_serde::format(created_at);
-            if *id > 0 && taken.insert(*id) {
-                self.execute(
-                    "INSERT INTO comments (id, issue_id, author, text, created_at) VALUES (?, ?, ?, ?, ?)",
-                    &[(*id).into(), issue.id.as_str().into(), author.as_str().into(), text.as_str().into(), created.into()],
-                )?;
+            // The comment's own id when it is free, else the next one after every id in use
+            // (this transaction holds the write lock, so nobody else takes it meanwhile).
+            let comment_id = if *id > 0 && !taken.used.contains(id) {
+                *id
             } else {
-                let rows = self.query(
-                    "INSERT INTO comments (issue_id, author, text, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-                    &[
-                        issue.id.as_str().into(),
-                        author.as_str().into(),
-                        text.as_str().into(),
-                        created.into(),
-                    ],
-                )?;
-                if let Some(new_id) = rows.first().and_then(|r| r.first()).and_then(Value::as_i64) {
-                    taken.insert(new_id);
-                }
-            }
+                taken.highest + 1
+            };
+            taken.used.insert(comment_id);
+            taken.highest = taken.highest.max(comment_id);
+            self.execute(
+                "INSERT INTO comments (id, issue_id, author, text, created_at) VALUES (?, ?, ?, ?, ?)",
+                &[
+                    comment_id.into(),
+                    issue.id.as_str().into(),
+                    author.as_str().into(),
+                    text.as_str().into(),
+                    created.into(),
+                ],
+            )?;
             added += 1;
         }
         Ok(added)
@@ -463,6 +474,13 @@ impl Transaction<'_> {
             DependencyOutcome::Present
         })
     }
+}
+
+/// Comment ids in use, and the highest, so a comment whose id is taken gets the next one.
+#[derive(Default)]
+struct CommentIds {
+    used: HashSet<i64>,
+    highest: i64,
 }
 
 enum DependencyOutcome {
