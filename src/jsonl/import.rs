@@ -371,12 +371,7 @@ impl Transaction<'_> {
     /// Adds the issue's comments that are not there yet (same author and text, ignoring
     /// surrounding space), keeping a comment's id when it is free (`taken` holds the ids in
     /// use); returns how many. A `fresh` issue, created by this import, has none yet.
-    fn merge_comments(
-        &self,
-        issue: &Issue,
-        fresh: bool,
-        taken: &mut CommentIds,
-    ) -> Result<usize> {
+    fn merge_comments(&self, issue: &Issue, fresh: bool, taken: &mut CommentIds) -> Result<usize> {
         if issue.comments.is_empty() {
             return Ok(0);
         }
