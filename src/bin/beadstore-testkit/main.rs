@@ -8,12 +8,24 @@
 //! - `generations DB ROUNDS TX_PER_ROUND`: ROUNDS times open DB read-write, run TX_PER_ROUND
 //!   transactions that each bump `gen` on every row of table `gens`, close; prints
 //!   `committed GEN` after each commit.
+//! - `worker DB MILLIS TAG`: for MILLIS ms, short sessions (open read-write, create three issues
+//!   titled `TAG-N`, check that every issue it was told is committed is visible, close). Prints
+//!   `wait MICROS` (time to get the store, lock wait included), `ack TITLE` after each commit,
+//!   `locked` when the lock was not had within the busy timeout, `done`.
+//! - `reader DB MILLIS`: for MILLIS ms, open read-only, check every issue's content hash (a torn
+//!   row would not match) and that the issue count never goes down, close; prints `wait MICROS`,
+//!   `locked`, `done`.
+//! - `crashy DB`: writes until killed: `ack TITLE` after each committed issue, a checkpoint every
+//!   7 issues, close and reopen every 13.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use beadstore::{OpenOptions, Store};
+use std::time::Instant;
+
+use beadstore::model::Issue;
+use beadstore::{Error, FreshnessMode, OpenOptions, Store};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +38,9 @@ fn main() -> ExitCode {
         ["open", db] => open(db),
         ["hold", db, millis] => hold(db, millis),
         ["generations", db, rounds, per_round] => generations(db, rounds, per_round),
+        ["worker", db, millis, tag] => worker(db, millis, tag),
+        ["reader", db, millis] => reader(db, millis),
+        ["crashy", db] => crashy(db),
         _ => Err(
             "usage: beadstore-testkit hold DB MILLIS | generations DB ROUNDS TX_PER_ROUND".into(),
         ),
@@ -87,4 +102,116 @@ fn generations(db: &str, rounds: &str, per_round: &str) -> Result<(), String> {
     }
     say("done");
     Ok(())
+}
+
+/// Short sessions, as the command line and agents open the database.
+fn session_options() -> OpenOptions {
+    OpenOptions::new()
+        .busy_timeout(Duration::from_secs(2))
+        .freshness(FreshnessMode::Off)
+}
+
+fn is_lock_wait(e: &Error) -> bool {
+    matches!(e, Error::Locked { .. } | Error::Busy { .. })
+}
+
+fn worker(db: &str, millis: &str, tag: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_millis(number(millis)?);
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        let asked = Instant::now();
+        let store = match Store::open_with(db, session_options()) {
+            Ok(store) => store,
+            Err(e) if is_lock_wait(&e) => {
+                say("locked");
+                continue;
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        say(&format!("wait {}", asked.elapsed().as_micros()));
+        for _ in 0..3 {
+            n += 1;
+            let title = format!("{tag}-{n}");
+            match store.create_issue(Issue::new(title.clone()), tag) {
+                Ok(_) => say(&format!("ack {title}")),
+                Err(e) if is_lock_wait(&e) => say("locked"),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let visible = store
+            .query(
+                "SELECT count(*) FROM issues WHERE title LIKE ?",
+                &[format!("{tag}-%").into()],
+            )
+            .map_err(|e| e.to_string())?[0][0]
+            .as_i64()
+            .unwrap_or(-1);
+        if visible < 0 || visible as u64 > n {
+            return Err(format!(
+                "{tag}: {visible} of my issues visible, {n} attempted"
+            ));
+        }
+        store.close().map_err(|e| e.to_string())?;
+    }
+    say("done");
+    Ok(())
+}
+
+fn reader(db: &str, millis: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_millis(number(millis)?);
+    let mut highest = 0usize;
+    while Instant::now() < deadline {
+        let asked = Instant::now();
+        let store = match Store::open_with(db, session_options().read_only(true)) {
+            Ok(store) => store,
+            Err(e) if is_lock_wait(&e) => {
+                say("locked");
+                continue;
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        say(&format!("wait {}", asked.elapsed().as_micros()));
+        let issues = store
+            .search_issues("", &Default::default())
+            .map_err(|e| e.to_string())?;
+        for issue in &issues {
+            if issue.content_hash != issue.compute_content_hash() {
+                return Err(format!("torn row: {} hash does not match", issue.id));
+            }
+        }
+        if issues.len() < highest {
+            return Err(format!(
+                "went back from {highest} to {} issues",
+                issues.len()
+            ));
+        }
+        highest = issues.len();
+        store.close().map_err(|e| e.to_string())?;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    say("done");
+    Ok(())
+}
+
+fn crashy(db: &str) -> Result<(), String> {
+    let pid = std::process::id();
+    let mut n = 0u64;
+    loop {
+        let store = Store::open_with(db, session_options()).map_err(|e| e.to_string())?;
+        store
+            .set_config("issue_prefix", "kill")
+            .map_err(|e| e.to_string())?;
+        for _ in 0..13 {
+            n += 1;
+            let title = format!("p{pid}-{n}");
+            store
+                .create_issue(Issue::new(title.clone()), "crashy")
+                .map_err(|e| e.to_string())?;
+            say(&format!("ack {title}"));
+            if n % 7 == 0 {
+                store.checkpoint().map_err(|e| e.to_string())?;
+            }
+        }
+        store.close().map_err(|e| e.to_string())?;
+    }
 }
