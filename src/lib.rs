@@ -37,6 +37,11 @@ pub mod time;
 mod value;
 
 pub use error::{Error, Result};
+/// Disk fault injection for tests of full and failing disks (feature `fault-injection`).
+#[cfg(feature = "fault-injection")]
+pub mod faults {
+    pub use crate::engine::faults::{DiskFault, DiskFaults};
+}
 pub use freshness::{FreshnessEvent, FreshnessMode, FreshnessStats, ReplacementKind};
 pub use schema::{MigrationReport, MigrationState, ProbeReport, ISSUE_COLUMNS};
 pub use store::wsl::is_wsl2_windows_path;

@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::borrow::Cow;
 
-use turso_core::{LimboError, NonNan, Numeric};
+use turso_core::{CompletionError, LimboError, NonNan, Numeric};
 
 use crate::error::Error;
 use crate::value::Value;
@@ -63,6 +63,17 @@ pub(super) fn map_error(op: &str, label: &str, query_only: bool, e: LimboError) 
             path: label.to_owned(),
             message,
         },
+        // The disk refused a write, sync or truncation (full, failing): the OS error, typed.
+        LimboError::CompletionError(CompletionError::IOError(kind, io_op)) => Error::Io {
+            op: io_op,
+            path: label.to_owned(),
+            source: std::io::Error::new(kind, message),
+        },
+        LimboError::CompletionError(CompletionError::ShortWrite) => Error::Io {
+            op: "write",
+            path: label.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::WriteZero, message),
+        },
         LimboError::Constraint(_) | LimboError::ForeignKeyConstraint(_) => Error::Constraint {
             op: op.to_owned(),
             message,
@@ -75,12 +86,21 @@ pub(super) fn map_error(op: &str, label: &str, query_only: bool, e: LimboError) 
 }
 
 /// Turns a caught engine panic into an error that says what happened.
-pub(super) fn panic_error(op: &str, payload: &Box<dyn Any + Send>) -> Error {
+pub(super) fn panic_error(op: &str, label: &str, payload: &Box<dyn Any + Send>) -> Error {
     let detail = payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic payload".to_owned());
+    // The engine gives up (panics) when an fsync fails rather than trust the page cache: that
+    // is a disk failure, reported as one.
+    if detail.starts_with("fsync error") {
+        return Error::Io {
+            op: "fsync",
+            path: label.to_owned(),
+            source: std::io::Error::other(detail),
+        };
+    }
     Error::Engine {
         op: op.to_owned(),
         message: format!("engine panicked: {detail}"),

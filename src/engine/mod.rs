@@ -2,6 +2,8 @@
 //! converting values and errors, and containing engine panics so none escapes the public API.
 
 mod convert;
+#[cfg(feature = "fault-injection")]
+pub(crate) mod faults;
 pub(crate) mod file_lock;
 
 use std::collections::HashMap;
@@ -57,6 +59,8 @@ impl EngineDb {
             ),
             Target::File { path, read_only } => {
                 let io: Arc<dyn IO> = Arc::new(contain(op, &label, PlatformIO::new)?);
+                #[cfg(feature = "fault-injection")]
+                let io = faults::wrap(io, path);
                 let flags = if read_only {
                     OpenFlags::ReadOnly
                 } else {
@@ -256,7 +260,7 @@ impl EngineConn {
             )),
             Err(payload) => {
                 self.poisoned.store(true, Ordering::Release);
-                Err(convert::panic_error(op, &payload))
+                Err(convert::panic_error(op, &self.label, &payload))
             }
         }
     }
@@ -280,7 +284,7 @@ fn contain<T>(op: &str, label: &str, f: impl FnOnce() -> turso_core::Result<T>) 
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(convert::map_error(op, label, false, e)),
-        Err(payload) => Err(convert::panic_error(op, &payload)),
+        Err(payload) => Err(convert::panic_error(op, label, &payload)),
     }
 }
 

@@ -441,8 +441,9 @@ impl Store {
     ) -> Result<T> {
         let handle = self.write_handle(op)?;
         let writer = handle.writer(op).map_err(|e| self.explain_failure(op, e))?;
-        let value = write(&writer).map_err(|e| self.explain_failure(op, e))?;
+        let value = write(&writer).map_err(|e| self.explain_write_failure(op, e));
         drop(writer);
+        let value = value?;
         self.after_write(op)?;
         Ok(value)
     }

@@ -174,6 +174,19 @@ impl Store {
         }
     }
 
+    /// `explain_failure` for a write: when the disk refused it (`Error::Io`), whatever changed in
+    /// the file is this store's own partial write, not a replacement, unless the path now names
+    /// another file or none.
+    pub(crate) fn explain_write_failure(&self, op: &'static str, e: Error) -> Error {
+        if matches!(e, Error::Io { .. }) {
+            return match self.after_write(op) {
+                Ok(()) => e,
+                Err(replaced) => replaced,
+            };
+        }
+        self.explain_failure(op, e)
+    }
+
     /// Looks at the file now (a `stat`, whatever the mode) and follows a replacement, as every
     /// operation does first; for health checks and monitors. `Ok(true)` when the store switched
     /// files; an error when the file at the path cannot be read (see `Error::Replaced`).
