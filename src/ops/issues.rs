@@ -1,6 +1,6 @@
 //! Issues: create (one or a batch), read, search, update, close, delete and tombstone.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::error::{Error, Result};
 use crate::model::time_serde::format;
@@ -444,6 +444,12 @@ impl Transaction<'_> {
                 )));
             }
         }
+        let explicit: Vec<&str> = issues
+            .iter()
+            .filter(|i| !i.id.is_empty())
+            .map(|i| i.id.as_str())
+            .collect();
+        let stored = self.stored_statuses(&explicit)?;
         let mut skipped: HashSet<String> = HashSet::new();
         let mut base = None;
         for issue in issues.iter_mut() {
@@ -463,18 +469,20 @@ impl Transaction<'_> {
                     &taken,
                 )?;
                 taken.insert(issue.id.clone());
-            } else if !self.prepare_explicit_id(&issue.id, &taken, options)? {
+            } else if !self.prepare_explicit_id(&issue.id, &taken, &stored, options)? {
                 skipped.insert(issue.id.clone());
             }
         }
         issues.retain(|i| !skipped.contains(&i.id));
         let insert = insert_sql();
+        let mut inserted: HashSet<&str> = HashSet::with_capacity(issues.len());
         for issue in &issues {
             self.execute(&insert, &issue_values(issue))?;
+            inserted.insert(issue.id.as_str());
             if let (Some(parent), Some(n)) =
                 (ids::parent_of(&issue.id), ids::child_number(&issue.id))
             {
-                if self.issue_exists(parent)? {
+                if inserted.contains(parent) || self.issue_exists(parent)? {
                     ids::note_child(self, parent, n)?;
                 }
             }
@@ -497,6 +505,7 @@ impl Transaction<'_> {
         &self,
         id: &str,
         batch: &HashSet<String>,
+        stored: &HashMap<String, String>,
         options: &CreateOptions,
     ) -> Result<bool> {
         if let Some(parent) = ids::parent_of(id) {
@@ -526,12 +535,7 @@ impl Transaction<'_> {
                 }
             }
         }
-        let status = self.query("SELECT status FROM issues WHERE id = ?", &[id.into()])?;
-        match status
-            .first()
-            .and_then(|r| r.first())
-            .and_then(Value::as_str)
-        {
+        match stored.get(id).map(String::as_str) {
             Some("tombstone") => self.hard_delete(id).map(|()| true),
             Some(_) => Err(Error::Constraint {
                 op: "create issue".into(),
@@ -539,6 +543,24 @@ impl Transaction<'_> {
             }),
             None => Ok(true),
         }
+    }
+
+    /// The stored status of each of `ids` that exists, in one query per 500 ids.
+    fn stored_statuses(&self, ids: &[&str]) -> Result<HashMap<String, String>> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT id, status FROM issues WHERE id IN ({})",
+                placeholders(chunk.len())
+            );
+            let params: Vec<Value> = chunk.iter().map(|&id| id.into()).collect();
+            for row in self.query(&sql, &params)? {
+                if let (Some(id), Some(status)) = (row[0].as_str(), row[1].as_str()) {
+                    out.insert(id.to_owned(), status.to_owned());
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Recreates the missing ancestors of `id`, root first, from their last record in the
