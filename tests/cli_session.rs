@@ -491,3 +491,52 @@ fn human_output_snapshots() {
         insta::assert_snapshot!("stats", p.ok(&["stats"]));
     });
 }
+
+#[test]
+fn a_long_import_shows_a_progress_bar_on_a_terminal_and_none_otherwise() {
+    let p = Project::new();
+    let file = p.root().join("big.jsonl");
+    let mut text = String::new();
+    for i in 0..1500 {
+        text.push_str(&format!(
+            "{{\"id\":\"bd-p{i}\",\"title\":\"Issue {i}\",\"description\":\"{}\",\"status\":\"open\",\"priority\":2,\"issue_type\":\"task\",\"created_at\":\"2025-03-01T10:00:00Z\",\"updated_at\":\"2025-03-01T10:00:00Z\"}}\n",
+            "x".repeat(200)
+        ));
+    }
+    std::fs::write(&file, &text).unwrap();
+    assert!(text.len() > 256 * 1024);
+
+    // Not a terminal: no bar, just the summary.
+    let o = p.run(&["import", "big.jsonl"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("importing ["), "{}", stderr(&o));
+    assert!(stdout(&o).contains("1500 created"), "{}", stdout(&o));
+
+    // On a terminal (`script` gives the command a pseudo-terminal): the bar, then the summary.
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "`script` is missing under CI"
+        );
+        eprintln!("skipping the terminal half: no `script` command");
+        return;
+    }
+    let second = tempfile::tempdir().unwrap();
+    let db = second.path().join(".beads/beads.db");
+    let command = format!(
+        "{} --db {} import {}",
+        env!("CARGO_BIN_EXE_beadstore"),
+        db.display(),
+        file.display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("BEADS_DB")
+        .output()
+        .unwrap();
+    let shown = stdout(&o);
+    assert!(o.status.success(), "{shown}{}", stderr(&o));
+    assert!(shown.contains("importing ["), "{shown}");
+    assert!(shown.contains("1500/1500"), "{shown}");
+    assert!(shown.contains("1500 created"), "{shown}");
+}
