@@ -407,6 +407,23 @@ fn the_demo_runs_with_no_setup_and_reports_the_reconnect() {
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
+    // With --json, only a summary with the timings.
+    let o = Command::new(env!("CARGO_BIN_EXE_beadstore"))
+        .args(["--json", "demo", "--issues", "30"])
+        .env_remove("BEADS_DB")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("one JSON object");
+    assert_eq!(summary["issues"], 30);
+    assert_eq!(summary["reconnected"], true);
+    assert!(
+        summary["timings_ms"]["rename_to_reconnected"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+
     // The database it leaves behind is whole: 81 issues (the teammate's included).
     let store =
         beadstore::Store::open_read_only(keep.path().join(".beads/beads.db").to_str().unwrap())

@@ -74,7 +74,15 @@ fn path_str(p: &Path) -> Result<String, Failure> {
         .ok_or_else(|| Failure::User(format!("{} is not valid UTF-8", p.display())))
 }
 
-pub fn run(issues: usize, seed: u64, keep: Option<&Path>) -> Result<(), Failure> {
+pub fn run(issues: usize, seed: u64, keep: Option<&Path>, json: bool) -> Result<(), Failure> {
+    // The tour as text; with --json only the summary at the end.
+    macro_rules! say {
+        ($($arg:tt)*) => {
+            if !json {
+                println!($($arg)*);
+            }
+        };
+    }
     if !(10..=200_000).contains(&issues) {
         return Err(Failure::User(
             "--issues must be between 10 and 200000".into(),
@@ -82,7 +90,7 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>) -> Result<(), Failure>
     }
     let ws = Workspace::new(keep)?;
     let db = path_str(&ws.db())?;
-    println!(
+    say!(
         "== beadstore demo: {issues} generated issues (seed {seed}) in {}",
         ws.root.display()
     );
@@ -107,7 +115,7 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>) -> Result<(), Failure>
         )
     });
     let summary = summary?;
-    println!(
+    say!(
         "created the database in {}, imported {} issues ({} dependencies, {} labels, {} comments) in {}",
         ms(create),
         summary.created,
@@ -138,17 +146,17 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>) -> Result<(), Failure>
     };
     let (ready, ready_time) = timed(|| store.get_ready_work(&filter));
     let ready = ready?;
-    println!("\n== ready work (top {}):", ready.len());
+    say!("\n== ready work (top {}):", ready.len());
     for issue in &ready {
-        println!("  {}", text::line(issue));
+        say!("  {}", text::line(issue));
     }
     let blocked = store.get_blocked_issues(&WorkFilter::default())?;
-    println!("\n== blocked work ({} issues; first 5):", blocked.len());
+    say!("\n== blocked work ({} issues; first 5):", blocked.len());
     for b in blocked.iter().take(5) {
-        println!("  {}  <- {}", text::line(&b.issue), b.blocked_by.join(", "));
+        say!("  {}  <- {}", text::line(&b.issue), b.blocked_by.join(", "));
     }
     let stats = store.get_statistics()?;
-    println!(
+    say!(
         "\n== stats: {} issues, {} open, {} in progress, {} closed, {} ready, {} blocked",
         stats.total_issues,
         stats.open_issues,
@@ -162,16 +170,14 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>) -> Result<(), Failure>
     //    store is open; a monitor (what a daemon runs) follows it as it happens.
     let monitor = store.monitor(Duration::from_millis(50));
     let (merged, renamed_at) = replace_like_git(&store, &ws)?;
-    println!(
-        "\n== the database file was replaced under the open store (a new file renamed over it):"
-    );
+    say!("\n== the database file was replaced under the open store (a new file renamed over it):");
     let mut reconnect = None;
     let deadline = renamed_at + Duration::from_secs(5);
     while let Ok(event) = monitor
         .events()
         .recv_timeout(deadline.saturating_duration_since(Instant::now()))
     {
-        println!("  {}", describe(&event, false));
+        say!("  {}", describe(&event, false));
         match event {
             FreshnessEvent::Reconnected { .. } => {
                 reconnect = Some(renamed_at.elapsed());
@@ -186,8 +192,8 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>) -> Result<(), Failure>
         Failure::User("the store did not follow the replaced file within 5 s".into())
     })?;
     match store.get_issue(&merged.id)? {
-        Some(issue) => println!("  the next read sees the new file: {}", text::line(&issue)),
-        None => println!("  (the next read did not see the new issue: the replacement was missed)"),
+        Some(issue) => say!("  the next read sees the new file: {}", text::line(&issue)),
+        None => say!("  (the next read did not see the new issue: the replacement was missed)"),
     }
 
     // 5. Some writes, then a checkpoint.
@@ -203,24 +209,47 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>) -> Result<(), Failure>
     }
     let (checkpoint, checkpoint_time) = timed(|| store.checkpoint());
     let checkpoint = checkpoint?;
-    println!(
+    say!(
         "\n== checkpoint: {} WAL frames copied into the database file",
         checkpoint.checkpointed_frames
     );
     let (closed, close_time) = timed(|| store.close());
     closed?;
 
-    println!("\n== timings");
-    println!("  create database        {}", ms(create));
-    println!("  import {issues:>6} issues   {}", ms(import));
-    println!("  open (read-write)      {}", ms(open));
-    println!("  open (read-only, 2nd)  {}", ms(open_ro));
-    println!("  ready work (top 5)     {}", ms(ready_time));
-    println!("  rename -> reconnected  {}", ms(reconnect));
-    println!("  checkpoint             {}", ms(checkpoint_time));
-    println!("  close                  {}", ms(close_time));
+    say!("\n== timings");
+    say!("  create database        {}", ms(create));
+    say!("  import {issues:>6} issues   {}", ms(import));
+    say!("  open (read-write)      {}", ms(open));
+    say!("  open (read-only, 2nd)  {}", ms(open_ro));
+    say!("  ready work (top 5)     {}", ms(ready_time));
+    say!("  rename -> reconnected  {}", ms(reconnect));
+    say!("  checkpoint             {}", ms(checkpoint_time));
+    say!("  close                  {}", ms(close_time));
     if ws.keep {
-        println!("\nthe database is kept at {db}");
+        say!("\nthe database is kept at {db}");
+    }
+    if json {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        crate::cmd::print_json(&serde_json::json!({
+            "database": db,
+            "kept": ws.keep,
+            "issues": summary.created,
+            "dependencies": summary.dependencies_added,
+            "ready_top": ready.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+            "blocked": blocked.len(),
+            "reconnected": true,
+            "checkpointed_frames": checkpoint.checkpointed_frames,
+            "timings_ms": {
+                "create": ms(create),
+                "import": ms(import),
+                "open_read_write": ms(open),
+                "open_read_only": ms(open_ro),
+                "ready": ms(ready_time),
+                "rename_to_reconnected": ms(reconnect),
+                "checkpoint": ms(checkpoint_time),
+                "close": ms(close_time),
+            },
+        }));
     }
     Ok(())
 }
