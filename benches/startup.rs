@@ -196,9 +196,22 @@ fn startup(c: &mut Criterion) {
 }
 
 /// `close()` after N committed single-row transactions: the TRUNCATE checkpoint plus teardown.
+/// Both peers start each iteration from a copy of the same up-to-date, checkpointed beads
+/// database, make `commits` single-row commits, and close (TRUNCATE checkpoint): only the
+/// commits' frames are in the WAL.
 fn checkpoint(c: &mut Criterion) {
     let dir = fixtures_dir().join("checkpoint");
     std::fs::create_dir_all(&dir).expect("dir");
+    let template = dir.join("template.db");
+    if !template.exists() {
+        let store = Store::open(template.to_str().expect("utf-8")).expect("template");
+        store.close().expect("close template");
+        let _ = std::fs::remove_file(crate_wal(&template));
+    }
+    let fresh = |path: &Path| {
+        let _ = std::fs::remove_file(crate_wal(path));
+        std::fs::copy(&template, path).expect("copy template");
+    };
     for commits in [10usize, 100, 1_000] {
         let mut g = c.benchmark_group(format!("close_truncate_after_{commits}_commits"));
         let bs_path = dir.join(format!("bs-{commits}.db"));
@@ -207,8 +220,7 @@ fn checkpoint(c: &mut Criterion) {
         g.bench_function("beadstore", |b| {
             b.iter_batched(
                 || {
-                    let _ = std::fs::remove_file(&bs_path);
-                    let _ = std::fs::remove_file(crate_wal(&bs_path));
+                    fresh(&bs_path);
                     let store = Store::open_with(&bs, OpenOptions::new()).expect("open");
                     for i in 0..commits {
                         store
@@ -227,19 +239,22 @@ fn checkpoint(c: &mut Criterion) {
         g.bench_function("c_sqlite", |b| {
             b.iter_batched(
                 || {
-                    let _ = std::fs::remove_file(&sq_path);
-                    let _ = std::fs::remove_file(crate_wal(&sq_path));
+                    fresh(&sq_path);
                     let conn = rusqlite::Connection::open(&sq_path).expect("open");
-                    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
+                    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;")
                         .expect("setup");
                     for i in 0..commits {
-                        conn.execute("INSERT INTO metadata (key, value) VALUES (?, 'v')", [format!("k{i}")])
-                            .expect("commit");
+                        conn.execute(
+                            "INSERT INTO metadata (key, value) VALUES (?, 'v')",
+                            [format!("k{i}")],
+                        )
+                        .expect("commit");
                     }
                     conn
                 },
                 |conn| {
-                    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").expect("checkpoint");
+                    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .expect("checkpoint");
                     drop(conn);
                 },
                 BatchSize::PerIteration,

@@ -194,8 +194,9 @@ fn ready_work(c: &mut Criterion) {
     g.finish();
 }
 
-/// One issue created in its own transaction on the 10k database (prefix read, id generated and
-/// checked, row, created event, dirty mark), against C SQLite doing Go's statements.
+/// One issue created in its own transaction on the 10k database (prefix read, top-level issues
+/// counted for the id length, id checked, row, created event, dirty mark), against C SQLite doing
+/// Go's statements.
 fn create_one(c: &mut Criterion) {
     let source = ready_fixture();
     let path = dir().join("create-one.db");
@@ -226,6 +227,21 @@ fn create_one(c: &mut Criterion) {
             let prefix: String = tx
                 .query_row("SELECT value FROM config WHERE key = 'issue_prefix'", [], |r| r.get(0))
                 .unwrap_or_default();
+            // Go's adaptive id length: the top-level issues under the prefix, and its settings.
+            let top_level: i64 = tx
+                .query_row(
+                    "SELECT count(*) FROM issues WHERE id LIKE ?1 || '-%' AND instr(substr(id, length(?1) + 2), '.') = 0",
+                    [&prefix],
+                    |r| r.get(0),
+                )
+                .expect("count");
+            for key in ["max_collision_prob", "min_hash_length", "max_hash_length"] {
+                let setting: Option<String> = tx
+                    .query_row("SELECT value FROM config WHERE key = ?", [key], |r| r.get(0))
+                    .ok();
+                black_box(setting);
+            }
+            black_box(top_level);
             let exists: i64 = tx
                 .query_row("SELECT count(*) FROM issues WHERE id = ?", [&id], |r| r.get(0))
                 .expect("check");
