@@ -146,7 +146,7 @@ fn ready_fixture() -> PathBuf {
     path
 }
 
-const READY_SQL: &str = "SELECT i.id, i.title, i.description, i.status, i.priority, i.issue_type, i.assignee, i.created_at, i.updated_at, i.closed_at
+const READY_SQL: &str = "SELECT i.*
   FROM issues i
  WHERE i.pinned = 0 AND (i.ephemeral = 0 OR i.ephemeral IS NULL) AND i.status IN ('open', 'in_progress')
    AND i.issue_type NOT IN ('merge-request', 'gate', 'molecule', 'message', 'agent', 'role', 'rig')
@@ -174,8 +174,15 @@ fn ready_work(c: &mut Criterion) {
     g.bench_function("c_sqlite", |b| {
         b.iter(|| {
             let mut stmt = conn.prepare_cached(READY_SQL).expect("prepare");
+            // Every column of every row read, as Go's scan of the full issue does.
+            let column_count = stmt.column_count();
             let ids: Vec<String> = stmt
-                .query_map([], |r| r.get::<_, String>(0))
+                .query_map([], |r| {
+                    for c in 0..column_count {
+                        black_box(r.get_ref(c)?);
+                    }
+                    r.get::<_, String>(0)
+                })
                 .expect("query")
                 .map(|r| r.expect("row"))
                 .collect();
