@@ -9,45 +9,17 @@
 #[allow(dead_code)]
 mod generator;
 
+mod support;
+
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use beadstore::jsonl::{write_line, ExportOptions, HtmlEscaping, ImportOptions};
 use beadstore::model::Issue;
-use beadstore::{FreshnessMode, OpenOptions, Store};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use support::{dir, fresh, open, quick};
 
 const ISSUES: usize = 10_000;
-
-fn quick() -> bool {
-    std::env::var_os("BEADSTORE_BENCH_QUICK").is_some()
-}
-
-fn dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-fixtures/jsonl");
-    std::fs::create_dir_all(&dir).expect("bench dir");
-    dir
-}
-
-fn open(path: &Path) -> Store {
-    Store::open_with(
-        path.to_str().expect("utf-8"),
-        OpenOptions::new().freshness(FreshnessMode::Off),
-    )
-    .expect("open")
-}
-
-fn fresh(path: &Path) {
-    for suffix in ["", "-wal"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(p));
-    }
-    let store = open(path);
-    store.set_config("issue_prefix", "bd").expect("prefix");
-    store.close().expect("close");
-}
 
 fn project_jsonl() -> Vec<u8> {
     let mut text = Vec::new();
@@ -241,7 +213,7 @@ fn c_export(conn: &rusqlite::Connection) -> Vec<u8> {
 
 fn import(c: &mut Criterion) {
     let text = project_jsonl();
-    let base = dir();
+    let base = dir("jsonl");
     let mut g = c.benchmark_group("import_10k");
     let path = base.join("import.db");
     g.bench_function("beadstore", |b| {
@@ -279,7 +251,7 @@ fn import(c: &mut Criterion) {
 
 fn export(c: &mut Criterion) {
     let text = project_jsonl();
-    let path = dir().join("export.db");
+    let path = dir("jsonl").join("export.db");
     fresh(&path);
     let store = open(&path);
     store

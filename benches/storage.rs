@@ -4,47 +4,20 @@
 //!
 //! `cargo bench --bench storage` (or with `BEADSTORE_BENCH_QUICK=1`).
 
+mod support;
+
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use beadstore::model::Issue;
 use beadstore::ops::WorkFilter;
-use beadstore::{params, FreshnessMode, OpenOptions, Store};
+use beadstore::params;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-
-fn quick() -> bool {
-    std::env::var_os("BEADSTORE_BENCH_QUICK").is_some()
-}
-
-fn dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-fixtures/storage");
-    std::fs::create_dir_all(&dir).expect("bench dir");
-    dir
-}
-
-fn open(path: &Path) -> Store {
-    Store::open_with(
-        path.to_str().expect("utf-8"),
-        OpenOptions::new().freshness(FreshnessMode::Off),
-    )
-    .expect("open")
-}
-
-/// A new empty beads database at `path` (both peers start from the same schema).
-fn fresh(path: &Path) {
-    for suffix in ["", "-wal"] {
-        let mut p = path.as_os_str().to_owned();
-        p.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(p));
-    }
-    let store = open(path);
-    store.set_config("issue_prefix", "bd").expect("prefix");
-    store.close().expect("close");
-}
+use support::{dir, fresh, open, quick};
 
 fn batch_create(c: &mut Criterion) {
-    let base = dir();
+    let base = dir("storage");
     let mut g = c.benchmark_group("batch_create_1000");
     let path = base.join("batch.db");
     g.bench_function("beadstore", |b| {
@@ -112,11 +85,11 @@ fn batch_create(c: &mut Criterion) {
 /// 10,000 issues (a fifth closed), 20,000 `blocks`/`parent-child` dependencies, labels,
 /// blocked cache built; cached between runs.
 fn ready_fixture() -> PathBuf {
-    let path = dir().join("ready-10k.db");
+    let path = dir("storage").join("ready-10k.db");
     if path.exists() {
         return path;
     }
-    let tmp = dir().join("ready-10k.tmp");
+    let tmp = dir("storage").join("ready-10k.tmp");
     fresh(&tmp);
     let store = open(&tmp);
     store
@@ -206,7 +179,7 @@ fn ready_work(c: &mut Criterion) {
 /// Go's statements.
 fn create_one(c: &mut Criterion) {
     let source = ready_fixture();
-    let path = dir().join("create-one.db");
+    let path = dir("storage").join("create-one.db");
     std::fs::copy(&source, &path).expect("copy fixture");
     let store = open(&path);
     store.set_config("issue_prefix", "bd").expect("prefix");
@@ -221,7 +194,7 @@ fn create_one(c: &mut Criterion) {
         })
     });
     store.close().expect("close");
-    let c_path = dir().join("create-one-c.db");
+    let c_path = dir("storage").join("create-one-c.db");
     std::fs::copy(&source, &c_path).expect("copy fixture");
     let mut conn = rusqlite::Connection::open(&c_path).expect("sqlite");
     let mut m = 0u64;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use beadstore::jsonl::{ExportOptions, ImportOptions};
 use beadstore::Store;
+use common::issues::store_with_prefix;
 use common::TempDb;
 
 /// Every object of a JSONL text, by id.
@@ -97,12 +98,6 @@ fn the_146_issue_fixture_round_trips() {
 #[test]
 fn the_2667_issue_fixture_round_trips() {
     round_trip("beads-issues-2667.jsonl");
-}
-
-fn store_with_prefix(t: &TempDb) -> Store {
-    let store = Store::open(t.path_str()).unwrap();
-    store.set_config("issue_prefix", "bd").unwrap();
-    store
 }
 
 fn line(fields: &str) -> String {

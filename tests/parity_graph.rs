@@ -10,17 +10,8 @@ use std::collections::{BTreeSet, HashMap};
 use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status, Timestamp};
 use beadstore::ops::{IssueUpdate, SortPolicy, WorkFilter};
 use beadstore::{Error, Store};
+use common::issues::{create, ids, store_with_prefix};
 use common::TempDb;
-
-fn store_with_prefix(t: &TempDb) -> Store {
-    let store = Store::open(t.path_str()).unwrap();
-    store.set_config("issue_prefix", "bd").unwrap();
-    store
-}
-
-fn create(store: &Store, title: &str) -> Issue {
-    store.create_issue(Issue::new(title), "tester").unwrap()
-}
 
 fn create_with(store: &Store, title: &str, f: impl FnOnce(&mut Issue)) -> Issue {
     let mut i = Issue::new(title);
@@ -42,10 +33,6 @@ fn raw_link(store: &Store, from: &str, to: &str, kind: &str) {
             &beadstore::params![from, to, kind],
         )
         .unwrap();
-}
-
-fn ids(issues: &[Issue]) -> BTreeSet<String> {
-    issues.iter().map(|i| i.id.clone()).collect()
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {

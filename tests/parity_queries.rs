@@ -7,16 +7,11 @@ mod common;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status, Timestamp};
+use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status};
 use beadstore::ops::{CreateOptions, IssueFilter, IssueUpdate, OrphanHandling};
 use beadstore::{Error, Store};
+use common::issues::{at, ids, store_with_prefix};
 use common::TempDb;
-
-fn store_with_prefix(t: &TempDb) -> Store {
-    let store = Store::open(t.path_str()).unwrap();
-    store.set_config("issue_prefix", "bd").unwrap();
-    store
-}
 
 fn issue(title: &str) -> Issue {
     Issue::new(title)
@@ -26,14 +21,6 @@ fn with_id(id: &str, title: &str) -> Issue {
     let mut i = Issue::new(title);
     i.id = id.into();
     i
-}
-
-fn at(text: &str) -> Timestamp {
-    chrono::DateTime::parse_from_rfc3339(text).unwrap()
-}
-
-fn ids(issues: &[Issue]) -> BTreeSet<String> {
-    issues.iter().map(|i| i.id.clone()).collect()
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {

@@ -10,17 +10,8 @@ use std::time::Duration;
 use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status, Timestamp};
 use beadstore::ops::IssueUpdate;
 use beadstore::{Error, Store};
+use common::issues::{create, store_with_prefix};
 use common::TempDb;
-
-fn store_with_prefix(t: &TempDb) -> Store {
-    let store = Store::open(t.path_str()).unwrap();
-    store.set_config("issue_prefix", "bd").unwrap();
-    store
-}
-
-fn create(store: &Store, title: &str) -> Issue {
-    store.create_issue(Issue::new(title), "tester").unwrap()
-}
 
 fn explicit(store: &Store, id: &str, f: impl FnOnce(&mut Issue)) -> Issue {
     let mut i = Issue::new(id);

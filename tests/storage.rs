@@ -9,24 +9,11 @@ use std::collections::{BTreeSet, HashMap};
 use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status};
 use beadstore::ops::{IssueFilter, IssueUpdate, WorkFilter};
 use beadstore::{Error, Store};
+use common::issues::{create, ids, store_with_prefix};
 use common::TempDb;
-
-fn store_with_prefix(t: &TempDb) -> Store {
-    let store = Store::open(t.path_str()).unwrap();
-    store.set_config("issue_prefix", "bd").unwrap();
-    store
-}
-
-fn create(store: &Store, title: &str) -> Issue {
-    store.create_issue(Issue::new(title), "tester").unwrap()
-}
 
 fn dep(from: &str, to: &str, kind: &str) -> Dependency {
     Dependency::new(from, to, kind)
-}
-
-fn ids(issues: &[Issue]) -> BTreeSet<String> {
-    issues.iter().map(|i| i.id.clone()).collect()
 }
 
 #[test]

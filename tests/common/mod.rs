@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod history;
+pub mod issues;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -115,20 +115,30 @@ fn is_lock_wait(e: &Error) -> bool {
     matches!(e, Error::Locked { .. } | Error::Busy { .. })
 }
 
+/// Opens one session, printing `wait MICROS` (lock wait included); `None` after printing
+/// `locked` when the file was not had within the busy timeout.
+fn session(db: &str, options: OpenOptions) -> Result<Option<Store>, String> {
+    let asked = Instant::now();
+    match Store::open_with(db, options) {
+        Ok(store) => {
+            say(&format!("wait {}", asked.elapsed().as_micros()));
+            Ok(Some(store))
+        }
+        Err(e) if is_lock_wait(&e) => {
+            say("locked");
+            Ok(None)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn worker(db: &str, millis: &str, tag: &str) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_millis(number(millis)?);
     let mut n = 0u64;
     while Instant::now() < deadline {
-        let asked = Instant::now();
-        let store = match Store::open_with(db, session_options()) {
-            Ok(store) => store,
-            Err(e) if is_lock_wait(&e) => {
-                say("locked");
-                continue;
-            }
-            Err(e) => return Err(e.to_string()),
+        let Some(store) = session(db, session_options())? else {
+            continue;
         };
-        say(&format!("wait {}", asked.elapsed().as_micros()));
         for _ in 0..3 {
             n += 1;
             let title = format!("{tag}-{n}");
@@ -161,16 +171,9 @@ fn reader(db: &str, millis: &str) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_millis(number(millis)?);
     let mut highest = 0usize;
     while Instant::now() < deadline {
-        let asked = Instant::now();
-        let store = match Store::open_with(db, session_options().read_only(true)) {
-            Ok(store) => store,
-            Err(e) if is_lock_wait(&e) => {
-                say("locked");
-                continue;
-            }
-            Err(e) => return Err(e.to_string()),
+        let Some(store) = session(db, session_options().read_only(true))? else {
+            continue;
         };
-        say(&format!("wait {}", asked.elapsed().as_micros()));
         let issues = store
             .search_issues("", &Default::default())
             .map_err(|e| e.to_string())?;
