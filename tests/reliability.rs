@@ -3,7 +3,7 @@
 //! beside us. Every acknowledged write must be there afterwards and real SQLite's
 //! `integrity_check` must say ok.
 //!
-//! Longer runs: `BEADSTORE_SOAK_SECS=60 BEADSTORE_KILLS=1000 cargo test --release --test
+//! Longer runs: `BEADSTORE_SOAK_SECS=30 BEADSTORE_KILLS=1000 cargo test --all-features --test
 //! reliability -- --nocapture` (the figures are printed).
 
 mod common;
