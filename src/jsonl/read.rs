@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn a_bad_line_names_its_number() {
-        let text = "{\"id\":\"bd-1\"}\n{\"id\":\"bd-2\",\"priority\":\"high\"}\n";
+        let text = "{\"id\":\"bd-1\",\"title\":\"a\"}\n{\"id\":\"bd-2\",\"title\":\"b\",\"priority\":\"high\"}\n";
         let err = read_issues(text.as_bytes(), "x.jsonl").unwrap_err();
         assert!(
             matches!(err, Error::Jsonl { line: 2, ref path, .. } if path == "x.jsonl"),
