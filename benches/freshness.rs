@@ -5,6 +5,8 @@
 //! `cargo bench --bench freshness` (or with `BEADSTORE_BENCH_QUICK=1`); `scripts/bench-report`
 //! puts the numbers into BENCHMARKS.md.
 
+mod support;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -12,10 +14,6 @@ use std::time::{Duration, Instant};
 
 use beadstore::{FreshnessMode, OpenOptions, Store};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-
-fn quick() -> bool {
-    std::env::var_os("BEADSTORE_BENCH_QUICK").is_some()
-}
 
 fn bench_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-fixtures/freshness");
@@ -212,14 +210,7 @@ fn latency(c: &mut Criterion) {
 }
 
 fn config() -> Criterion {
-    let c = Criterion::default();
-    if quick() {
-        c.sample_size(10)
-            .warm_up_time(Duration::from_millis(300))
-            .measurement_time(Duration::from_secs(1))
-    } else {
-        c
-    }
+    support::config(Duration::from_secs(1), Criterion::default())
 }
 
 criterion_group! {

@@ -17,7 +17,7 @@ use std::time::Duration;
 use beadstore::jsonl::{write_line, ExportOptions, HtmlEscaping, ImportOptions};
 use beadstore::model::Issue;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use support::{dir, fresh, open, quick};
+use support::{c_record_created, dir, fresh, open};
 
 const ISSUES: usize = 10_000;
 
@@ -66,16 +66,8 @@ fn c_import(conn: &mut rusqlite::Connection, text: &[u8]) {
             ],
         )
         .expect("insert");
-        tx.execute(
-            "INSERT INTO events (issue_id, event_type, actor, new_value) VALUES (?, 'created', 'import', ?)",
-            rusqlite::params![issue.id, serde_json::to_string(issue).expect("json")],
-        )
-        .expect("event");
-        tx.execute(
-            "INSERT INTO dirty_issues (issue_id, marked_at) VALUES (?, ?) ON CONFLICT (issue_id) DO UPDATE SET marked_at = excluded.marked_at",
-            rusqlite::params![issue.id, fmt(&issue.updated_at)],
-        )
-        .expect("dirty");
+        let event = serde_json::to_string(issue).expect("json");
+        c_record_created(&tx, &issue.id, "import", &event, &fmt(&issue.updated_at));
         for label in &issue.labels {
             tx.execute(
                 "INSERT OR IGNORE INTO labels (issue_id, label) VALUES (?, ?)",
@@ -276,14 +268,7 @@ fn export(c: &mut Criterion) {
 }
 
 fn config() -> Criterion {
-    let c = Criterion::default();
-    if quick() {
-        c.sample_size(10)
-            .warm_up_time(Duration::from_millis(300))
-            .measurement_time(Duration::from_secs(3))
-    } else {
-        c.sample_size(10)
-    }
+    support::config(Duration::from_secs(3), Criterion::default().sample_size(10))
 }
 
 criterion_group! {

@@ -4,6 +4,8 @@
 //! `cargo bench --bench startup` (full) or `BEADSTORE_BENCH_QUICK=1 cargo bench` (a few seconds
 //! per benchmark); `scripts/bench-report` turns criterion's output into BENCHMARKS.md.
 
+mod support;
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,10 +31,6 @@ const GO_PROBE: &[&str] = &[
 ];
 
 const FIRST_QUERY: &str = "SELECT count(*) FROM issues WHERE status = 'open'";
-
-fn quick() -> bool {
-    std::env::var_os("BEADSTORE_BENCH_QUICK").is_some()
-}
 
 fn fixtures_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-fixtures");
@@ -306,14 +304,12 @@ fn process_cold_start(c: &mut Criterion) {
 }
 
 fn config() -> Criterion {
-    let c = Criterion::default();
-    if quick() {
-        c.sample_size(10)
-            .warm_up_time(Duration::from_millis(300))
-            .measurement_time(Duration::from_secs(1))
-    } else {
-        c.sample_size(50).measurement_time(Duration::from_secs(4))
-    }
+    support::config(
+        Duration::from_secs(1),
+        Criterion::default()
+            .sample_size(50)
+            .measurement_time(Duration::from_secs(4)),
+    )
 }
 
 criterion_group! {

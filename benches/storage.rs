@@ -14,7 +14,7 @@ use beadstore::model::Issue;
 use beadstore::ops::WorkFilter;
 use beadstore::params;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use support::{dir, fresh, open, quick};
+use support::{c_record_created, dir, fresh, open};
 
 fn batch_create(c: &mut Criterion) {
     let base = dir("storage");
@@ -62,16 +62,8 @@ fn batch_create(c: &mut Criterion) {
                         rusqlite::params![id, format!("Issue {i}"), format!("Description of issue {i}"), now, now],
                     )
                     .expect("insert");
-                    tx.execute(
-                        "INSERT INTO events (issue_id, event_type, actor, new_value) VALUES (?, 'created', 'bench', ?)",
-                        rusqlite::params![id, format!("{{\"id\":\"{id}\",\"title\":\"Issue {i}\"}}")],
-                    )
-                    .expect("event");
-                    tx.execute(
-                        "INSERT INTO dirty_issues (issue_id, marked_at) VALUES (?, ?) ON CONFLICT (issue_id) DO UPDATE SET marked_at = excluded.marked_at",
-                        rusqlite::params![id, now],
-                    )
-                    .expect("dirty");
+                    let event = format!("{{\"id\":\"{id}\",\"title\":\"Issue {i}\"}}");
+                    c_record_created(&tx, &id, "bench", &event, now);
                 }
                 tx.commit().expect("commit");
                 conn
@@ -231,16 +223,7 @@ fn create_one(c: &mut Criterion) {
                 rusqlite::params![id, format!("Created in the bench {m}"), now, now],
             )
             .expect("insert");
-            tx.execute(
-                "INSERT INTO events (issue_id, event_type, actor, new_value) VALUES (?, 'created', 'bench', '{}')",
-                [&id],
-            )
-            .expect("event");
-            tx.execute(
-                "INSERT INTO dirty_issues (issue_id, marked_at) VALUES (?, ?) ON CONFLICT (issue_id) DO UPDATE SET marked_at = excluded.marked_at",
-                rusqlite::params![id, now],
-            )
-            .expect("dirty");
+            c_record_created(&tx, &id, "bench", "{}", now);
             tx.commit().expect("commit");
         })
     });
@@ -288,14 +271,7 @@ fn search(c: &mut Criterion) {
 }
 
 fn config() -> Criterion {
-    let c = Criterion::default();
-    if quick() {
-        c.sample_size(10)
-            .warm_up_time(Duration::from_millis(300))
-            .measurement_time(Duration::from_secs(2))
-    } else {
-        c.sample_size(20)
-    }
+    support::config(Duration::from_secs(2), Criterion::default().sample_size(20))
 }
 
 criterion_group! {

@@ -40,3 +40,40 @@ pub fn fresh(path: &Path) {
     store.set_config("issue_prefix", "bd").expect("prefix");
     store.close().expect("close");
 }
+
+/// Criterion settings: in quick mode 10 samples, 300 ms warm-up and `quick_measurement`; else
+/// `full`.
+pub fn config(
+    quick_measurement: std::time::Duration,
+    full: criterion::Criterion,
+) -> criterion::Criterion {
+    if quick() {
+        criterion::Criterion::default()
+            .sample_size(10)
+            .warm_up_time(std::time::Duration::from_millis(300))
+            .measurement_time(quick_measurement)
+    } else {
+        full
+    }
+}
+
+/// What Go records for each created issue, as the C SQLite peers write it: a `created` event
+/// by `actor` carrying `event_json`, and the dirty mark.
+pub fn c_record_created(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    actor: &str,
+    event_json: &str,
+    now: &str,
+) {
+    tx.execute(
+        "INSERT INTO events (issue_id, event_type, actor, new_value) VALUES (?, 'created', ?, ?)",
+        rusqlite::params![id, actor, event_json],
+    )
+    .expect("event");
+    tx.execute(
+        "INSERT INTO dirty_issues (issue_id, marked_at) VALUES (?, ?) ON CONFLICT (issue_id) DO UPDATE SET marked_at = excluded.marked_at",
+        rusqlite::params![id, now],
+    )
+    .expect("dirty");
+}
