@@ -269,10 +269,18 @@ fn stock_sqlite_and_beadstore_wait_for_each_other_and_never_corrupt_the_file() {
     assert_eq!(store.get_config("held_by").unwrap(), "sqlite");
     store.set_config("written_by", "beadstore").unwrap();
 
-    // beadstore holds the file for writing: SQLite waits its timeout, then "database is locked".
+    // An open store between calls holds nothing: SQLite writes beside it.
+    python_write(&t.path, 2.0).unwrap();
+    assert_eq!(store.get_config("written_by").unwrap(), "sqlite");
+    store.close().unwrap();
+
+    // beadstore inside a write transaction (another process): SQLite waits its timeout, then
+    // "database is locked".
+    let (mut holder, mut out) = common::spawn_testkit(&["hold", t.path_str(), "1500"]);
+    common::wait_for_line(&mut out, "ready");
     let err = python_write(&t.path, 0.3).unwrap_err();
     assert!(err.contains("locked"), "{err}");
-    store.close().unwrap();
+    assert!(holder.wait().unwrap().success());
 
     // Free again: SQLite writes, and beadstore reads it.
     python_write(&t.path, 2.0).unwrap();

@@ -1,82 +1,807 @@
-//! A shared lock on a database file that conflicts with the engine's exclusive writer lock.
+//! Locks on a database file for the length of one operation, and the check that tells whether
+//! another process changed the file since this process last looked.
 //!
-//! The engine takes a classic POSIX `fcntl` write lock over the whole file for as long as a
-//! read-write database is open, and takes no lock at all for a read-only open. A read-only store
-//! therefore holds an open-file-description (OFD) read lock for its lifetime: OFD locks and POSIX
-//! locks conflict with each other, so a reader waits while a writer process holds the file and a
-//! writer process waits (then reports `Locked`) while readers hold it. OFD locks belong to the
-//! descriptor, not the process, so closing some other descriptor of the same file does not drop
-//! them (the trap of classic POSIX locks).
+//! The engine runs without a lock of its own (`NoLock`); every read and write of a store takes
+//! one of these first and lets it go when the call returns, so between calls no process holds
+//! anything that makes another wait.
+//!
+//! The locks are open-file-description (OFD) locks on SQLite's own lock bytes, so that real
+//! SQLite (Go bd, the `sqlite3` shell) and beadstore exclude each other per operation:
+//! - a writer holds the PENDING byte and the whole SHARED range exclusively, as SQLite's
+//!   EXCLUSIVE lock does;
+//! - a reader write-locks one byte of the SHARED range, picked at random (SQLite's scheme on
+//!   Windows): readers do not conflict with each other, but each conflicts with a writer and
+//!   with every SQLite connection (whose SHARED lock read-locks the whole range);
+//! - a reader first read-locks PENDING and lets it go once it has its byte, so a writer that
+//!   holds PENDING while it waits for readers to finish is not starved by new ones.
+//!
+//! A process that has to wait blocks in the kernel (`F_OFD_SETLKW`) on a helper thread, so it is
+//! woken the moment the holder lets go instead of polling; the busy timeout bounds the wait.
+//! The threads and stores of one process share what the process holds (the engine keeps them
+//! consistent with each other): they exclude other processes together, and a thread joins the
+//! process's lock only for a short while after it was taken, so a busy process still lets others
+//! in. OFD locks belong to the descriptor: closing some other descriptor of the file drops
+//! nothing, and a process killed with `kill -9` loses its locks with its descriptors.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fs::File;
-use std::path::Path;
-use std::time::Duration;
+use std::marker::PhantomData;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::lock_wait::wait_for_lock;
 
-/// A held shared lock; released when dropped (the descriptor closes).
+/// SQLite's PENDING byte: the start of its lock bytes.
+const PENDING: u64 = 0x4000_0000;
+/// The first byte of SQLite's SHARED range (after PENDING and RESERVED).
+const SHARED_FIRST: u64 = PENDING + 2;
+/// How many bytes the SHARED range has.
+const SHARED_SIZE: u64 = 510;
+/// How many random bytes a reader tries before it waits for one.
+const READER_TRIES: usize = 8;
+
+/// What an operation does with the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockMode {
+    /// Reads only: shares the file with other readers.
+    Read,
+    /// May write: alone on the file.
+    Write,
+}
+
+/// A database file's identity: (device, inode).
+pub(crate) type FileKey = (u64, u64);
+
+/// The file's header and its WAL's identity, size, time and header: whenever any process commits,
+/// checkpoints or restarts the WAL, one of them changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileState {
+    header: [u8; 100],
+    header_len: usize,
+    /// The database file's size and modification time: a checkpoint writes pages outside the
+    /// header, and these tell two checkpoints apart where the `-wal` ends up the same.
+    size: u64,
+    modified: (i64, i64),
+    wal: Option<WalState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct WalState {
+    inode: u64,
+    size: u64,
+    modified: (i64, i64),
+    header: [u8; 32],
+}
+
+/// What the process knows about the file as its engine database last saw it.
 #[derive(Debug)]
-pub(crate) struct SharedFileLock {
-    _file: File,
+enum Seen {
+    /// No store of this process has used the file yet: the engine database is fresh.
+    Never,
+    /// Lost track (a check failed): the next operation refreshes the engine database.
+    Unknown,
+    /// The file as of the last operation of this process.
+    Known(Box<FileState>),
 }
 
-/// Why one attempt to take the lock did not succeed.
-enum Attempt {
-    Held,
-    Conflict,
-    Failed(std::io::Error),
+/// One database file as this process locks it; shared by every store of the process on it.
+#[derive(Debug)]
+pub(crate) struct FileGate {
+    key: FileKey,
+    label: String,
+    path: PathBuf,
+    wal_path: PathBuf,
+    /// Whether descriptors are open for writing (needed to write-lock a reader's byte).
+    writable: bool,
+    /// A descriptor that is never locked: header reads and new descriptors come from it.
+    anchor: File,
+    /// Descriptors not in use by an operation; each is its own open file description.
+    idle: Mutex<Vec<File>>,
+    wal_file: Mutex<Option<(u64, File)>>,
+    seen: Mutex<Seen>,
+    /// What the process holds, and a signal for threads waiting for it.
+    proc: Mutex<ProcHold>,
+    released: Condvar,
+    /// Bumped each time the engine database was refreshed after another process's change.
+    generation: AtomicU64,
 }
 
-impl SharedFileLock {
-    /// Takes the lock, retrying while a writer holds the file, for at most `timeout`.
-    pub(crate) fn acquire(path: &Path, timeout: Duration) -> Result<Self> {
-        let file = File::open(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::NotFound {
-                    what: format!("database {}", path.display()),
+fn gates() -> MutexGuard<'static, HashMap<FileKey, Weak<FileGate>>> {
+    static GATES: OnceLock<Mutex<HashMap<FileKey, Weak<FileGate>>>> = OnceLock::new();
+    GATES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn lock_unpoisoned<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl FileGate {
+    /// The gate of the file at `path` (created empty when `create` and missing). Read-write
+    /// descriptors are used where the file allows it, read-only ones otherwise.
+    pub(crate) fn open(path: &Path, create: bool) -> Result<Arc<FileGate>> {
+        let label = path.display().to_string();
+        let file = match open_descriptor(path, true, create) {
+            Ok(f) => f,
+            Err(e) if !create && is_permission(&e) => {
+                open_descriptor(path, false, false).map_err(|e| not_found_or_io(path, e))?
+            }
+            Err(e) => return Err(not_found_or_io(path, e)),
+        };
+        let writable = file_is_writable(&file);
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io("lock file", path, e))?;
+        let key = (meta.dev(), meta.ino());
+        let mut table = gates();
+        if let Some(gate) = table.get(&key).and_then(Weak::upgrade) {
+            if gate.writable || !writable {
+                gate.return_descriptor(file);
+                return Ok(gate);
+            }
+        }
+        let mut wal_path = path.as_os_str().to_owned();
+        wal_path.push("-wal");
+        let gate = Arc::new(FileGate {
+            key,
+            label,
+            path: path.to_path_buf(),
+            wal_path: PathBuf::from(wal_path),
+            writable,
+            anchor: file,
+            idle: Mutex::new(Vec::new()),
+            wal_file: Mutex::new(None),
+            seen: Mutex::new(Seen::Never),
+            proc: Mutex::new(ProcHold::default()),
+            released: Condvar::new(),
+            generation: AtomicU64::new(0),
+        });
+        table.retain(|_, weak| weak.strong_count() > 0);
+        table.insert(key, Arc::downgrade(&gate));
+        Ok(gate)
+    }
+
+    /// The (device, inode) locked.
+    pub(crate) fn key(&self) -> FileKey {
+        self.key
+    }
+
+    /// The path the file was opened by (it may name another file since).
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// How many times the engine database was refreshed for another process's change.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Takes the lock for one operation, waiting at most `timeout`; past it, `Error::Locked`.
+    ///
+    /// The threads of one process share what the process holds: the engine keeps them
+    /// consistent with each other, so they only exclude other processes, together. A thread
+    /// joins the process's lock when it covers what it asks for and was taken less than
+    /// `JOIN_WINDOW` ago (so a busy multi-threaded process still lets others in); otherwise it
+    /// waits for the process to let go and queues in the kernel like any process. A thread that
+    /// holds the lock already always joins; a write inside its own read upgrades in place.
+    pub(crate) fn lock(
+        self: &Arc<Self>,
+        mode: LockMode,
+        timeout: Duration,
+        op: &'static str,
+    ) -> Result<OpLock> {
+        let id = Arc::as_ptr(self) as usize;
+        let mine = holding(id) > 0;
+        let start = Instant::now();
+        let mut st = lock_unpoisoned(&self.proc);
+        loop {
+            let held_mode = st.held.as_ref().map(|h| h.mode);
+            match held_mode {
+                None if !st.busy => {
+                    st.busy = true;
+                    drop(st);
+                    let got = self.acquire(mode, timeout.saturating_sub(start.elapsed()), op);
+                    let mut st = lock_unpoisoned(&self.proc);
+                    st.busy = false;
+                    self.released.notify_all();
+                    let (file, byte) = got?;
+                    st.held = Some(ProcLock { mode, file, byte });
+                    st.holders = 1;
+                    st.since = Instant::now();
+                    st.synced = false;
+                    st.wrote = mode == LockMode::Write;
+                    return Ok(OpLock::new(self.clone(), id, true));
+                }
+                Some(held)
+                    if covers(held, mode)
+                        && (mine
+                            || (!st.busy && st.synced && st.since.elapsed() < JOIN_WINDOW)) =>
+                {
+                    st.holders += 1;
+                    st.wrote |= mode == LockMode::Write;
+                    return Ok(OpLock::new(self.clone(), id, false));
+                }
+                Some(LockMode::Read) if mine && !st.busy => {
+                    let fd = st.held.as_ref().map_or(-1, |h| h.file.as_raw_fd());
+                    st.busy = true;
+                    drop(st);
+                    let got = self.upgrade(fd, timeout.saturating_sub(start.elapsed()), op);
+                    let mut st = lock_unpoisoned(&self.proc);
+                    st.busy = false;
+                    self.released.notify_all();
+                    got?;
+                    if let Some(h) = st.held.as_mut() {
+                        h.mode = LockMode::Write;
+                    }
+                    st.holders += 1;
+                    st.wrote = true;
+                    return Ok(OpLock::new(self.clone(), id, false));
+                }
+                _ => {}
+            }
+            let waited = start.elapsed();
+            if waited >= timeout {
+                return Err(self.locked(op, waited));
+            }
+            st = self
+                .released
+                .wait_timeout(st, timeout - waited)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+    }
+
+    fn descriptor(&self) -> Result<File> {
+        if let Some(f) = lock_unpoisoned(&self.idle).pop() {
+            return Ok(f);
+        }
+        // A new open file description on the same inode, whatever the path names now.
+        let path = format!("/proc/self/fd/{}", self.anchor.as_raw_fd());
+        let file = open_descriptor(Path::new(&path), self.writable, false)
+            .or_else(|_| self.anchor.try_clone())
+            .map_err(|e| Error::io("lock file", &self.label, e))?;
+        Ok(file)
+    }
+
+    fn return_descriptor(&self, file: File) {
+        let mut idle = lock_unpoisoned(&self.idle);
+        if idle.len() < 16 {
+            idle.push(file);
+        }
+    }
+
+    fn acquire(&self, mode: LockMode, timeout: Duration, op: &'static str) -> Result<(File, u64)> {
+        let file = self.descriptor()?;
+        let fd = file.as_raw_fd();
+        match sequence(fd, mode, self.writable, false, &|| true) {
+            Ok(Some(byte)) => return Ok((file, byte)),
+            Ok(None) => {}
+            Err(e) => return Err(Error::io("lock file", &self.label, e)),
+        }
+        if timeout.is_zero() {
+            self.return_descriptor(file);
+            return Err(self.locked(op, Duration::ZERO));
+        }
+        self.wait(file, mode, timeout, op)
+    }
+
+    /// Waits in the kernel on a helper thread, so the busy timeout can end the wait.
+    fn wait(
+        &self,
+        file: File,
+        mode: LockMode,
+        timeout: Duration,
+        op: &'static str,
+    ) -> Result<(File, u64)> {
+        let start = Instant::now();
+        let twin = file
+            .try_clone()
+            .map_err(|e| Error::io("lock file", &self.label, e))?;
+        let shared = Arc::new((Mutex::new(Wait::Waiting), Condvar::new()));
+        let theirs = shared.clone();
+        let writable = self.writable;
+        let spawned = std::thread::Builder::new()
+            .name("beadstore-lock-wait".into())
+            .spawn(move || {
+                let fd = file.as_raw_fd();
+                let still_wanted = || matches!(*lock_unpoisoned(&theirs.0), Wait::Waiting);
+                let result = sequence(fd, mode, writable, true, &still_wanted);
+                let mut state = lock_unpoisoned(&theirs.0);
+                match *state {
+                    Wait::Waiting => {
+                        *state = Wait::Done(result.map(|got| got.map(|byte| (file, byte))));
+                        theirs.1.notify_all();
+                    }
+                    // Given up on: whatever was taken goes with the descriptor.
+                    _ => unlock_all(fd),
+                }
+            });
+        if let Err(e) = spawned {
+            return Err(Error::io("lock wait thread", &self.label, e));
+        }
+        let (state, woken) = &*shared;
+        let mut guard = lock_unpoisoned(state);
+        loop {
+            match std::mem::replace(&mut *guard, Wait::Waiting) {
+                Wait::Done(Ok(Some(got))) => return Ok(got),
+                Wait::Done(Ok(None)) => return Err(self.locked(op, start.elapsed())),
+                Wait::Done(Err(e)) => return Err(Error::io("lock file", &self.label, e)),
+                Wait::Waiting | Wait::Abandoned => {}
+            }
+            let waited = start.elapsed();
+            if waited >= timeout {
+                *guard = Wait::Abandoned;
+                drop(guard);
+                // The helper may hold PENDING while it waits for the rest: let it go now.
+                unlock_all(twin.as_raw_fd());
+                return Err(self.locked(op, waited));
+            }
+            guard = woken
+                .wait_timeout(guard, timeout - waited)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+    }
+
+    /// Turns this thread's read lock (on `fd`) into a write lock. Rare (a write inside a
+    /// snapshot), so it retries briefly instead of waiting on a helper thread: the helper would
+    /// share the descriptor whose read byte the outer call still needs.
+    fn upgrade(&self, fd: RawFd, timeout: Duration, op: &'static str) -> Result<()> {
+        let start = Instant::now();
+        let mut pause = Duration::from_micros(200);
+        loop {
+            match set_lock(fd, libc::F_WRLCK, SHARED_FIRST, SHARED_SIZE, false) {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => return Err(Error::io("lock file", &self.label, e)),
+            }
+            let waited = start.elapsed();
+            if waited >= timeout {
+                return Err(self.locked(op, waited));
+            }
+            std::thread::sleep(pause.min(timeout - waited));
+            pause = (pause * 2).min(Duration::from_millis(10));
+        }
+    }
+
+    fn locked(&self, op: &'static str, waited: Duration) -> Error {
+        Error::Locked {
+            op,
+            path: self.label.clone(),
+            waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    fn capture(&self) -> std::io::Result<FileState> {
+        let mut header = [0u8; 100];
+        let header_len = read_up_to(&self.anchor, &mut header)?;
+        let db = self.anchor.metadata()?;
+        let wal = match std::fs::metadata(&self.wal_path) {
+            Ok(meta) => {
+                let mut header = [0u8; 32];
+                if meta.len() >= 32 {
+                    let mut cached = lock_unpoisoned(&self.wal_file);
+                    if cached.as_ref().map(|(ino, _)| *ino) != Some(meta.ino()) {
+                        *cached = File::open(&self.wal_path).ok().map(|f| (meta.ino(), f));
+                    }
+                    if let Some((_, f)) = cached.as_ref() {
+                        read_up_to(f, &mut header)?;
+                    }
+                }
+                Some(WalState {
+                    inode: meta.ino(),
+                    size: meta.len(),
+                    modified: (meta.mtime(), meta.mtime_nsec()),
+                    header,
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        Ok(FileState {
+            header,
+            header_len,
+            size: db.len(),
+            modified: (db.mtime(), db.mtime_nsec()),
+            wal,
+        })
+    }
+}
+
+/// What the helper thread has done.
+enum Wait {
+    Waiting,
+    Abandoned,
+    Done(std::io::Result<Option<(File, u64)>>),
+}
+
+thread_local! {
+    /// How deep this thread is in locks of each file (by gate address).
+    static HOLDING: RefCell<Vec<(usize, usize)>> = const { RefCell::new(Vec::new()) };
+    static RANDOM: Cell<u64> = const { Cell::new(0) };
+}
+
+fn holding(gate: usize) -> usize {
+    HOLDING.with(|h| {
+        h.borrow()
+            .iter()
+            .find(|(g, _)| *g == gate)
+            .map_or(0, |(_, depth)| *depth)
+    })
+}
+
+fn enter(gate: usize) {
+    HOLDING.with(|h| {
+        let mut h = h.borrow_mut();
+        match h.iter_mut().find(|(g, _)| *g == gate) {
+            Some((_, depth)) => *depth += 1,
+            None => h.push((gate, 1)),
+        }
+    });
+}
+
+fn leave(gate: usize) {
+    HOLDING.with(|h| {
+        let mut h = h.borrow_mut();
+        if let Some((_, depth)) = h.iter_mut().find(|(g, _)| *g == gate) {
+            *depth = depth.saturating_sub(1);
+        }
+        h.retain(|(_, depth)| *depth > 0);
+    });
+}
+
+/// True when a lock held in `held` mode serves a request for `want`.
+fn covers(held: LockMode, want: LockMode) -> bool {
+    held == LockMode::Write || want == LockMode::Read
+}
+
+/// How long after the process took the file its other threads may still join it.
+const JOIN_WINDOW: Duration = Duration::from_millis(100);
+
+/// The lock this process holds on the file.
+#[derive(Debug)]
+struct ProcLock {
+    mode: LockMode,
+    file: File,
+    #[allow(dead_code)]
+    byte: u64,
+}
+
+/// What this process holds of the file, shared by its threads and stores.
+#[derive(Debug)]
+struct ProcHold {
+    held: Option<ProcLock>,
+    /// Operations (of any thread) inside the lock.
+    holders: usize,
+    /// When the process took the file.
+    since: Instant,
+    /// Set while a thread takes or upgrades the lock: the others wait for it.
+    busy: bool,
+    /// The thread that took the file has compared it: others may join.
+    synced: bool,
+    /// A holder asked to write: the file is recorded as this process's doing at release.
+    wrote: bool,
+}
+
+impl Default for ProcHold {
+    fn default() -> Self {
+        ProcHold {
+            held: None,
+            holders: 0,
+            since: Instant::now(),
+            busy: false,
+            synced: false,
+            wrote: false,
+        }
+    }
+}
+
+/// The file locked for one operation; released when dropped. Tied to the thread that took it.
+pub(crate) struct OpLock {
+    gate: Arc<FileGate>,
+    id: usize,
+    /// This lock took the file for the process: it compares the file (`sync`).
+    first: bool,
+    _same_thread: PhantomData<*const ()>,
+}
+
+impl OpLock {
+    fn new(gate: Arc<FileGate>, id: usize, first: bool) -> Self {
+        enter(id);
+        OpLock {
+            gate,
+            id,
+            first,
+            _same_thread: PhantomData,
+        }
+    }
+
+    /// Lets the process's other threads join without comparing the file (a handle that no
+    /// longer follows the file at its path).
+    pub(crate) fn settle(&self) {
+        if self.first {
+            self.gate.mark_synced();
+        }
+    }
+
+    /// Compares the file with what this process last saw of it and, when another process
+    /// changed it, runs `refresh` (the engine database re-reads the WAL) before the operation
+    /// goes on. Only the lock that took the file checks; nested ones ride on it. `fresh` says
+    /// the engine database was opened under this very lock and already read the file.
+    pub(crate) fn sync(&self, fresh: bool, refresh: impl FnOnce() -> Result<()>) -> Result<Synced> {
+        if !self.first {
+            return Ok(Synced::Unchanged);
+        }
+        let result = self.compare(fresh, refresh);
+        self.gate.mark_synced();
+        result
+    }
+
+    fn compare(&self, fresh: bool, refresh: impl FnOnce() -> Result<()>) -> Result<Synced> {
+        let gate = &self.gate;
+        let mut seen = lock_unpoisoned(&gate.seen);
+        let now = gate
+            .capture()
+            .map_err(|e| Error::io("check database file", &gate.label, e))?;
+        let refresh_needed = match &*seen {
+            Seen::Known(state) => **state != now,
+            Seen::Unknown => true,
+            Seen::Never => !fresh,
+        };
+        // A writer that follows the protocol always leaves a trace in the `-wal` (frames
+        // appended, the log restarted or truncated); a database file that changed while the
+        // `-wal` did not is someone else's doing (a copy over it).
+        let wal_moved = match &*seen {
+            Seen::Known(state) => state.wal != now.wal,
+            Seen::Unknown | Seen::Never => false,
+        };
+        let synced = match (refresh_needed, wal_moved) {
+            (false, _) => Synced::Unchanged,
+            (true, true) => Synced::PeerWrote,
+            (true, false) => Synced::Refreshed,
+        };
+        if refresh_needed {
+            *seen = Seen::Unknown;
+            refresh()?;
+            gate.generation.fetch_add(1, Ordering::AcqRel);
+            tracing::debug!(target: "beadstore::locks", path = %gate.label, "another process changed the file: engine state refreshed");
+        }
+        *seen = Seen::Known(Box::new(now));
+        Ok(synced)
+    }
+}
+
+/// What `OpLock::sync` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Synced {
+    /// The file is as this process last left it (or the lock rode on an outer one).
+    Unchanged,
+    /// Another process committed, checkpointed or restarted the log: the engine state was
+    /// refreshed, and the database file as it is now is that process's regular work.
+    PeerWrote,
+    /// The engine state was refreshed, with no evidence of who changed the file.
+    Refreshed,
+}
+
+impl Drop for OpLock {
+    fn drop(&mut self) {
+        leave(self.id);
+        let gate = &self.gate;
+        let mut st = lock_unpoisoned(&gate.proc);
+        st.holders = st.holders.saturating_sub(1);
+        if st.holders == 0 {
+            if let Some(held) = st.held.take() {
+                if st.wrote {
+                    // Still under the lock: the file as it is now is this process's own doing.
+                    gate.record_own();
+                }
+                unlock_all(held.file.as_raw_fd());
+                gate.return_descriptor(held.file);
+            }
+            st.synced = false;
+            st.wrote = false;
+        }
+        gate.released.notify_all();
+    }
+}
+
+impl FileGate {
+    fn mark_synced(&self) {
+        lock_unpoisoned(&self.proc).synced = true;
+        self.released.notify_all();
+    }
+
+    /// After a write of this process, still under its lock: the file as it is now is known.
+    fn record_own(&self) {
+        let mut seen = lock_unpoisoned(&self.seen);
+        *seen = match self.capture() {
+            Ok(state) => Seen::Known(Box::new(state)),
+            Err(_) => Seen::Unknown,
+        };
+    }
+}
+
+/// Runs the lock steps for `mode` on `fd`; `Ok(None)` when a step conflicts without `wait` (or
+/// `still_wanted` turned false). Whatever was taken is released again on failure. Returns the
+/// reader's byte (or 0 for a writer and for a read-only descriptor's shared lock).
+fn sequence(
+    fd: RawFd,
+    mode: LockMode,
+    writable: bool,
+    wait: bool,
+    still_wanted: &dyn Fn() -> bool,
+) -> std::io::Result<Option<u64>> {
+    let gave_up = |fd| {
+        unlock_all(fd);
+        Ok(None)
+    };
+    match mode {
+        LockMode::Write => {
+            if !set_lock(fd, libc::F_WRLCK, PENDING, 1, wait)? || !still_wanted() {
+                return gave_up(fd);
+            }
+            if !set_lock(fd, libc::F_WRLCK, SHARED_FIRST, SHARED_SIZE, wait)? || !still_wanted() {
+                return gave_up(fd);
+            }
+            Ok(Some(0))
+        }
+        LockMode::Read => {
+            if !set_lock(fd, libc::F_RDLCK, PENDING, 1, wait)? || !still_wanted() {
+                return gave_up(fd);
+            }
+            let byte = if writable {
+                let mut got = None;
+                for _ in 0..READER_TRIES {
+                    let byte = SHARED_FIRST + random_below(SHARED_SIZE);
+                    if set_lock(fd, libc::F_WRLCK, byte, 1, false)? {
+                        got = Some(byte);
+                        break;
+                    }
+                }
+                match got {
+                    Some(byte) => byte,
+                    None if wait => {
+                        let byte = SHARED_FIRST + random_below(SHARED_SIZE);
+                        if !set_lock(fd, libc::F_WRLCK, byte, 1, true)? || !still_wanted() {
+                            return gave_up(fd);
+                        }
+                        byte
+                    }
+                    None => return gave_up(fd),
                 }
             } else {
-                Error::io("open for read lock", path, e)
-            }
-        })?;
-        let label = path.display().to_string();
-        wait_for_lock("open read-only", &label, timeout, || {
-            match try_read_lock(&file) {
-                Attempt::Held => Ok(Some(())),
-                Attempt::Conflict => Ok(None),
-                Attempt::Failed(e) => Err(Error::io("read lock", path, e)),
-            }
-        })?;
-        Ok(SharedFileLock { _file: file })
+                if !set_lock(fd, libc::F_RDLCK, SHARED_FIRST, SHARED_SIZE, wait)? || !still_wanted()
+                {
+                    return gave_up(fd);
+                }
+                0
+            };
+            set_lock(fd, libc::F_UNLCK, PENDING, 1, false)?;
+            Ok(Some(byte))
+        }
     }
 }
 
+fn unlock_all(fd: RawFd) {
+    let _ = set_lock(
+        fd,
+        libc::F_UNLCK,
+        PENDING,
+        SHARED_FIRST + SHARED_SIZE - PENDING,
+        false,
+    );
+}
+
+/// One `fcntl` OFD lock call; `Ok(false)` when another holder conflicts (non-blocking only).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn try_read_lock(file: &File) -> Attempt {
-    use std::os::fd::AsRawFd;
-    // SAFETY: `flock` is plain data; zeroed is a valid value that we then fill in.
+fn set_lock(
+    fd: RawFd,
+    kind: libc::c_int,
+    start: u64,
+    len: u64,
+    wait: bool,
+) -> std::io::Result<bool> {
+    // SAFETY: `flock` is plain data; zeroed is a valid value that is then filled in.
     let mut lock: libc::flock = unsafe { std::mem::zeroed() };
-    lock.l_type = libc::F_RDLCK as _;
+    lock.l_type = kind as _;
     lock.l_whence = libc::SEEK_SET as _;
-    lock.l_start = 0;
-    lock.l_len = 0;
+    lock.l_start = start as _;
+    lock.l_len = len as _;
     lock.l_pid = 0;
-    // SAFETY: the descriptor is open for the duration of the call and `lock` is a valid flock.
-    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut lock) };
-    if rc == 0 {
-        return Attempt::Held;
-    }
-    let err = std::io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(code) if code == libc::EAGAIN || code == libc::EACCES => Attempt::Conflict,
-        _ => Attempt::Failed(err),
+    let cmd = if wait {
+        libc::F_OFD_SETLKW
+    } else {
+        libc::F_OFD_SETLK
+    };
+    loop {
+        // SAFETY: the descriptor is open for the duration of the call and `lock` is valid.
+        let rc = unsafe { libc::fcntl(fd, cmd, &mut lock) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let err = std::io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(code) if code == libc::EINTR => continue,
+            Some(code) if !wait && (code == libc::EAGAIN || code == libc::EACCES) => {
+                return Ok(false)
+            }
+            _ => return Err(err),
+        }
     }
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn try_read_lock(_file: &File) -> Attempt {
-    // Without OFD locks there is no lock that is both safe to hold beside the engine's own and
-    // visible to it; readers then rely on the engine alone.
-    Attempt::Held
+compile_error!(
+    "beadstore needs open-file-description locks (Linux) to share a database between processes"
+);
+
+fn random_below(n: u64) -> u64 {
+    RANDOM.with(|state| {
+        let mut x = state.get();
+        if x == 0 {
+            let clock = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0);
+            let seed =
+                clock ^ u64::from(std::process::id()).rotate_left(32) ^ (&x as *const u64 as u64);
+            x = seed | 1;
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        state.set(x);
+        x % n
+    })
+}
+
+fn read_up_to(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+fn open_descriptor(path: &Path, write: bool, create: bool) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(write)
+        .create(create)
+        .mode(0o644)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+}
+
+fn file_is_writable(file: &File) -> bool {
+    // SAFETY: F_GETFL only reads the descriptor's flags.
+    let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
+    flags >= 0 && (flags & libc::O_ACCMODE) == libc::O_RDWR
+}
+
+fn is_permission(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(libc::EROFS)
+}
+
+fn not_found_or_io(path: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Error::NotFound {
+            what: format!("database {}", path.display()),
+        }
+    } else {
+        Error::io("open for locking", path, e)
+    }
 }

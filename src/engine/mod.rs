@@ -9,7 +9,7 @@ pub(crate) mod file_lock;
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,10 +61,12 @@ impl EngineDb {
                 let io: Arc<dyn IO> = Arc::new(contain(op, &label, PlatformIO::new)?);
                 #[cfg(feature = "fault-injection")]
                 let io = faults::wrap(io, path);
+                // No lock of the engine's own: beadstore locks the file per operation
+                // (`file_lock`), so other processes can use it between calls.
                 let flags = if read_only {
-                    OpenFlags::ReadOnly
+                    OpenFlags::ReadOnly | OpenFlags::NoLock
                 } else {
-                    OpenFlags::Create
+                    OpenFlags::Create | OpenFlags::NoLock
                 };
                 (io, path, flags, read_only)
             }
@@ -75,6 +77,20 @@ impl EngineDb {
             db,
             label,
             read_only,
+        })
+    }
+
+    /// True for a database opened read-only.
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Re-reads the WAL from disk after another process committed, checkpointed or restarted
+    /// it: the engine's in-memory WAL index describes the file as this process last left it.
+    /// Call with the file locked and no transaction open on any connection.
+    pub(crate) fn reload_from_disk(&self) -> Result<()> {
+        contain("refresh after another process wrote", &self.label, || {
+            self.db.reload_wal_after_external_restore()
         })
     }
 
@@ -92,6 +108,7 @@ impl EngineDb {
             query_only: AtomicBool::new(self.read_only),
             poisoned: AtomicBool::new(false),
             statements: parking_lot::Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
         })
     }
 }
@@ -108,9 +125,34 @@ pub(crate) struct EngineConn {
     /// Prepared statements by mode and SQL text: preparing costs more than running most.
     /// The engine re-prepares a cached statement by itself when the schema changed.
     statements: parking_lot::Mutex<HashMap<String, turso_core::Statement>>,
+    /// The file generation (see `file_lock::FileGate::generation`) this connection's page cache
+    /// and schema describe.
+    generation: AtomicU64,
 }
 
 impl EngineConn {
+    /// Brings the connection up to the file's `generation`: after another process changed the
+    /// file, its cached pages, statements and schema may describe the old content.
+    pub(crate) fn catch_up(&self, generation: u64) -> Result<()> {
+        if self.generation.load(Ordering::Acquire) == generation {
+            return Ok(());
+        }
+        self.statements.lock().clear();
+        self.guard("refresh after another process wrote", |conn| {
+            let pager = conn.get_pager();
+            pager.clear_page_cache(false);
+            pager.set_schema_cookie(None);
+            conn.maybe_reparse_schema()
+        })?;
+        self.generation.store(generation, Ordering::Release);
+        Ok(())
+    }
+
+    /// Marks a new connection as describing the file at `generation` already.
+    pub(crate) fn set_generation(&self, generation: u64) {
+        self.generation.store(generation, Ordering::Release);
+    }
+
     /// Runs one or more statements that take no parameters and return no rows.
     pub(crate) fn execute_batch(&self, op: &str, sql: &str) -> Result<()> {
         // Batches carry DDL (migrations): statements prepared against the old schema go.

@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::engine::file_lock::SharedFileLock;
+use std::sync::Arc;
+
+use crate::engine::file_lock::{FileGate, LockMode, OpLock, Synced};
 use crate::engine::{EngineConn, EngineDb};
 use crate::error::{Error, Result};
 
-use super::registry::Registration;
+use super::registry::{self, Registration};
+use crate::freshness::Snapshot;
 
 /// How many idle reader connections are kept for reuse.
 const IDLE_READERS: usize = 8;
@@ -22,9 +25,13 @@ pub(crate) struct Handle {
     busy_timeout: Duration,
     closed: AtomicBool,
     wal_frozen: AtomicBool,
-    // Declared after the connections so they close first, then the engine database, then locks.
+    /// Set once the file at the path is no longer this handle's: its engine state is kept as
+    /// it was (never refreshed from the `-wal` at the path, which may be another file's now).
+    detached: AtomicBool,
+    // Declared after the connections so they close first, then the engine database.
     db: EngineDb,
-    _read_lock: Option<SharedFileLock>,
+    /// Per-operation locks on the file; `None` in memory.
+    gate: Option<Arc<FileGate>>,
     _registration: Option<Registration>,
 }
 
@@ -32,23 +39,89 @@ impl Handle {
     pub(crate) fn new(
         db: EngineDb,
         busy_timeout: Duration,
-        read_lock: Option<SharedFileLock>,
+        gate: Option<Arc<FileGate>>,
         registration: Option<Registration>,
     ) -> Result<Self> {
         let writer = db.connect(busy_timeout)?;
+        if let Some(gate) = &gate {
+            writer.set_generation(gate.generation());
+        }
         Ok(Handle {
             writer: Mutex::new(writer),
             idle_readers: Mutex::new(Vec::new()),
             busy_timeout,
             closed: AtomicBool::new(false),
             wal_frozen: AtomicBool::new(false),
+            detached: AtomicBool::new(false),
             db,
-            _read_lock: read_lock,
+            gate,
             _registration: registration,
         })
     }
 
-    /// The writer connection, waited for at most the busy timeout.
+    /// Locks the file for one operation (nothing in memory) and, when another process changed
+    /// it since this process last looked, refreshes the engine state first.
+    pub(crate) fn lock_file(&self, mode: LockMode, op: &'static str) -> Result<Option<OpLock>> {
+        let Some(gate) = &self.gate else {
+            return Ok(None);
+        };
+        // A read-write database locks exclusively even to read: its threads then never have to
+        // upgrade a shared lock (two processes upgrading at once would wait for each other).
+        let mode = if self.db.is_read_only() {
+            mode
+        } else {
+            LockMode::Write
+        };
+        let lock = gate.lock(mode, self.busy_timeout, op)?;
+        if self.detached.load(Ordering::Acquire) {
+            lock.settle();
+        } else {
+            let synced = lock.sync(false, || self.db.reload_from_disk())?;
+            if synced == Synced::PeerWrote {
+                self.vouch_for_peer_write(gate);
+            }
+        }
+        Ok(Some(lock))
+    }
+
+    /// Another process wrote through the lock protocol and changed the database file (a
+    /// checkpoint): the file as it is now is recorded like an own write, so that the freshness
+    /// check does not take it for a copy over the file.
+    fn vouch_for_peer_write(&self, gate: &FileGate) {
+        let Some(id) = self.file_id() else {
+            return;
+        };
+        let path = gate.path();
+        let pin = registry::pin(path).ok().flatten();
+        if let Ok(Some(now)) = Snapshot::take(path, pin.as_ref()) {
+            if now.stamp.id() == id {
+                registry::record_own_write(id, now);
+            }
+        }
+    }
+
+    /// Records, under the lock the open took, that this freshly opened engine database has read
+    /// the file (or refreshes a database the process already had open, if it is stale).
+    pub(crate) fn adopt_file(&self, lock: &OpLock) -> Result<()> {
+        lock.sync(true, || self.db.reload_from_disk()).map(|_| ())
+    }
+
+    /// Brings a connection up to date with the file (after another process's change).
+    fn catch_up(&self, conn: &EngineConn) -> Result<()> {
+        match &self.gate {
+            Some(gate) if !self.detached.load(Ordering::Acquire) => {
+                conn.catch_up(gate.generation())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// From now on this handle's engine state is never refreshed from the path's `-wal`.
+    pub(crate) fn detach(&self) {
+        self.detached.store(true, Ordering::Release);
+    }
+
+    /// The writer connection, waited for at most the busy timeout, with the file locked.
     pub(crate) fn writer(&self, op: &'static str) -> Result<WriterGuard<'_>> {
         let guard = if self.busy_timeout.is_zero() {
             self.writer.try_lock()
@@ -68,27 +141,37 @@ impl Handle {
             let old = std::mem::replace(&mut *guard, fresh);
             let _ = old.close();
         }
-        Ok(WriterGuard { guard })
+        let lock = self.lock_file(LockMode::Write, op)?;
+        self.catch_up(&guard)?;
+        Ok(WriterGuard { _lock: lock, guard })
     }
 
-    /// A reader connection from the pool (or a new one); it returns to the pool when dropped.
+    /// A reader connection from the pool (or a new one), with the file locked for reading; it
+    /// returns to the pool when dropped.
     pub(crate) fn reader(&self, op: &'static str) -> Result<ReaderGuard<'_>> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed { op });
         }
+        let lock = self.lock_file(LockMode::Read, op)?;
         let pooled = self.idle_readers.lock().pop();
         let conn = match pooled {
             Some(c) => c,
             None => self.connect()?,
         };
-        Ok(ReaderGuard {
+        let guard = ReaderGuard {
+            _lock: lock,
             handle: self,
             conn: ManuallyDrop::new(conn),
-        })
+        };
+        self.catch_up(&guard.conn)?;
+        Ok(guard)
     }
 
     fn connect(&self) -> Result<EngineConn> {
         let conn = self.db.connect(self.busy_timeout)?;
+        if let Some(gate) = &self.gate {
+            conn.set_generation(gate.generation());
+        }
         if self.wal_frozen.load(Ordering::Acquire) {
             conn.freeze_wal();
         }
@@ -99,6 +182,7 @@ impl Handle {
     /// file at the path is no longer this handle's, and another handle may share its `-wal`.
     /// Call with no operation in flight.
     pub(crate) fn freeze_wal(&self) {
+        self.detach();
         self.wal_frozen.store(true, Ordering::Release);
         // A writer held past the busy timeout is in use by this very thread (close() called
         // inside a transaction): that connection is frozen when it is next handed out instead.
@@ -137,6 +221,27 @@ impl Handle {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
+        // The engine checkpoints when the last connection of a read-write database closes: that
+        // happens under the write lock, or not at all.
+        let _lock = if self.db.is_read_only() || self.is_wal_frozen() {
+            None
+        } else {
+            // Synced first: a checkpoint from a stale view of the WAL would lose newer frames.
+            match self.lock_file(LockMode::Write, "close") {
+                Ok(lock) => lock,
+                Err(e) => {
+                    tracing::warn!(error = %e, "closing without the final checkpoint: the file stayed locked");
+                    self.wal_frozen.store(true, Ordering::Release);
+                    if let Some(w) = &writer {
+                        w.freeze_wal();
+                    }
+                    for conn in self.idle_readers.lock().iter() {
+                        conn.freeze_wal();
+                    }
+                    None
+                }
+            }
+        };
         let mut first_error = writer.and_then(|w| w.close().err());
         for conn in self.idle_readers.lock().drain(..) {
             if let Err(e) = conn.close() {
@@ -157,8 +262,10 @@ impl Drop for Handle {
     }
 }
 
-/// Exclusive use of the writer connection.
+/// Exclusive use of the writer connection, with the file locked for writing.
 pub(crate) struct WriterGuard<'a> {
+    // Declared first: the file lock goes before the connection is handed to another thread.
+    _lock: Option<OpLock>,
     guard: MutexGuard<'a, EngineConn>,
 }
 
@@ -171,6 +278,7 @@ impl std::ops::Deref for WriterGuard<'_> {
 
 /// Exclusive use of one reader connection until dropped.
 pub(crate) struct ReaderGuard<'a> {
+    _lock: Option<OpLock>,
     handle: &'a Handle,
     conn: ManuallyDrop<EngineConn>,
 }

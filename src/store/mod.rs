@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::engine::file_lock::SharedFileLock;
+use crate::engine::file_lock::{FileGate, LockMode};
 use crate::engine::{Checkpoint, EngineConn, EngineDb, Target};
 use crate::error::{Error, Result};
 use crate::freshness::{FreshnessMode, Opened, ReplacementKind, Tracker};
@@ -282,6 +282,22 @@ impl Store {
         // New calls now get `Closed`; calls in flight on other threads finish first, so the
         // checkpoint below is not refused for a read still running.
         self.wait_for_claims(0, self.busy_timeout);
+        // Held to the end: what the file is now is judged, checkpointed and discarded with no
+        // other process changing it meanwhile (a change seen here was a peer's regular write,
+        // vouched for by this lock, or a copy over the file).
+        let mode = if self.read_only || handle.is_wal_frozen() {
+            LockMode::Read
+        } else {
+            LockMode::Write
+        };
+        let _held = match handle.lock_file(mode, "close") {
+            Ok(lock) => lock,
+            Err(e) => {
+                tracing::warn!(path = %self.path, error = %e, "closing without the final checkpoint: the file stayed locked");
+                handle.freeze_wal();
+                None
+            }
+        };
         let change = self.freshness.as_ref().and_then(Tracker::change_now);
         let checkpoint = match change {
             // Overwritten in place: the file holds someone else's pages now, and the WAL must
@@ -320,12 +336,11 @@ impl Store {
             (Some(ReplacementKind::InPlace), Some((id, epoch)), Some(file))
                 if registry::stores_of_epoch(id, epoch) == 0 =>
             {
-                reconnect::discard_stale_wal(file, id, epoch, self.read_only).map_err(|message| {
-                    Error::Engine {
+                reconnect::discard_stale_wal(file, id, epoch, self.read_only, self.busy_timeout)
+                    .map_err(|message| Error::Engine {
                         op: "close".into(),
                         message,
-                    }
-                })
+                    })
             }
             _ => Ok(()),
         };
@@ -534,32 +549,34 @@ fn open_file_handle_once(
     busy_timeout: Duration,
 ) -> Result<Handle> {
     if read_only {
-        let Some(id) = registry::file_id(file) else {
-            return Err(Error::NotFound {
+        let gate = FileGate::open(file, false).map_err(|e| match e {
+            Error::NotFound { .. } => Error::NotFound {
                 what: format!("open read-only: database {path}"),
-            });
-        };
-        // When this process writes the file it shares the engine's database and needs no file
-        // lock (see registry.rs); otherwise the shared lock keeps writer processes out.
-        let (read_lock, role) = if registry::has_writers(id) {
-            (None, Role::SharingReader)
+            },
+            other => other,
+        })?;
+        let id = gate.key();
+        // When this process writes the file, the engine hands back the writer's database (it
+        // keeps one per file): this store then reads through it with writes refused.
+        let role = if registry::has_writers(id) {
+            Role::SharingReader
         } else {
-            (
-                Some(SharedFileLock::acquire(file, busy_timeout)?),
-                Role::LockedReader,
-            )
+            Role::LockedReader
         };
+        let lock = gate.lock(LockMode::Read, busy_timeout, "open read-only")?;
         let target = Target::File {
             path,
             read_only: true,
         };
         let db = EngineDb::open(target, path)?;
-        return Handle::new(
+        let handle = Handle::new(
             db,
             busy_timeout,
-            read_lock,
+            Some(gate),
             Some(Registration::new(id, role)),
-        );
+        )?;
+        handle.adopt_file(&lock)?;
+        return Ok(handle);
     }
     create_parent_dir(file)?;
     // Only a log line depends on it, so /proc/version is read only when it would show.
@@ -569,14 +586,24 @@ fn open_file_handle_once(
             "WSL2 Windows or Docker Desktop path: keeping WAL (the engine keeps its WAL index in process memory) and never enabling the multi-process sidecar"
         );
     }
-    let (db, id) = open_file_waiting(file, path, busy_timeout)?;
+    let gate = FileGate::open(file, true)?;
+    let id = gate.key();
+    wait_for_own_read_only_stores(id, path, busy_timeout)?;
+    let lock = gate.lock(LockMode::Write, busy_timeout, "open")?;
+    let target = Target::File {
+        path,
+        read_only: false,
+    };
+    let db = EngineDb::open(target, path)?;
     let handle = Handle::new(
         db,
         busy_timeout,
-        None,
+        Some(gate),
         Some(Registration::new(id, Role::Writer)),
     )?;
+    handle.adopt_file(&lock)?;
     prepare_schema(&*handle.writer("open")?)?;
+    drop(lock);
     Ok(handle)
 }
 
@@ -587,31 +614,16 @@ fn baseline(file: &Path, opened: Option<registry::FileId>) -> Option<Opened> {
     Opened::capture(file, opened?)
 }
 
-/// Opens a database file read-write, waiting (up to `timeout`) while another process or a
-/// read-only store of this process holds it.
-fn open_file_waiting(
-    file: &Path,
+/// A read-write open waits (up to `timeout`) while read-only stores of this process have the
+/// file open through a read-only engine database: the engine keeps one database per file in a
+/// process and would hand that one back, refusing every write.
+fn wait_for_own_read_only_stores(
+    id: registry::FileId,
     path: &str,
     timeout: Duration,
-) -> Result<(EngineDb, registry::FileId)> {
+) -> Result<()> {
     crate::lock_wait::wait_for_lock("open", path, timeout, || {
-        if registry::file_id(file).is_some_and(registry::has_locked_readers) {
-            return Ok(None);
-        }
-        let target = Target::File {
-            path,
-            read_only: false,
-        };
-        match EngineDb::open(target, path) {
-            Ok(db) => {
-                let id = registry::file_id(file).ok_or_else(|| Error::NotFound {
-                    what: format!("database {path} vanished while opening"),
-                })?;
-                Ok(Some((db, id)))
-            }
-            Err(Error::Locked { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        Ok((!registry::has_locked_readers(id)).then_some(()))
     })
 }
 

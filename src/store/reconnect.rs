@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::engine::file_lock::{FileGate, LockMode};
 use crate::engine::Checkpoint;
 use crate::error::{Error, Result};
 use crate::freshness::{
@@ -317,6 +318,10 @@ impl Store {
             // Another thread followed it meanwhile.
             return Ok(());
         };
+        if kind == ReplacementKind::InPlace && self.settled_by_lock(tracker, op) {
+            *pending = None;
+            return Ok(());
+        }
         if let Some(p) = pending.as_ref() {
             if !p.transient && p.kind == kind && p.seen == now {
                 tracker.defer();
@@ -348,6 +353,10 @@ impl Store {
             *pending = None;
             return Ok(());
         };
+        if kind == ReplacementKind::InPlace && self.settled_by_lock(tracker, op) {
+            *pending = None;
+            return Ok(());
+        }
         let path = self.path.clone();
         tracker.events.publish(FreshnessEvent::Replaced {
             path: path.clone(),
@@ -373,6 +382,21 @@ impl Store {
                 self.record_failure(&mut pending, tracker, kind, now, failure, op, access)
             }
         }
+    }
+
+    /// A database file changed in place may be another process's checkpoint rather than a
+    /// copy over it. Takes the file lock once (which refreshes the engine state and vouches
+    /// for a write that followed the lock protocol) and looks again under it: true when the
+    /// change turned out to be such a write.
+    fn settled_by_lock(&self, tracker: &Tracker, op: &'static str) -> bool {
+        let handle = match &*self.slot.read() {
+            Slot::Open(handle) => handle.clone(),
+            _ => return false,
+        };
+        let Ok(_lock) = handle.lock_file(LockMode::Read, op) else {
+            return false;
+        };
+        !matches!(tracker.check(true), Verdict::Changed { .. })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -458,6 +482,8 @@ impl Store {
     /// file; done once per file by the first store of the process (a later one would truncate a
     /// `-wal` the new file may already use). Then `old` never touches the WAL again.
     pub(super) fn release_old_wal(&self, old: &Handle) -> Result<()> {
+        // The `-wal` at the path may hold the new file's frames already: never read into `old`.
+        old.detach();
         if !self.read_only && !old.is_wal_frozen() {
             if let Some(id) = old.file_id() {
                 registry::release_wal_once(id, || {
@@ -519,7 +545,7 @@ impl Store {
                 )
                 .transient());
             }
-            discard_stale_wal(file, id, epoch, self.read_only)
+            discard_stale_wal(file, id, epoch, self.read_only, self.busy_timeout)
                 .map_err(|e| Failure::new(e, false))?;
         }
         let _pinned = candidate::check(file).map_err(|why| Failure::new(why.to_string(), false))?;
@@ -540,9 +566,10 @@ pub(super) fn discard_stale_wal(
     id: registry::FileId,
     epoch: u64,
     read_only: bool,
+    busy_timeout: Duration,
 ) -> std::result::Result<(), String> {
     if registry::advance_epoch(id, epoch) && !read_only {
-        discard_wal(file)?;
+        discard_wal(file, busy_timeout)?;
     }
     Ok(())
 }
@@ -552,12 +579,22 @@ pub(super) fn discard_wal_if_orphaned(file: &std::path::Path) -> std::result::Re
     if file.exists() {
         return Ok(());
     }
-    discard_wal(file)
+    discard_wal(file, Duration::ZERO)
 }
 
 /// Empties the `-wal` beside `file`: its frames were written against content that was
 /// overwritten, and replaying them would mix two databases.
-fn discard_wal(file: &std::path::Path) -> std::result::Result<(), String> {
+/// Under the write lock when a file is there: another process may be using the `-wal` of
+/// the new content already.
+fn discard_wal(file: &std::path::Path, busy_timeout: Duration) -> std::result::Result<(), String> {
+    let gate = FileGate::open(file, false).ok();
+    let _lock = match &gate {
+        Some(gate) => Some(
+            gate.lock(LockMode::Write, busy_timeout, "discard stale WAL")
+                .map_err(|e| format!("discarding the stale WAL: {e}"))?,
+        ),
+        None => None,
+    };
     let mut wal = file.as_os_str().to_owned();
     wal.push("-wal");
     match std::fs::OpenOptions::new().write(true).open(&wal) {

@@ -4,7 +4,9 @@
 //! Commands (each prints one line per event on stdout and flushes it):
 //! - `open DB`: open DB read-write (creating or migrating it), print `opened`, close, print
 //!   `closed`.
-//! - `hold DB MILLIS`: open DB read-write, print `ready`, keep it open for MILLIS ms, close.
+//! - `hold DB MILLIS`: open DB read-write, start a write transaction, print `ready`, keep the
+//!   transaction open for MILLIS ms, commit, close. (An open store between calls holds nothing;
+//!   a transaction holds the file.)
 //! - `generations DB ROUNDS TX_PER_ROUND`: ROUNDS times open DB read-write, run TX_PER_ROUND
 //!   transactions that each bump `gen` on every row of table `gens`, close; prints
 //!   `committed GEN` after each commit.
@@ -73,9 +75,19 @@ fn open(db: &str) -> Result<(), String> {
 }
 
 fn hold(db: &str, millis: &str) -> Result<(), String> {
+    let hold_for = Duration::from_millis(number(millis)?);
     let store = Store::open(db).map_err(|e| e.to_string())?;
-    say("ready");
-    std::thread::sleep(Duration::from_millis(number(millis)?));
+    store
+        .transaction(|tx| {
+            tx.execute(
+                "INSERT OR REPLACE INTO config (key, value) VALUES ('held_by', 'testkit')",
+                &[],
+            )?;
+            say("ready");
+            std::thread::sleep(hold_for);
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
     store.close().map_err(|e| e.to_string())?;
     say("closed");
     Ok(())
