@@ -1,17 +1,17 @@
-//! Reliability with real processes: several processes writing and reading one file, a writer
-//! SIGKILLed at random moments, and stock SQLite (a Python `sqlite3` process) holding the file
+//! Reliability with real processes: long-lived stores beside short processes writing and reading
+//! one file, a lock holder and a writer SIGKILLed, and stock SQLite (a Python `sqlite3` process) holding the file
 //! beside us. Every acknowledged write must be there afterwards and real SQLite's
 //! `integrity_check` must say ok.
 //!
-//! Longer runs: `BEADSTORE_SOAK_SECS=30 BEADSTORE_KILLS=1000 cargo test --all-features --test
+//! Longer runs (the 60 s soak): `BEADSTORE_SOAK_SECS=60 BEADSTORE_KILLS=1000 cargo test --all-features --test
 //! reliability -- --nocapture` (the figures are printed).
 
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -49,8 +49,63 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// A long-lived store in a child process (`beadstore-testkit follow`), asked one command at a
+/// time over its standard input.
+struct Follower {
+    child: Child,
+    input: ChildStdin,
+    output: BufReader<ChildStdout>,
+    call_micros: Vec<u64>,
+}
+
+impl Follower {
+    fn start(db: &str, mode: &str) -> Follower {
+        let mut child = common::testkit()
+            .args(["follow", db, mode])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn beadstore-testkit follow");
+        let input = child.stdin.take().unwrap();
+        let mut output = BufReader::new(child.stdout.take().unwrap());
+        common::wait_for_line(&mut output, "opened");
+        Follower {
+            child,
+            input,
+            output,
+            call_micros: Vec::new(),
+        }
+    }
+
+    /// Sends one command and returns its one-line answer.
+    fn ask(&mut self, command: &str) -> String {
+        let asked = Instant::now();
+        writeln!(self.input, "{command}").unwrap();
+        self.input.flush().unwrap();
+        let mut line = String::new();
+        self.output.read_line(&mut line).unwrap();
+        self.call_micros.push(asked.elapsed().as_micros() as u64);
+        assert!(!line.is_empty(), "the follower died on {command:?}");
+        line.trim_end().to_owned()
+    }
+
+    fn close(self) -> Vec<u64> {
+        let Follower {
+            mut child,
+            input,
+            mut output,
+            call_micros,
+        } = self;
+        drop(input);
+        common::wait_for_line(&mut output, "closed");
+        assert!(child.wait().unwrap().success());
+        call_micros
+    }
+}
+
 #[test]
-fn processes_writing_and_reading_one_file_lose_nothing_and_see_nothing_torn() {
+fn long_lived_stores_and_short_processes_share_one_file_and_lose_nothing() {
     let t = common::TempDb::new();
     let db = t.path_str().to_owned();
     beadstore::Store::open(&db)
@@ -59,7 +114,11 @@ fn processes_writing_and_reading_one_file_lose_nothing_and_see_nothing_torn() {
             s.close()
         })
         .unwrap();
-    let secs = env_number("BEADSTORE_SOAK_SECS", 3);
+    // Two stores stay open for the whole run, as a daemon and a `watch` would.
+    let mut long_rw = Follower::start(&db, "rw");
+    let mut long_ro = Follower::start(&db, "ro");
+
+    let secs = env_number("BEADSTORE_SOAK_SECS", 10);
     let millis = (secs * 1000).to_string();
     let writers = 4;
     let readers = 2;
@@ -68,23 +127,59 @@ fn processes_writing_and_reading_one_file_lose_nothing_and_see_nothing_torn() {
         .map(|w| spawn(&["worker", &db, &millis, &format!("w{w}")]))
         .collect();
     children.extend((0..readers).map(|_| spawn(&["reader", &db, &millis])));
+    let (lines, received) = std::sync::mpsc::channel();
+    for child in &mut children {
+        let out = BufReader::new(child.stdout.take().unwrap());
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+    }
+    drop(lines);
 
     let mut acked = BTreeSet::new();
     let mut waits = Vec::new();
     let mut locked = 0;
     let mut sessions = 0;
-    for child in &mut children {
-        let out = BufReader::new(child.stdout.take().unwrap());
-        for line in out.lines() {
-            let line = line.unwrap();
-            if let Some(title) = line.strip_prefix("ack ") {
-                acked.insert(title.to_owned());
-            } else if let Some(us) = line.strip_prefix("wait ") {
-                waits.push(us.parse::<u64>().unwrap());
-                sessions += 1;
-            } else if line == "locked" {
-                locked += 1;
+    let mut own = 0;
+    for line in received {
+        if let Some(title) = line.strip_prefix("ack ") {
+            acked.insert(title.to_owned());
+            // The write was acknowledged: each long-lived store sees it on its next call.
+            assert_eq!(
+                long_rw.ask(&format!("check {title}")),
+                format!("seen {title}")
+            );
+            assert_eq!(
+                long_ro.ask(&format!("check {title}")),
+                format!("seen {title}")
+            );
+            if acked.len() % 10 == 0 {
+                own += 1;
+                let title = format!("long-{own}");
+                assert_eq!(
+                    long_rw.ask(&format!("create {title}")),
+                    format!("ack {title}")
+                );
+                assert_eq!(
+                    long_ro.ask(&format!("check {title}")),
+                    format!("seen {title}")
+                );
+                acked.insert(title);
             }
+            if acked.len() % 25 == 0 {
+                for follower in [&mut long_rw, &mut long_ro] {
+                    let answer = follower.ask("scan");
+                    assert!(answer.starts_with("scanned "), "{answer}");
+                }
+            }
+        } else if let Some(us) = line.strip_prefix("wait ") {
+            waits.push(us.parse::<u64>().unwrap());
+            sessions += 1;
+        } else if line == "locked" {
+            locked += 1;
         }
     }
     for mut child in children {
@@ -94,20 +189,56 @@ fn processes_writing_and_reading_one_file_lose_nothing_and_see_nothing_torn() {
         assert!(status.success(), "a process failed: {err}");
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let mut follower_calls = long_rw.close();
+    follower_calls.extend(long_ro.close());
+    follower_calls.sort_unstable();
     waits.sort_unstable();
     eprintln!(
-        "multi-process: {writers} writers + {readers} readers x {secs} s: {} acknowledged writes ({:.0}/s), {sessions} sessions, {locked} lock timeouts; time to get the file p50 {} us, p90 {} us, p99 {} us, max {} us",
+        "multi-process: 2 long-lived stores + {writers} writers + {readers} readers x {secs} s: {} acknowledged writes ({:.0}/s), {sessions} sessions, {locked} lock timeouts; time to open p50 {} us, p90 {} us, p99 {} us, max {} us; long-lived store calls {} p50 {} us, p99 {} us, max {} us",
         acked.len(),
         acked.len() as f64 / elapsed,
         percentile(&waits, 0.5),
         percentile(&waits, 0.9),
         percentile(&waits, 0.99),
         waits.last().copied().unwrap_or(0),
+        follower_calls.len(),
+        percentile(&follower_calls, 0.5),
+        percentile(&follower_calls, 0.99),
+        follower_calls.last().copied().unwrap_or(0),
     );
+    assert_eq!(locked, 0, "calls failed at the default busy timeout");
+    assert!(own > 0, "the long-lived read-write store wrote too");
     assert!(acked.len() >= writers, "every writer got some writes in");
     let present = titles(&t.path);
     let lost: Vec<&String> = acked.difference(&present).collect();
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
+    assert_eq!(common::sqlite_integrity(&t.path), "ok");
+}
+
+#[test]
+fn a_lock_holder_killed_mid_transaction_frees_the_file_at_once() {
+    let t = common::TempDb::new();
+    beadstore::Store::open(t.path_str())
+        .and_then(|s| s.close())
+        .unwrap();
+    let (mut holder, mut out) = common::spawn_testkit(&["hold", t.path_str(), "60000"]);
+    common::wait_for_line(&mut out, "ready");
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+
+    // No stale lock: a store with a 100 ms busy timeout gets the file and writes.
+    let asked = Instant::now();
+    let store = beadstore::Store::open_with(
+        t.path_str(),
+        beadstore::OpenOptions::new().busy_timeout(Duration::from_millis(100)),
+    )
+    .unwrap();
+    store.set_config("after", "kill").unwrap();
+    let took = asked.elapsed();
+    // The killed transaction never committed.
+    assert_eq!(store.get_config("held_by").unwrap(), "");
+    store.close().unwrap();
+    assert!(took < Duration::from_millis(100), "it waited {took:?}");
     assert_eq!(common::sqlite_integrity(&t.path), "ok");
 }
 

@@ -17,6 +17,11 @@
 //! - `reader DB MILLIS`: for MILLIS ms, open read-only, check every issue's content hash (a torn
 //!   row would not match) and that the issue count never goes down, close; prints `wait MICROS`,
 //!   `locked`, `done`.
+//! - `follow DB rw|ro`: a long-lived store (default options, read-write or read-only) driven by
+//!   standard input, one command per line: `check TITLE` prints `seen TITLE` or `missing TITLE`;
+//!   `scan` checks every issue's content hash and that the count never went down, printing
+//!   `scanned N`; `create TITLE` (read-write) prints `ack TITLE` after the commit. At the end of
+//!   input it closes the store and prints `closed`. Prints `opened` first.
 //! - `crashy DB`: writes until killed: `ack TITLE` after each committed issue, a checkpoint every
 //!   7 issues, close and reopen every 13.
 
@@ -42,6 +47,7 @@ fn main() -> ExitCode {
         ["generations", db, rounds, per_round] => generations(db, rounds, per_round),
         ["worker", db, millis, tag] => worker(db, millis, tag),
         ["reader", db, millis] => reader(db, millis),
+        ["follow", db, mode] => follow(db, mode),
         ["crashy", db] => crashy(db),
         _ => Err(
             "usage: beadstore-testkit hold DB MILLIS | generations DB ROUNDS TX_PER_ROUND".into(),
@@ -116,11 +122,9 @@ fn generations(db: &str, rounds: &str, per_round: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Short sessions, as the command line and agents open the database.
+/// Short sessions, as the command line opens the database (default busy timeout).
 fn session_options() -> OpenOptions {
-    OpenOptions::new()
-        .busy_timeout(Duration::from_secs(2))
-        .freshness(FreshnessMode::Off)
+    OpenOptions::new().freshness(FreshnessMode::Off)
 }
 
 fn is_lock_wait(e: &Error) -> bool {
@@ -186,25 +190,74 @@ fn reader(db: &str, millis: &str) -> Result<(), String> {
         let Some(store) = session(db, session_options().read_only(true))? else {
             continue;
         };
-        let issues = store
-            .search_issues("", &Default::default())
-            .map_err(|e| e.to_string())?;
-        for issue in &issues {
-            if issue.content_hash != issue.compute_content_hash() {
-                return Err(format!("torn row: {} hash does not match", issue.id));
-            }
-        }
-        if issues.len() < highest {
-            return Err(format!(
-                "went back from {highest} to {} issues",
-                issues.len()
-            ));
-        }
-        highest = issues.len();
+        highest = check_all(&store, highest)?;
         store.close().map_err(|e| e.to_string())?;
         std::thread::sleep(Duration::from_millis(5));
     }
     say("done");
+    Ok(())
+}
+
+/// Every issue's content hash matches its row (a torn read would not), and the count is not
+/// below `highest`; returns the count.
+fn check_all(store: &Store, highest: usize) -> Result<usize, String> {
+    let issues = store
+        .search_issues("", &Default::default())
+        .map_err(|e| e.to_string())?;
+    for issue in &issues {
+        if issue.content_hash != issue.compute_content_hash() {
+            return Err(format!("torn row: {} hash does not match", issue.id));
+        }
+    }
+    if issues.len() < highest {
+        return Err(format!(
+            "went back from {highest} to {} issues",
+            issues.len()
+        ));
+    }
+    Ok(issues.len())
+}
+
+fn follow(db: &str, mode: &str) -> Result<(), String> {
+    let options = match mode {
+        "rw" => OpenOptions::new(),
+        "ro" => OpenOptions::new().read_only(true),
+        _ => return Err(format!("mode {mode:?} is neither rw nor ro")),
+    };
+    let store = Store::open_with(db, options).map_err(|e| e.to_string())?;
+    say("opened");
+    let mut highest = 0;
+    for line in std::io::stdin().lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        match line.split_once(' ').unwrap_or((line.as_str(), "")) {
+            ("check", title) => {
+                let rows = store
+                    .query(
+                        "SELECT count(*) FROM issues WHERE title = ?",
+                        &[title.into()],
+                    )
+                    .map_err(|e| e.to_string())?;
+                let seen = rows[0][0].as_i64() == Some(1);
+                say(&format!(
+                    "{} {title}",
+                    if seen { "seen" } else { "missing" }
+                ));
+            }
+            ("scan", _) => {
+                highest = check_all(&store, highest)?;
+                say(&format!("scanned {highest}"));
+            }
+            ("create", title) => {
+                store
+                    .create_issue(Issue::new(title.to_owned()), "follow")
+                    .map_err(|e| e.to_string())?;
+                say(&format!("ack {title}"));
+            }
+            _ => return Err(format!("unknown command {line:?}")),
+        }
+    }
+    store.close().map_err(|e| e.to_string())?;
+    say("closed");
     Ok(())
 }
 
