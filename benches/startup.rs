@@ -13,23 +13,6 @@ use std::time::Duration;
 use beadstore::{params, OpenOptions, Store};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 
-/// The tables and columns the Go store probes on every open (reference §5).
-const GO_PROBE: &[&str] = &[
-    "SELECT id, title, description, design, acceptance_criteria, notes, status, priority, issue_type, assignee, estimated_minutes, created_at, updated_at, closed_at, content_hash, external_ref, compaction_level, compacted_at, compacted_at_commit, original_size, source_repo, close_reason, deleted_at, deleted_by, delete_reason, original_type, sender, ephemeral, pinned FROM issues LIMIT 0",
-    "SELECT issue_id, depends_on_id, type, created_at, created_by, metadata, thread_id FROM dependencies LIMIT 0",
-    "SELECT issue_id, label FROM labels LIMIT 0",
-    "SELECT id, issue_id, author, text, created_at FROM comments LIMIT 0",
-    "SELECT id, issue_id, event_type, actor, old_value, new_value, comment, created_at FROM events LIMIT 0",
-    "SELECT key, value FROM config LIMIT 0",
-    "SELECT key, value FROM metadata LIMIT 0",
-    "SELECT issue_id, marked_at FROM dirty_issues LIMIT 0",
-    "SELECT issue_id, content_hash, exported_at FROM export_hashes LIMIT 0",
-    "SELECT parent_id, last_child FROM child_counters LIMIT 0",
-    "SELECT id, issue_id, snapshot_time, compaction_level, original_size, compressed_size, original_content, archived_events FROM issue_snapshots LIMIT 0",
-    "SELECT id, issue_id, compaction_level, snapshot_json, created_at FROM compaction_snapshots LIMIT 0",
-    "SELECT repo_path, jsonl_path, mtime_ns, last_checked FROM repo_mtimes LIMIT 0",
-];
-
 const FIRST_QUERY: &str = "SELECT count(*) FROM issues WHERE status = 'open'";
 
 fn fixtures_dir() -> PathBuf {
@@ -83,20 +66,6 @@ fn crate_wal(p: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn sqlite_open_go_semantics(path: &Path) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(path).expect("sqlite open");
-    conn.execute_batch(
-        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL;",
-    )
-    .expect("pragmas");
-    for probe in GO_PROBE {
-        let mut stmt = conn.prepare(probe).expect("probe");
-        let mut rows = stmt.query([]).expect("probe run");
-        black_box(rows.next().expect("probe step").is_none());
-    }
-    conn
-}
-
 fn first_query_sqlite(conn: &rusqlite::Connection) -> i64 {
     conn.query_row(FIRST_QUERY, [], |r| r.get(0))
         .expect("first query")
@@ -132,7 +101,7 @@ fn startup(c: &mut Criterion) {
             b.iter_batched(
                 || (),
                 |_| {
-                    let conn = sqlite_open_go_semantics(&path);
+                    let conn = support::c_open_go(&path);
                     black_box(first_query_sqlite(&conn));
                     conn
                 },

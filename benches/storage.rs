@@ -111,16 +111,6 @@ fn ready_fixture() -> PathBuf {
     path
 }
 
-const READY_SQL: &str = "SELECT i.*
-  FROM issues i
- WHERE i.pinned = 0 AND (i.ephemeral = 0 OR i.ephemeral IS NULL) AND i.status IN ('open', 'in_progress')
-   AND i.issue_type NOT IN ('merge-request', 'gate', 'molecule', 'message', 'agent', 'role', 'rig')
-   AND i.id NOT LIKE '%-mol-%' AND i.id NOT LIKE '%-wisp-%'
-   AND (i.defer_until IS NULL OR datetime(i.defer_until) <= datetime('now'))
-   AND NOT EXISTS (SELECT 1 FROM blocked_issues_cache c WHERE c.issue_id = i.id)
- ORDER BY CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN 0 ELSE 1 END,
-          CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN i.priority END, i.created_at";
-
 fn ready_work(c: &mut Criterion) {
     let path = ready_fixture();
     let store = open(&path);
@@ -138,7 +128,7 @@ fn ready_work(c: &mut Criterion) {
     let conn = rusqlite::Connection::open(&path).expect("sqlite");
     g.bench_function("c_sqlite", |b| {
         b.iter(|| {
-            let mut stmt = conn.prepare_cached(READY_SQL).expect("prepare");
+            let mut stmt = conn.prepare_cached(support::GO_READY_SQL).expect("prepare");
             // Every column of every row read, as Go's scan of the full issue does.
             let column_count = stmt.column_count();
             let ids: Vec<String> = stmt
@@ -196,34 +186,7 @@ fn create_one(c: &mut Criterion) {
             let id = format!("bd-c{m:x}");
             let now = "2026-01-01T00:00:00Z";
             let tx = conn.transaction().expect("begin");
-            let prefix: String = tx
-                .query_row("SELECT value FROM config WHERE key = 'issue_prefix'", [], |r| r.get(0))
-                .unwrap_or_default();
-            // Go's adaptive id length: the top-level issues under the prefix, and its settings.
-            let top_level: i64 = tx
-                .query_row(
-                    "SELECT count(*) FROM issues WHERE id LIKE ?1 || '-%' AND instr(substr(id, length(?1) + 2), '.') = 0",
-                    [&prefix],
-                    |r| r.get(0),
-                )
-                .expect("count");
-            for key in ["max_collision_prob", "min_hash_length", "max_hash_length"] {
-                let setting: Option<String> = tx
-                    .query_row("SELECT value FROM config WHERE key = ?", [key], |r| r.get(0))
-                    .ok();
-                black_box(setting);
-            }
-            black_box(top_level);
-            let exists: i64 = tx
-                .query_row("SELECT count(*) FROM issues WHERE id = ?", [&id], |r| r.get(0))
-                .expect("check");
-            black_box((prefix, exists));
-            tx.execute(
-                "INSERT INTO issues (id, content_hash, title, description, status, priority, issue_type, created_at, updated_at) VALUES (?, 'h', ?, 'A new piece of work', 'open', 2, 'task', ?, ?)",
-                rusqlite::params![id, format!("Created in the bench {m}"), now, now],
-            )
-            .expect("insert");
-            c_record_created(&tx, &id, "bench", "{}", now);
+            support::c_create_issue(&tx, &id, &format!("Created in the bench {m}"), "bench", now);
             tx.commit().expect("commit");
         })
     });

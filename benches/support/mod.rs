@@ -77,3 +77,93 @@ pub fn c_record_created(
     )
     .expect("dirty");
 }
+
+/// The tables and columns the Go store probes on every open (reference §5).
+pub const GO_PROBE: &[&str] = &[
+    "SELECT id, title, description, design, acceptance_criteria, notes, status, priority, issue_type, assignee, estimated_minutes, created_at, updated_at, closed_at, content_hash, external_ref, compaction_level, compacted_at, compacted_at_commit, original_size, source_repo, close_reason, deleted_at, deleted_by, delete_reason, original_type, sender, ephemeral, pinned FROM issues LIMIT 0",
+    "SELECT issue_id, depends_on_id, type, created_at, created_by, metadata, thread_id FROM dependencies LIMIT 0",
+    "SELECT issue_id, label FROM labels LIMIT 0",
+    "SELECT id, issue_id, author, text, created_at FROM comments LIMIT 0",
+    "SELECT id, issue_id, event_type, actor, old_value, new_value, comment, created_at FROM events LIMIT 0",
+    "SELECT key, value FROM config LIMIT 0",
+    "SELECT key, value FROM metadata LIMIT 0",
+    "SELECT issue_id, marked_at FROM dirty_issues LIMIT 0",
+    "SELECT issue_id, content_hash, exported_at FROM export_hashes LIMIT 0",
+    "SELECT parent_id, last_child FROM child_counters LIMIT 0",
+    "SELECT id, issue_id, snapshot_time, compaction_level, original_size, compressed_size, original_content, archived_events FROM issue_snapshots LIMIT 0",
+    "SELECT id, issue_id, compaction_level, snapshot_json, created_at FROM compaction_snapshots LIMIT 0",
+    "SELECT repo_path, jsonl_path, mtime_ns, last_checked FROM repo_mtimes LIMIT 0",
+];
+
+/// A C SQLite connection opened as the Go store opens one: its pragmas and its schema probe.
+pub fn c_open_go(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("sqlite open");
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL;",
+    )
+    .expect("pragmas");
+    for probe in GO_PROBE {
+        let mut stmt = conn.prepare(probe).expect("probe");
+        let mut rows = stmt.query([]).expect("probe run");
+        std::hint::black_box(rows.next().expect("probe step").is_none());
+    }
+    conn
+}
+
+/// Go's ready-work query (`GetReadyWork` through the blocked cache, default filter and sort).
+pub const GO_READY_SQL: &str = "SELECT i.*
+  FROM issues i
+ WHERE i.pinned = 0 AND (i.ephemeral = 0 OR i.ephemeral IS NULL) AND i.status IN ('open', 'in_progress')
+   AND i.issue_type NOT IN ('merge-request', 'gate', 'molecule', 'message', 'agent', 'role', 'rig')
+   AND i.id NOT LIKE '%-mol-%' AND i.id NOT LIKE '%-wisp-%'
+   AND (i.defer_until IS NULL OR datetime(i.defer_until) <= datetime('now'))
+   AND NOT EXISTS (SELECT 1 FROM blocked_issues_cache c WHERE c.issue_id = i.id)
+ ORDER BY CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN 0 ELSE 1 END,
+          CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN i.priority END, i.created_at";
+
+/// Go's `CreateIssue` for one issue with a known id, in `tx`: the prefix, the adaptive id length
+/// inputs (top-level issues under the prefix and its three settings), the id check, the row, the
+/// created event and the dirty mark.
+pub fn c_create_issue(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    title: &str,
+    actor: &str,
+    now: &str,
+) {
+    use std::hint::black_box;
+    let prefix: String = tx
+        .query_row(
+            "SELECT value FROM config WHERE key = 'issue_prefix'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or_default();
+    let top_level: i64 = tx
+        .query_row(
+            "SELECT count(*) FROM issues WHERE id LIKE ?1 || '-%' AND instr(substr(id, length(?1) + 2), '.') = 0",
+            [&prefix],
+            |r| r.get(0),
+        )
+        .expect("count");
+    for key in ["max_collision_prob", "min_hash_length", "max_hash_length"] {
+        let setting: Option<String> = tx
+            .query_row("SELECT value FROM config WHERE key = ?", [key], |r| {
+                r.get(0)
+            })
+            .ok();
+        black_box(setting);
+    }
+    let exists: i64 = tx
+        .query_row("SELECT count(*) FROM issues WHERE id = ?", [id], |r| {
+            r.get(0)
+        })
+        .expect("check");
+    black_box((prefix, top_level, exists));
+    tx.execute(
+        "INSERT INTO issues (id, content_hash, title, description, status, priority, issue_type, created_at, updated_at) VALUES (?, 'h', ?, 'A new piece of work', 'open', 2, 'task', ?, ?)",
+        rusqlite::params![id, title, now, now],
+    )
+    .expect("insert");
+    c_record_created(tx, id, actor, "{}", now);
+}
