@@ -96,6 +96,49 @@ fn check_cost(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // The same read right after another process's short write (a C SQLite connection opened,
+    // one commit, closed, as a CLI call does): the read takes the file lock, sees the file moved
+    // and refreshes its view before answering. (An open SQLite connection in WAL mode keeps a
+    // shared lock on the file, so `conn` is closed first.)
+    drop(conn);
+    let n = std::cell::Cell::new(0u64);
+    let foreign_write = || {
+        n.set(n.get() + 1);
+        rusqlite::Connection::open(&path)
+            .expect("sqlite writer")
+            .execute(
+                "INSERT OR REPLACE INTO config (key, value) VALUES ('foreign', ?)",
+                [n.get().to_string()],
+            )
+            .expect("foreign write");
+    };
+    let mut g = c.benchmark_group("get_config_after_foreign_write");
+    let store = open(&path, FreshnessMode::Watch);
+    g.bench_function("beadstore", |b| {
+        b.iter_batched(
+            foreign_write,
+            |_| black_box(store.get_config("foreign").expect("get")),
+            BatchSize::PerIteration,
+        )
+    });
+    store.close().expect("close");
+    let conn = rusqlite::Connection::open(&path).expect("sqlite");
+    g.bench_function("c_sqlite", |b| {
+        b.iter_batched(
+            foreign_write,
+            |_| {
+                let v: String = conn
+                    .query_row("SELECT value FROM config WHERE key = ?", ["foreign"], |r| {
+                        r.get(0)
+                    })
+                    .expect("sqlite get");
+                black_box(v)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
 }
 
 /// A staged replacement for each iteration, renamed over the path inside the measurement.

@@ -197,6 +197,18 @@ impl FileGate {
         timeout: Duration,
         op: &'static str,
     ) -> Result<OpLock> {
+        self.lock_as(mode, mode == LockMode::Write, timeout, op)
+    }
+
+    /// `lock` for an operation that writes only if `writes`: a read under the exclusive lock
+    /// leaves the file as it found it, so releasing it records nothing.
+    pub(crate) fn lock_as(
+        self: &Arc<Self>,
+        mode: LockMode,
+        writes: bool,
+        timeout: Duration,
+        op: &'static str,
+    ) -> Result<OpLock> {
         let id = Arc::as_ptr(self) as usize;
         let mine = holding(id) > 0;
         let start = Instant::now();
@@ -216,7 +228,7 @@ impl FileGate {
                     st.holders = 1;
                     st.since = Instant::now();
                     st.synced = false;
-                    st.wrote = mode == LockMode::Write;
+                    st.wrote = writes;
                     return Ok(OpLock::new(self.clone(), id, true));
                 }
                 Some(held)
@@ -225,7 +237,7 @@ impl FileGate {
                             || (!st.busy && st.synced && st.since.elapsed() < JOIN_WINDOW)) =>
                 {
                     st.holders += 1;
-                    st.wrote |= mode == LockMode::Write;
+                    st.wrote |= writes;
                     return Ok(OpLock::new(self.clone(), id, false));
                 }
                 Some(LockMode::Read) if mine && !st.busy => {

@@ -67,12 +67,12 @@ impl Handle {
         };
         // A read-write database locks exclusively even to read: its threads then never have to
         // upgrade a shared lock (two processes upgrading at once would wait for each other).
-        let mode = if self.db.is_read_only() {
+        let held = if self.db.is_read_only() {
             mode
         } else {
             LockMode::Write
         };
-        let lock = gate.lock(mode, self.busy_timeout, op)?;
+        let lock = gate.lock_as(held, mode == LockMode::Write, self.busy_timeout, op)?;
         if self.detached.load(Ordering::Acquire) {
             lock.settle();
         } else {
