@@ -222,7 +222,7 @@ impl FileGate {
                     let got = self.acquire(mode, timeout.saturating_sub(start.elapsed()), op);
                     let mut st = lock_unpoisoned(&self.proc);
                     st.busy = false;
-                    self.released.notify_all();
+                    self.wake(&st);
                     let (file, byte) = got?;
                     st.held = Some(ProcLock { mode, file, byte });
                     st.holders = 1;
@@ -247,7 +247,7 @@ impl FileGate {
                     let got = self.upgrade(fd, timeout.saturating_sub(start.elapsed()), op);
                     let mut st = lock_unpoisoned(&self.proc);
                     st.busy = false;
-                    self.released.notify_all();
+                    self.wake(&st);
                     got?;
                     if let Some(h) = st.held.as_mut() {
                         h.mode = LockMode::Write;
@@ -262,11 +262,13 @@ impl FileGate {
             if waited >= timeout {
                 return Err(self.locked(op, waited));
             }
+            st.waiters += 1;
             st = self
                 .released
                 .wait_timeout(st, timeout - waited)
                 .map(|(g, _)| g)
                 .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+            st.waiters -= 1;
         }
     }
 
@@ -500,6 +502,8 @@ struct ProcHold {
     synced: bool,
     /// A holder asked to write: the file is recorded as this process's doing at release.
     wrote: bool,
+    /// Threads waiting on `released`.
+    waiters: usize,
 }
 
 impl Default for ProcHold {
@@ -511,6 +515,7 @@ impl Default for ProcHold {
             busy: false,
             synced: false,
             wrote: false,
+            waiters: 0,
         }
     }
 }
@@ -620,14 +625,23 @@ impl Drop for OpLock {
             st.synced = false;
             st.wrote = false;
         }
-        gate.released.notify_all();
+        gate.wake(&st);
     }
 }
 
 impl FileGate {
     fn mark_synced(&self) {
-        lock_unpoisoned(&self.proc).synced = true;
-        self.released.notify_all();
+        let mut st = lock_unpoisoned(&self.proc);
+        st.synced = true;
+        self.wake(&st);
+    }
+
+    /// Wakes the threads waiting for the process's lock to change, if any (a wake-up is a
+    /// system call even when nobody waits). `st` is the locked state, so no waiter is missed.
+    fn wake(&self, st: &ProcHold) {
+        if st.waiters > 0 {
+            self.released.notify_all();
+        }
     }
 
     /// After a write of this process, still under its lock: the file as it is now is known.
