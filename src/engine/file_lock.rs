@@ -670,6 +670,20 @@ fn sequence(
     };
     match mode {
         LockMode::Write => {
+            // Uncontended, one call takes PENDING, RESERVED and the SHARED range together
+            // (SQLite's own exclusive lock). Waiting goes step by step: PENDING first, so that
+            // new readers queue behind the writer instead of starving it.
+            if !wait
+                && set_lock(
+                    fd,
+                    libc::F_WRLCK,
+                    PENDING,
+                    SHARED_FIRST + SHARED_SIZE - PENDING,
+                    false,
+                )?
+            {
+                return Ok(Some(0));
+            }
             if !set_lock(fd, libc::F_WRLCK, PENDING, 1, wait)? || !still_wanted() {
                 return gave_up(fd);
             }
