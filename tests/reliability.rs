@@ -413,6 +413,45 @@ fn stock_sqlite_and_beadstore_wait_for_each_other_and_never_corrupt_the_file() {
     assert!(err.contains("locked"), "{err}");
     assert!(holder.wait().unwrap().success());
 
+    // An idle SQLite connection on the WAL file (no transaction, as a daemon between calls)
+    // keeps SQLite's shared lock: beadstore waits for it, and writes once it closes.
+    let mut idle = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
+             c.execute('SELECT count(*) FROM issues').fetchall()\n\
+             print('idle', flush=True)\n\
+             sys.stdin.read()\n",
+        ])
+        .arg(&t.path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(idle.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "idle");
+    let store = beadstore::Store::open_with(
+        t.path_str(),
+        beadstore::OpenOptions::new().busy_timeout(Duration::from_millis(300)),
+    );
+    assert!(
+        matches!(
+            store,
+            Err(beadstore::Error::Locked { .. } | beadstore::Error::Busy { .. })
+        ),
+        "{:?}",
+        store.map(|_| ())
+    );
+    drop(idle.stdin.take());
+    assert!(idle.wait().unwrap().success());
+    let store = beadstore::Store::open(&short).unwrap();
+    store.set_config("after_idle", "beadstore").unwrap();
+    store.close().unwrap();
+
     // Free again: SQLite writes, and beadstore reads it.
     python_write(&t.path, 2.0).unwrap();
     let store = beadstore::Store::open_read_only(t.path_str()).unwrap();
