@@ -104,6 +104,18 @@ fn to_json(value: ValueRef<'_>) -> serde_json::Value {
     }
 }
 
+/// One row as a JSON object keyed by column name.
+fn row_object(
+    names: &[String],
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<serde_json::Map<String, serde_json::Value>> {
+    let mut object = serde_json::Map::new();
+    for (i, name) in names.iter().enumerate() {
+        object.insert(name.clone(), to_json(row.get_ref(i)?));
+    }
+    Ok(object)
+}
+
 /// Every column of every row of `sql` as JSON objects, then each row's labels under "labels".
 fn issues_with_labels(
     conn: &Connection,
@@ -112,13 +124,7 @@ fn issues_with_labels(
     let mut stmt = conn.prepare(sql)?;
     let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
     let mut issues: Vec<serde_json::Map<String, serde_json::Value>> = stmt
-        .query_map([], |row| {
-            let mut issue = serde_json::Map::new();
-            for (i, name) in names.iter().enumerate() {
-                issue.insert(name.clone(), to_json(row.get_ref(i)?));
-            }
-            Ok(issue)
-        })?
+        .query_map([], |row| row_object(&names, row))?
         .collect::<rusqlite::Result<_>>()?;
     let ids: Vec<&serde_json::Value> = issues.iter().map(|i| &i["id"]).collect();
     let list = serde_json::to_string(&ids).unwrap_or_default();
@@ -184,11 +190,7 @@ fn old_row(conn: &Connection, id: &str) -> rusqlite::Result<serde_json::Value> {
     let mut stmt = conn.prepare("SELECT * FROM issues WHERE id = ?")?;
     let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
     stmt.query_row([id], |row| {
-        let mut issue = serde_json::Map::new();
-        for (i, name) in names.iter().enumerate() {
-            issue.insert(name.clone(), to_json(row.get_ref(i)?));
-        }
-        Ok(serde_json::Value::Object(issue))
+        row_object(&names, row).map(serde_json::Value::Object)
     })
 }
 

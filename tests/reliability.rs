@@ -90,6 +90,11 @@ impl Follower {
         line.trim_end().to_owned()
     }
 
+    /// The issue titled `title` is visible to this store's next call.
+    fn assert_sees(&mut self, title: &str) {
+        assert_eq!(self.ask(&format!("check {title}")), format!("seen {title}"));
+    }
+
     fn close(self) -> Vec<u64> {
         let Follower {
             mut child,
@@ -148,14 +153,8 @@ fn long_lived_stores_and_short_processes_share_one_file_and_lose_nothing() {
         if let Some(title) = line.strip_prefix("ack ") {
             acked.insert(title.to_owned());
             // The write was acknowledged: each long-lived store sees it on its next call.
-            assert_eq!(
-                long_rw.ask(&format!("check {title}")),
-                format!("seen {title}")
-            );
-            assert_eq!(
-                long_ro.ask(&format!("check {title}")),
-                format!("seen {title}")
-            );
+            long_rw.assert_sees(title);
+            long_ro.assert_sees(title);
             if acked.len() % 10 == 0 {
                 own += 1;
                 let title = format!("long-{own}");
@@ -163,10 +162,7 @@ fn long_lived_stores_and_short_processes_share_one_file_and_lose_nothing() {
                     long_rw.ask(&format!("create {title}")),
                     format!("ack {title}")
                 );
-                assert_eq!(
-                    long_ro.ask(&format!("check {title}")),
-                    format!("seen {title}")
-                );
+                long_ro.assert_sees(&title);
                 acked.insert(title);
             }
             if acked.len() % 25 == 0 {

@@ -217,12 +217,9 @@ impl FileGate {
             let held_mode = st.held.as_ref().map(|h| h.mode);
             match held_mode {
                 None if !st.busy => {
-                    st.busy = true;
-                    drop(st);
-                    let got = self.acquire(mode, timeout.saturating_sub(start.elapsed()), op);
-                    let mut st = lock_unpoisoned(&self.proc);
-                    st.busy = false;
-                    self.wake(&st);
+                    let (mut st, got) = self.while_busy(st, || {
+                        self.acquire(mode, timeout.saturating_sub(start.elapsed()), op)
+                    });
                     let (file, byte) = got?;
                     st.held = Some(ProcLock { mode, file, byte });
                     st.holders = 1;
@@ -242,18 +239,15 @@ impl FileGate {
                 }
                 Some(LockMode::Read) if mine && !st.busy => {
                     let fd = st.held.as_ref().map_or(-1, |h| h.file.as_raw_fd());
-                    st.busy = true;
-                    drop(st);
-                    let got = self.upgrade(fd, timeout.saturating_sub(start.elapsed()), op);
-                    let mut st = lock_unpoisoned(&self.proc);
-                    st.busy = false;
-                    self.wake(&st);
+                    let (mut st, got) = self.while_busy(st, || {
+                        self.upgrade(fd, timeout.saturating_sub(start.elapsed()), op)
+                    });
                     got?;
                     if let Some(h) = st.held.as_mut() {
                         h.mode = LockMode::Write;
                     }
                     st.holders += 1;
-                    st.wrote = true;
+                    st.wrote |= writes;
                     return Ok(OpLock::new(self.clone(), id, false));
                 }
                 _ => {}
@@ -270,6 +264,22 @@ impl FileGate {
                 .unwrap_or_else(|poisoned| poisoned.into_inner().0);
             st.waiters -= 1;
         }
+    }
+
+    /// Runs `step` (a lock call that may block) with the process's state marked busy and its
+    /// mutex released, so other threads wait for the outcome instead of starting their own.
+    fn while_busy<'a, T>(
+        &'a self,
+        mut st: MutexGuard<'a, ProcHold>,
+        step: impl FnOnce() -> T,
+    ) -> (MutexGuard<'a, ProcHold>, T) {
+        st.busy = true;
+        drop(st);
+        let got = step();
+        let mut st = lock_unpoisoned(&self.proc);
+        st.busy = false;
+        self.wake(&st);
+        (st, got)
     }
 
     fn descriptor(&self) -> Result<File> {
