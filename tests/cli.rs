@@ -213,3 +213,89 @@ fn migrate_doctor_and_info_report_the_migration_state() {
         .unwrap()
         .contains("dirty_issues_table"));
 }
+
+/// Read commands write nothing anywhere: no temporary files or folders (the engine's sorts and
+/// hash joins stay in memory), and nothing beside the database. Watched with inotify on the
+/// temporary directory the process is given and on the database's folder, on a 10,000-issue
+/// project, big enough for `ready`'s and `stats`' sorts to spill had temp storage been files.
+#[test]
+fn read_commands_create_and_change_no_file() {
+    use inotify::{Inotify, WatchMask};
+
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("project");
+    let o = beadstore(
+        dir.path(),
+        &[
+            "demo",
+            "--issues",
+            "10000",
+            "--keep",
+            project.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let db = project.join(".beads/beads.db");
+    let busiest = {
+        // Immutable: this look creates, checkpoints and removes nothing.
+        let c = rusqlite::Connection::open_with_flags(
+            format!("file:{}?immutable=1", db.display()),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+        )
+        .unwrap();
+        c.query_row(
+            "SELECT issue_id FROM dependencies GROUP BY issue_id ORDER BY count(*) DESC LIMIT 1",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap()
+    };
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut inotify = Inotify::init().unwrap();
+    let changes = WatchMask::CREATE
+        | WatchMask::MODIFY
+        | WatchMask::ATTRIB
+        | WatchMask::DELETE
+        | WatchMask::MOVED_FROM
+        | WatchMask::MOVED_TO;
+    inotify.watches().add(&tmp, changes).unwrap();
+    inotify
+        .watches()
+        .add(db.parent().unwrap(), changes)
+        .unwrap();
+
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["info"],
+        vec!["show", &busiest],
+        vec!["list", "-n", "20"],
+        vec!["list", "--all", "-n", "0"],
+        vec!["ready", "-n", "10"],
+        vec!["--json", "ready"],
+        vec!["blocked"],
+        vec!["stats"],
+        vec!["dep", "tree", &busiest],
+        vec!["search", "a"],
+        vec!["export"],
+    ];
+    let mut buffer = [0u8; 4096];
+    for args in commands {
+        let o = Command::new(env!("CARGO_BIN_EXE_beadstore"))
+            .arg("--db")
+            .arg(&db)
+            .args(&args)
+            .env("TMPDIR", &tmp)
+            .output()
+            .expect("run beadstore");
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(!o.stdout.is_empty(), "{args:?} printed nothing");
+        let seen: Vec<String> = match inotify.read_events(&mut buffer) {
+            Ok(events) => events
+                .map(|e| format!("{:?} {:?}", e.mask, e.name))
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Vec::new(),
+            Err(e) => panic!("inotify: {e}"),
+        };
+        assert!(seen.is_empty(), "{args:?} changed the disk: {seen:?}");
+    }
+}

@@ -99,6 +99,9 @@ impl EngineDb {
         let conn = contain("connect", &self.label, || self.db.connect())?;
         conn.set_busy_timeout(busy_timeout);
         conn.set_foreign_keys_enabled(true);
+        // Sorts and hash joins that outgrow memory stay in memory: a read command never
+        // creates a file, and a beads database is far smaller than memory.
+        conn.set_temp_store(turso_core::TempStore::Memory);
         if self.read_only {
             conn.set_query_only(true);
         }

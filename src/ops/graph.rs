@@ -357,28 +357,40 @@ impl Transaction<'_> {
     pub fn get_statistics(&self) -> Result<Statistics> {
         let count =
             |sql: &str| -> Result<i64> { Ok(first_i64(&self.query(sql, &[])?).unwrap_or(0)) };
-        let lead = self.query(
-            "SELECT avg((julianday(closed_at) - julianday(created_at)) * 24) FROM issues WHERE closed_at IS NOT NULL",
+        let by_status = self.query(
+            "SELECT coalesce(sum(status != 'tombstone'), 0), coalesce(sum(status = 'open'), 0),
+                    coalesce(sum(status = 'in_progress'), 0), coalesce(sum(status = 'closed'), 0),
+                    coalesce(sum(status = 'deferred'), 0), coalesce(sum(status = 'tombstone'), 0),
+                    coalesce(sum(pinned = 1), 0),
+                    avg(CASE WHEN closed_at IS NOT NULL THEN (julianday(closed_at) - julianday(created_at)) * 24 END)
+               FROM issues",
             &[],
         )?;
+        let row = by_status.first();
+        let at = |n: usize| {
+            row.and_then(|r| r.get(n))
+                .and_then(Value::as_i64)
+                .unwrap_or(0)
+        };
         Ok(Statistics {
-            total_issues: count("SELECT count(*) FROM issues WHERE status != 'tombstone'")?,
-            open_issues: count("SELECT count(*) FROM issues WHERE status = 'open'")?,
-            in_progress_issues: count("SELECT count(*) FROM issues WHERE status = 'in_progress'")?,
-            closed_issues: count("SELECT count(*) FROM issues WHERE status = 'closed'")?,
+            total_issues: at(0),
+            open_issues: at(1),
+            in_progress_issues: at(2),
+            closed_issues: at(3),
             blocked_issues: count("SELECT count(*) FROM blocked_issues_cache c JOIN issues i ON i.id = c.issue_id WHERE i.status NOT IN ('closed', 'tombstone')")?,
-            deferred_issues: count("SELECT count(*) FROM issues WHERE status = 'deferred'")?,
-            ready_issues: self.get_ready_work(&WorkFilter::default())?.len() as i64,
-            tombstone_issues: count("SELECT count(*) FROM issues WHERE status = 'tombstone'")?,
-            pinned_issues: count("SELECT count(*) FROM issues WHERE pinned = 1")?,
-            epics_eligible_for_closure: self
-                .get_epics_eligible_for_closure()?
-                .iter()
-                .filter(|e| e.eligible_for_close)
-                .count() as i64,
-            average_lead_time_hours: lead
-                .first()
-                .and_then(|r| r.first())
+            deferred_issues: at(4),
+            ready_issues: self.count_ready_work(&WorkFilter::default())?,
+            tombstone_issues: at(5),
+            pinned_issues: at(6),
+            epics_eligible_for_closure: count(
+                "SELECT count(*) FROM (SELECT e.id,
+                        (SELECT count(*) FROM dependencies d JOIN issues c ON c.id = d.issue_id WHERE d.type = 'parent-child' AND d.depends_on_id = e.id) AS total,
+                        (SELECT count(*) FROM dependencies d JOIN issues c ON c.id = d.issue_id WHERE d.type = 'parent-child' AND d.depends_on_id = e.id AND c.status = 'closed') AS closed
+                   FROM issues e WHERE e.issue_type = 'epic' AND e.status != 'closed')
+                  WHERE total > 0 AND closed = total",
+            )?,
+            average_lead_time_hours: row
+                .and_then(|r| r.get(7))
                 .and_then(Value::as_f64)
                 .unwrap_or(0.0),
         })

@@ -768,16 +768,41 @@ impl Transaction<'_> {
             clauses.push("i.id IN (SELECT issue_id FROM dependencies WHERE type = 'parent-child' AND depends_on_id = ?)".into());
             params.push(parent.as_str().into());
         }
-        let mut sql = format!("SELECT {} FROM issues i", select_list("i"));
-        if !clauses.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&clauses.join(" AND "));
-        }
-        sql.push_str(" ORDER BY i.priority ASC, i.created_at DESC, i.id ASC");
-        if filter.limit > 0 {
-            sql.push_str(&format!(" LIMIT {}", filter.limit));
-        }
-        self.issues_with_labels(&sql, &params)
+        let conditions = if clauses.is_empty() {
+            "1".to_owned()
+        } else {
+            clauses.join(" AND ")
+        };
+        self.issues_in_order(
+            &conditions,
+            &params,
+            "i.priority ASC, i.created_at DESC, i.id ASC",
+            filter.limit,
+        )
+    }
+
+    /// The issues that `conditions` (over `issues i`) selects, sorted by `order` (which must
+    /// be total, e.g. end in the id), at most `limit` of them (0: all), with their labels.
+    ///
+    /// With a limit, only the ids are sorted and the kept rows read in full afterwards: the
+    /// engine's sorter carries whole records, and every column of every matching row costs
+    /// more than the few rows returned (half of `list -n 20` on 10,000 issues).
+    pub(crate) fn issues_in_order(
+        &self,
+        conditions: &str,
+        params: &[Value],
+        order: &str,
+        limit: usize,
+    ) -> Result<Vec<Issue>> {
+        let columns = select_list("i");
+        let sql = if limit > 0 {
+            format!(
+                "SELECT {columns} FROM issues i WHERE i.id IN (SELECT i.id FROM issues i WHERE {conditions} ORDER BY {order} LIMIT {limit}) ORDER BY {order}"
+            )
+        } else {
+            format!("SELECT {columns} FROM issues i WHERE {conditions} ORDER BY {order}")
+        };
+        self.issues_with_labels(&sql, params)
     }
 
     /// Runs a query selecting `ISSUE_SELECT` and loads each issue's labels.

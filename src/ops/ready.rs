@@ -6,6 +6,8 @@
 //! blocked issue is blocked too. The cache holds exactly that set and is rebuilt in the same
 //! transaction as every change that can alter it.
 
+use std::collections::HashMap;
+
 use crate::error::Result;
 use crate::model::{Issue, Status};
 use crate::store::{Store, Transaction};
@@ -177,6 +179,48 @@ impl Transaction<'_> {
     /// Issues that can be worked on now: open or in progress, not blocked, not pinned, not
     /// wisps, not deferred to the future, narrowed by `filter`.
     pub fn get_ready_work(&self, filter: &WorkFilter) -> Result<Vec<Issue>> {
+        let (conditions, params) = self.ready_conditions(filter)?;
+        let order = match filter.sort {
+            SortPolicy::Priority => "i.priority ASC, i.created_at ASC, i.id ASC",
+            SortPolicy::Oldest => "i.created_at ASC, i.id ASC",
+            SortPolicy::Hybrid => "CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN 0 ELSE 1 END, CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN i.priority END ASC, i.created_at ASC, i.id ASC",
+        };
+        let check_external = self.external_projects_configured()?;
+        let limit = if check_external { 0 } else { filter.limit };
+        let mut issues = self.issues_in_order(&conditions, &params, order, limit)?;
+        if check_external {
+            issues = self.without_unshipped_external_blockers(issues)?;
+            if filter.limit > 0 {
+                issues.truncate(filter.limit);
+            }
+        }
+        Ok(issues)
+    }
+
+    /// How many issues `get_ready_work` would return with no limit, counted by the engine
+    /// (rows are only read when external blockers must be checked one by one).
+    pub(crate) fn count_ready_work(&self, filter: &WorkFilter) -> Result<i64> {
+        if self.external_projects_configured()? {
+            let unlimited = WorkFilter {
+                limit: 0,
+                ..filter.clone()
+            };
+            return Ok(self.get_ready_work(&unlimited)?.len() as i64);
+        }
+        let (conditions, params) = self.ready_conditions(filter)?;
+        let rows = self.query(
+            &format!("SELECT count(*) FROM issues i WHERE {conditions}"),
+            &params,
+        )?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first())
+            .and_then(Value::as_i64)
+            .unwrap_or(0))
+    }
+
+    /// The WHERE clause (over `issues i`) and its parameters that make an issue ready work.
+    fn ready_conditions(&self, filter: &WorkFilter) -> Result<(String, Vec<Value>)> {
         let mut clauses: Vec<String> = vec![
             "(i.pinned = 0 OR i.pinned IS NULL)".into(),
             "(i.ephemeral = 0 OR i.ephemeral IS NULL)".into(),
@@ -243,28 +287,7 @@ impl Transaction<'_> {
         clauses.push(
             "NOT EXISTS (SELECT 1 FROM blocked_issues_cache c WHERE c.issue_id = i.id)".into(),
         );
-        let order = match filter.sort {
-            SortPolicy::Priority => "i.priority ASC, i.created_at ASC, i.id ASC",
-            SortPolicy::Oldest => "i.created_at ASC, i.id ASC",
-            SortPolicy::Hybrid => "CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN 0 ELSE 1 END, CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN i.priority END ASC, i.created_at ASC, i.id ASC",
-        };
-        let mut sql = format!(
-            "SELECT {} FROM issues i WHERE {} ORDER BY {order}",
-            select_list("i"),
-            clauses.join(" AND ")
-        );
-        let check_external = self.external_projects_configured()?;
-        if filter.limit > 0 && !check_external {
-            sql.push_str(&format!(" LIMIT {}", filter.limit));
-        }
-        let mut issues = self.issues_with_labels(&sql, &params)?;
-        if check_external {
-            issues = self.without_unshipped_external_blockers(issues)?;
-            if filter.limit > 0 {
-                issues.truncate(filter.limit);
-            }
-        }
-        Ok(issues)
+        Ok((clauses.join(" AND "), params))
     }
 
     /// Drops the issues that an unshipped `external:` capability blocks.
@@ -315,15 +338,19 @@ impl Transaction<'_> {
             select_list("i")
         );
         let issues = self.issues_with_labels(&sql, &params)?;
+        // Every active issue's blockers in one pass, not one query per blocked issue.
+        let mut blockers: HashMap<String, Vec<String>> = HashMap::new();
+        for row in self.query(
+            &format!("SELECT d.issue_id, d.depends_on_id FROM dependencies d JOIN issues i ON i.id = d.issue_id WHERE i.status IN ({ACTIVE}) AND {blocker} ORDER BY d.issue_id, d.depends_on_id"),
+            &[],
+        )? {
+            if let (Some(issue), Some(target)) = (row[0].as_str(), row[1].as_str()) {
+                blockers.entry(issue.to_owned()).or_default().push(target.to_owned());
+            }
+        }
         let mut out = Vec::with_capacity(issues.len());
         for issue in issues {
-            let blocked_by = column_texts(
-                self.query(
-                    &format!("SELECT d.depends_on_id FROM dependencies d WHERE d.issue_id = ? AND {blocker} ORDER BY d.depends_on_id"),
-                    &[issue.id.as_str().into()],
-                )?,
-                0,
-            );
+            let blocked_by = blockers.remove(&issue.id).unwrap_or_default();
             out.push(BlockedIssue { issue, blocked_by });
         }
         if self.external_projects_configured()? {

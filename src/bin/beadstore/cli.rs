@@ -42,6 +42,13 @@ pub enum Command {
     },
     /// List issues (highest priority first, then newest), narrowed by filters.
     List(ListArgs),
+    /// Issues whose title, description or id contains QUERY, narrowed by the filters of `list`.
+    Search {
+        /// The text to look for (SQL LIKE, case-insensitive for ASCII).
+        query: String,
+        #[command(flatten)]
+        filter: ListArgs,
+    },
     /// Change fields of an issue.
     Update(UpdateArgs),
     /// Close issues.

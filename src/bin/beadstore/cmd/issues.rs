@@ -113,7 +113,8 @@ pub fn show(ctx: &Ctx<'_>, ids: &[String]) -> Result<(), Failure> {
     Ok(())
 }
 
-pub fn list(ctx: &Ctx<'_>, args: &ListArgs) -> Result<(), Failure> {
+/// `list` (an empty `text`) and `search TEXT`.
+pub fn list(ctx: &Ctx<'_>, text: &str, args: &ListArgs) -> Result<(), Failure> {
     let store = ctx.reader()?;
     let mut filter = IssueFilter {
         priority: args.priority,
@@ -128,7 +129,7 @@ pub fn list(ctx: &Ctx<'_>, args: &ListArgs) -> Result<(), Failure> {
         None if !args.all => filter.exclude_status = vec![Status::Closed],
         None => {}
     }
-    let issues = store.search_issues("", &filter)?;
+    let issues = store.search_issues(text, &filter)?;
     finish(store)?;
     ctx.print(&issues, || {
         for issue in &issues {
