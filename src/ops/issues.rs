@@ -777,12 +777,14 @@ impl Transaction<'_> {
             &conditions,
             &params,
             "i.priority ASC, i.created_at DESC, i.id ASC",
+            &[],
             filter.limit,
         )
     }
 
-    /// The issues that `conditions` (over `issues i`) selects, sorted by `order` (which must
-    /// be total, e.g. end in the id), at most `limit` of them (0: all), with their labels.
+    /// The issues that `conditions` (over `issues i`, with `params`) selects, sorted by
+    /// `order` (with `order_params`; it must be total, e.g. end in the id), at most `limit` of
+    /// them (0: all), with their labels.
     ///
     /// With a limit, only the ids are sorted and the kept rows read in full afterwards: the
     /// engine's sorter carries whole records, and every column of every matching row costs
@@ -792,17 +794,20 @@ impl Transaction<'_> {
         conditions: &str,
         params: &[Value],
         order: &str,
+        order_params: &[Value],
         limit: usize,
     ) -> Result<Vec<Issue>> {
         let columns = select_list("i");
+        let mut all: Vec<Value> = params.iter().chain(order_params).cloned().collect();
         let sql = if limit > 0 {
+            all.extend_from_slice(order_params);
             format!(
                 "SELECT {columns} FROM issues i WHERE i.id IN (SELECT i.id FROM issues i WHERE {conditions} ORDER BY {order} LIMIT {limit}) ORDER BY {order}"
             )
         } else {
             format!("SELECT {columns} FROM issues i WHERE {conditions} ORDER BY {order}")
         };
-        self.issues_with_labels(&sql, params)
+        self.issues_with_labels(&sql, &all)
     }
 
     /// Runs a query selecting `ISSUE_SELECT` and loads each issue's labels.
