@@ -113,6 +113,18 @@ pub(crate) fn first_text(rows: Vec<Row>) -> Option<String> {
     column_texts(rows, 0).into_iter().next()
 }
 
+/// The texts in the first two columns of every row, as pairs (an edge, an issue and its
+/// label); rows where either is not text are skipped.
+pub(crate) fn text_pairs(rows: Vec<Row>) -> impl Iterator<Item = (String, String)> {
+    rows.into_iter().filter_map(|row| {
+        let mut columns = row.into_iter();
+        match (columns.next(), columns.next()) {
+            (Some(Value::Text(a)), Some(Value::Text(b))) => Some((a, b)),
+            _ => None,
+        }
+    })
+}
+
 /// The text in column `index` of every row; rows where it is not text are skipped.
 pub(crate) fn column_texts(rows: Vec<Row>, index: usize) -> Vec<String> {
     rows.into_iter()

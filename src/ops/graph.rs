@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::model::time_serde::parse_stored;
 use crate::model::{Issue, Status, Timestamp};
 use crate::store::{Store, Transaction};
-use crate::value::{column_texts, first_i64, Value};
+use crate::value::{column_texts, first_i64, text_pairs, Value};
 
 use super::columns::{issue_from_row, select_list};
 use super::ready::WorkFilter;
@@ -255,13 +255,11 @@ impl Transaction<'_> {
     /// its smallest id, sorted; ids that are not issues are left out.
     pub fn detect_cycles(&self) -> Result<Vec<Vec<Issue>>> {
         let mut graph: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for row in self.query(
+        for (a, b) in text_pairs(self.query(
             "SELECT issue_id, depends_on_id FROM dependencies WHERE type != 'relates-to' ORDER BY issue_id, depends_on_id",
             &[],
-        )? {
-            if let (Some(a), Some(b)) = (row[0].as_str(), row[1].as_str()) {
-                graph.entry(a.to_owned()).or_default().push(b.to_owned());
-            }
+        )?) {
+            graph.entry(a).or_default().push(b);
         }
         let mut cycles: BTreeSet<Vec<String>> = BTreeSet::new();
         let mut done: BTreeSet<String> = BTreeSet::new();

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::error::Result;
 use crate::model::Issue;
 use crate::store::{Store, Transaction};
-use crate::value::{column_texts, Value};
+use crate::value::{column_texts, text_pairs, Value};
 
 use super::columns::select_list;
 use super::record::{self, now, placeholders};
@@ -71,10 +71,8 @@ impl Transaction<'_> {
                 placeholders(chunk.len())
             );
             let params: Vec<Value> = chunk.iter().map(|i| i.as_str().into()).collect();
-            for row in self.query(&sql, &params)? {
-                if let (Some(id), Some(label)) = (row[0].as_str(), row[1].as_str()) {
-                    out.entry(id.to_owned()).or_default().push(label.to_owned());
-                }
+            for (id, label) in text_pairs(self.query(&sql, &params)?) {
+                out.entry(id).or_default().push(label);
             }
         }
         Ok(out)

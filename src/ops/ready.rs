@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use crate::error::Result;
 use crate::model::{Issue, Status};
 use crate::store::{Store, Transaction};
-use crate::value::{column_texts, Value};
+use crate::value::{column_texts, first_i64, text_pairs, Value};
 
 use super::columns::select_list;
 use super::external::EXTERNAL_PREFIX;
@@ -223,11 +223,7 @@ impl Transaction<'_> {
             &format!("SELECT count(*) FROM issues i WHERE {conditions}"),
             &params,
         )?;
-        Ok(rows
-            .first()
-            .and_then(|r| r.first())
-            .and_then(Value::as_i64)
-            .unwrap_or(0))
+        Ok(first_i64(&rows).unwrap_or(0))
     }
 
     /// The WHERE clause (over `issues i`) and its parameters that make an issue ready work.
@@ -351,13 +347,11 @@ impl Transaction<'_> {
         let issues = self.issues_with_labels(&sql, &params)?;
         // Every active issue's blockers in one pass, not one query per blocked issue.
         let mut blockers: HashMap<String, Vec<String>> = HashMap::new();
-        for row in self.query(
+        for (issue, target) in text_pairs(self.query(
             &format!("SELECT d.issue_id, d.depends_on_id FROM dependencies d JOIN issues i ON i.id = d.issue_id WHERE i.status IN ({ACTIVE}) AND {blocker} ORDER BY d.issue_id, d.depends_on_id"),
             &[],
-        )? {
-            if let (Some(issue), Some(target)) = (row[0].as_str(), row[1].as_str()) {
-                blockers.entry(issue.to_owned()).or_default().push(target.to_owned());
-            }
+        )?) {
+            blockers.entry(issue).or_default().push(target);
         }
         let mut out = Vec::with_capacity(issues.len());
         for issue in issues {
