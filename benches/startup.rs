@@ -152,7 +152,7 @@ fn startup(c: &mut Criterion) {
             || (),
             |_| {
                 let store = Store::open(&p).expect("open");
-                store.migrate().expect("migrate");
+                store.migrate_all().expect("migrate");
                 black_box(first_query(&store));
                 store
             },

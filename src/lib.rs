@@ -43,7 +43,7 @@ pub mod faults {
     pub use crate::engine::faults::{DiskFault, DiskFaults};
 }
 pub use freshness::{FreshnessEvent, FreshnessMode, FreshnessStats, ReplacementKind};
-pub use schema::{MigrationReport, MigrationState, ProbeReport, ISSUE_COLUMNS};
+pub use schema::{MigrationReport, MigrationState, ProbeReport, SchemaAction, ISSUE_COLUMNS};
 pub use store::wsl::is_wsl2_windows_path;
 #[cfg(feature = "tokio")]
 pub use store::ReplacementEvents;
@@ -51,3 +51,8 @@ pub use store::{
     CheckpointStats, Monitor, OpenOptions, Store, Transaction, DEFAULT_BUSY_TIMEOUT, MEMORY,
 };
 pub use value::{Row, Value};
+
+/// The Go bd release whose storage layer beadstore reproduces. `init` and `migrate` record it
+/// in the metadata as `bd_version`, as Go's do, so Go bd of that release sees a database of its
+/// own version and does not warn or re-stamp it.
+pub const GO_BD_VERSION: &str = "0.48.0";

@@ -171,13 +171,71 @@ fn migrate_doctor_and_info_report_the_migration_state() {
     let o = beadstore(dir.path(), &["doctor"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stdout(&o).contains("needs migration"), "{}", stdout(&o));
-    assert!(stdout(&o).contains("beadstore migrate"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("`beadstore migrate` would:"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("- add columns dependencies.metadata"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("- set bd_version to 0.48.0 (now 0.x)"),
+        "{}",
+        stdout(&o)
+    );
+    // A read command on the old file names the fix.
+    let o = beadstore(dir.path(), &["list"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("hint: the file has an older beads schema: run `beadstore migrate`"),
+        "{}",
+        stderr(&o)
+    );
 
     let o = beadstore(dir.path(), &["--json", "migrate"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["up_to_date"], false);
     assert_eq!(v["issues"], before.issues);
     assert_eq!(v["labels"], before.labels);
+    let bd_version = || {
+        common::sqlite(&db)
+            .query_row(
+                "SELECT value FROM metadata WHERE key = 'bd_version'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(bd_version(), beadstore::GO_BD_VERSION);
+
+    // On an up-to-date file `migrate` changes nothing: not a byte, not the time.
+    let bytes = std::fs::read(&db).unwrap();
+    let mtime = std::fs::metadata(&db).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let o = beadstore(dir.path(), &["migrate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("is up to date (schema version "),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        bytes,
+        "migrate rewrote the file"
+    );
+    assert_eq!(std::fs::metadata(&db).unwrap().modified().unwrap(), mtime);
+    assert!(!db.with_extension("db-wal").exists());
+    // `--force` runs them all again, which moves the schema cookie.
+    let o = beadstore(dir.path(), &["--json", "migrate", "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["up_to_date"], false);
+    assert_ne!(std::fs::read(&db).unwrap(), bytes);
 
     let o = beadstore(dir.path(), &["--json", "doctor"]);
     assert!(o.status.success(), "{}", stdout(&o));

@@ -372,13 +372,21 @@ fn orphans_and_missing_dependency_targets_follow_the_chosen_handling() {
     let (allowed, ids) = with(OrphanHandling::Allow, false);
     let allowed = allowed.unwrap();
     assert_eq!(ids, ["bd-p.1", "bd-x"]);
-    assert_eq!(allowed.dependencies_added, 1, "the external target is fine");
-    assert_eq!(allowed.dependencies_skipped.len(), 1);
-    assert!(allowed.dependencies_skipped[0].1.contains("bd-nowhere"));
+    // The edge to an issue nobody has is kept (it is what the file says), and counted.
+    assert_eq!(allowed.dependencies_added, 2, "{allowed:?}");
+    assert_eq!(
+        allowed.dangling_targets, 1,
+        "the external target is not dangling"
+    );
+    assert!(allowed.dependencies_skipped.is_empty(), "{allowed:?}");
 
     let (skipped, ids) = with(OrphanHandling::Skip, false);
-    assert_eq!(skipped.unwrap().skipped, 1);
+    let skipped = skipped.unwrap();
+    assert_eq!(skipped.skipped, 1);
     assert_eq!(ids, ["bd-x"]);
+    assert_eq!(skipped.dangling_targets, 0);
+    assert_eq!(skipped.dependencies_skipped.len(), 1);
+    assert!(skipped.dependencies_skipped[0].1.contains("bd-nowhere"));
 
     let (strict, ids) = with(OrphanHandling::Strict, false);
     assert!(
@@ -409,4 +417,149 @@ fn an_empty_database_takes_its_prefix_from_the_imported_ids() {
         .import_jsonl_text(text.as_bytes(), "p", &ImportOptions::default())
         .unwrap();
     assert_eq!(store.get_config("issue_prefix").unwrap(), "web");
+}
+
+/// An export whose issues depend on wisps squashed away since (the wisps are not in it), with
+/// labels and comments on those issues: the shape of a real beads export with dangling edges.
+fn export_with_dangling_edges() -> (String, String) {
+    use beadstore::model::{dep_type, Dependency, Issue};
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let wisp = |title: &str| {
+        let mut w = Issue::new(title);
+        w.ephemeral = true;
+        store.create_issue(w, "tester").unwrap().id
+    };
+    let (patrol, scratch) = (wisp("patrol wisp"), wisp("scratch wisp"));
+    let child = store
+        .create_issue(Issue::new("step of the patrol"), "tester")
+        .unwrap()
+        .id;
+    let waiting = store
+        .create_issue(Issue::new("waits on scratch"), "tester")
+        .unwrap()
+        .id;
+    let plain = store
+        .create_issue(Issue::new("no edges"), "tester")
+        .unwrap()
+        .id;
+    store
+        .add_dependency(
+            &Dependency::new(&child, &patrol, dep_type::PARENT_CHILD),
+            "tester",
+        )
+        .unwrap();
+    store
+        .add_dependency(
+            &Dependency::new(&waiting, &scratch, dep_type::BLOCKS),
+            "tester",
+        )
+        .unwrap();
+    store
+        .add_dependency(
+            &Dependency::new(&waiting, &plain, dep_type::RELATED),
+            "tester",
+        )
+        .unwrap();
+    for id in [&child, &waiting] {
+        store.add_label(id, "wisp-work", "tester").unwrap();
+        store
+            .add_issue_comment(id, "tester", "kept <through> & back")
+            .unwrap();
+    }
+    let without = store.render_jsonl(&ExportOptions::default()).unwrap().text;
+    let with = store
+        .render_jsonl(&ExportOptions {
+            include_ephemeral: true,
+            ..ExportOptions::default()
+        })
+        .unwrap()
+        .text;
+    (
+        String::from_utf8(without).unwrap(),
+        String::from_utf8(with).unwrap(),
+    )
+}
+
+#[test]
+fn dependencies_on_issues_not_in_the_file_are_kept_and_export_back_byte_for_byte() {
+    let (export, with_wisps) = export_with_dangling_edges();
+    assert_eq!(export.lines().count(), 3, "{export}");
+    assert_eq!(with_wisps.lines().count(), 5);
+
+    let t = TempDb::new();
+    let store = Store::open(t.path_str()).unwrap();
+    let summary = store
+        .import_jsonl_text(export.as_bytes(), "issues.jsonl", &ImportOptions::default())
+        .unwrap();
+    assert_eq!(summary.created, 3);
+    assert_eq!(summary.dependencies_added, 3, "{summary:?}");
+    assert_eq!(summary.dangling_targets, 2, "{summary:?}");
+    assert!(summary.dependencies_skipped.is_empty(), "{summary:?}");
+    assert_eq!(summary.labels_added, 2);
+    assert_eq!(summary.comments_added, 2);
+    let again = store.render_jsonl(&ExportOptions::default()).unwrap().text;
+    assert_eq!(String::from_utf8(again).unwrap(), export, "export == input");
+
+    // A blocker nobody has does not hold its issue back.
+    let ready = store.get_ready_work(&Default::default()).unwrap();
+    assert!(
+        ready.iter().any(|i| i.title == "waits on scratch"),
+        "{:?}",
+        ready.iter().map(|i| &i.title).collect::<Vec<_>>()
+    );
+    // Importing the same file again changes nothing and says so.
+    let second = store
+        .import_jsonl_text(export.as_bytes(), "issues.jsonl", &ImportOptions::default())
+        .unwrap();
+    assert_eq!(
+        (second.unchanged, second.dependencies_added),
+        (3, 0),
+        "{second:?}"
+    );
+
+    // A forced migration keeps the edges too (only rows whose own issue is gone go).
+    store.migrate_all().unwrap();
+    let after = store.render_jsonl(&ExportOptions::default()).unwrap().text;
+    assert_eq!(String::from_utf8(after).unwrap(), export);
+    store.close().unwrap();
+
+    // The file with the wisps in it comes back as the input minus the ephemeral issues.
+    let t = TempDb::new();
+    let store = Store::open(t.path_str()).unwrap();
+    let summary = store
+        .import_jsonl_text(
+            with_wisps.as_bytes(),
+            "issues.jsonl",
+            &ImportOptions::default(),
+        )
+        .unwrap();
+    assert_eq!((summary.created, summary.dangling_targets), (5, 0));
+    let out = store.render_jsonl(&ExportOptions::default()).unwrap().text;
+    assert_eq!(String::from_utf8(out).unwrap(), export);
+}
+
+#[test]
+fn an_export_with_dangling_edges_round_trips_through_real_sqlite_opening_it() {
+    // The kept edges are plain rows: real SQLite reads them, and its integrity check passes.
+    let (export, _) = export_with_dangling_edges();
+    let t = TempDb::new();
+    let store = Store::open(t.path_str()).unwrap();
+    store
+        .import_jsonl_text(export.as_bytes(), "issues.jsonl", &ImportOptions::default())
+        .unwrap();
+    store.close().unwrap();
+    let conn = common::sqlite(&t.path);
+    let dangling: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM dependencies d WHERE NOT EXISTS (SELECT 1 FROM issues WHERE id = d.depends_on_id)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(dangling, 2);
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
 }

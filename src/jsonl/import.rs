@@ -41,7 +41,8 @@ pub struct ImportOptions {
     pub quiet: bool,
     /// Set every imported issue's `source_repo` (multi-repo hydration).
     pub source_repo: Option<String>,
-    /// Fail on a dependency whose issue or target is missing, instead of skipping it.
+    /// Fail on a dependency whose issue or target is missing, instead of skipping it (a
+    /// missing issue) or keeping it (a missing target).
     pub strict_dependencies: bool,
     /// Told of progress every few hundred issues.
     pub progress: Option<ProgressFn>,
@@ -74,8 +75,13 @@ pub struct ImportSummary {
     pub skipped: usize,
     /// Dependencies added.
     pub dependencies_added: usize,
-    /// Dependencies left out because their issue or target is missing, with the reason.
+    /// Dependencies left out because their issue is missing (or, under
+    /// `OrphanHandling::Skip`, their target), with the reason.
     pub dependencies_skipped: Vec<(Dependency, String)>,
+    /// Dependencies kept although their (local) target is in neither the file nor the
+    /// database: an export holds edges to issues squashed away since (wisps), and dropping
+    /// them would make the next export delete them from git. Counted once per edge.
+    pub dangling_targets: usize,
     /// Labels added.
     pub labels_added: usize,
     /// Comments added.
@@ -271,16 +277,25 @@ impl Transaction<'_> {
         phase("merged labels and comments");
 
         let present: HashSet<&str> = kept.iter().map(|i| i.id.as_str()).collect();
+        // A dependency on an issue nobody has is kept, unless the caller asked for orphans to
+        // be skipped or refused.
+        let keep_dangling = !options.strict_dependencies
+            && matches!(orphans, OrphanHandling::Allow | OrphanHandling::Resurrect);
         for issue in &kept {
             for dep in &issue.dependencies {
                 let mut dep = dep.clone();
                 if dep.issue_id.is_empty() {
                     dep.issue_id = issue.id.clone();
                 }
-                match self.merge_dependency(&dep, &options.actor, &present)? {
-                    DependencyOutcome::Added => summary.dependencies_added += 1,
+                match self.merge_dependency(&dep, &options.actor, &present, keep_dangling)? {
+                    DependencyOutcome::Added { dangling } => {
+                        summary.dependencies_added += 1;
+                        summary.dangling_targets += usize::from(dangling);
+                    }
                     DependencyOutcome::Present => {}
-                    DependencyOutcome::Missing(reason) if options.strict_dependencies => {
+                    DependencyOutcome::Missing(reason)
+                        if options.strict_dependencies || orphans == OrphanHandling::Strict =>
+                    {
                         return Err(Error::NotFound {
                             what: format!(
                                 "{reason} for dependency {} -> {} in {source}",
@@ -420,14 +435,16 @@ impl Transaction<'_> {
         Ok(added)
     }
 
-    /// Adds one dependency from a file unless it is there already; its issue and (local)
-    /// target must exist. Cycles are not refused: the file is the record of what was
-    /// decided, and `detect_cycles` reports them.
+    /// Adds one dependency from a file unless it is there already. Its issue must exist; a
+    /// missing local target is kept when `keep_dangling` (the edge is what the file says,
+    /// and the schema has no foreign key on targets). Cycles are not refused: the file is
+    /// the record of what was decided, and `detect_cycles` reports them.
     fn merge_dependency(
         &self,
         dep: &Dependency,
         actor: &str,
         present: &HashSet<&str>,
+        keep_dangling: bool,
     ) -> Result<DependencyOutcome> {
         let exists =
             |id: &str| -> Result<bool> { Ok(present.contains(id) || self.issue_exists(id)?) };
@@ -440,7 +457,8 @@ impl Transaction<'_> {
         let external = dep
             .depends_on_id
             .starts_with(crate::ops::external::EXTERNAL_PREFIX);
-        if !external && !exists(&dep.depends_on_id)? {
+        let dangling = !external && !exists(&dep.depends_on_id)?;
+        if dangling && !keep_dangling {
             return Ok(DependencyOutcome::Missing(format!(
                 "target {} does not exist",
                 dep.depends_on_id
@@ -464,7 +482,7 @@ impl Transaction<'_> {
             ],
         )?;
         Ok(if added > 0 {
-            DependencyOutcome::Added
+            DependencyOutcome::Added { dangling }
         } else {
             DependencyOutcome::Present
         })
@@ -479,7 +497,10 @@ struct CommentIds {
 }
 
 enum DependencyOutcome {
-    Added,
+    /// Inserted; `dangling` when its target is nowhere.
+    Added {
+        dangling: bool,
+    },
     Present,
     Missing(String),
 }

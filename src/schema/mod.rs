@@ -3,9 +3,11 @@
 mod ddl;
 pub mod invariants;
 pub mod migrations;
+mod plan;
 mod probe;
 
 pub use migrations::{MigrationInfo, MigrationReport, MigrationState};
+pub use plan::MigrationPlan;
 pub use probe::ProbeReport;
 
 use crate::engine::EngineConn;
@@ -81,7 +83,10 @@ pub enum SchemaAction {
     /// A new file got the whole schema.
     Created,
     /// The file was already up to date: nothing ran.
-    UpToDate,
+    UpToDate {
+        /// The file's schema cookie (`PRAGMA schema_version`).
+        schema_version: i64,
+    },
     /// Migrations ran.
     Migrated(MigrationReport),
 }
@@ -97,8 +102,8 @@ pub enum SchemaAction {
 /// an incompatible file is rolled back and reported instead.
 pub(crate) fn prepare(conn: &EngineConn) -> Result<SchemaAction> {
     // The common case first: an up-to-date file costs two statements.
-    if let MigrationState::UpToDate { .. } = migrations::state(conn)? {
-        return Ok(SchemaAction::UpToDate);
+    if let MigrationState::UpToDate { schema_version } = migrations::state(conn)? {
+        return Ok(SchemaAction::UpToDate { schema_version });
     }
     if is_empty(conn)? {
         create_fresh(conn)?;
@@ -193,6 +198,11 @@ pub(crate) fn is_empty(conn: &EngineConn) -> Result<bool> {
 /// Checks that the file has what beadstore needs; see [`ProbeReport`].
 pub(crate) fn probe(conn: &EngineConn) -> Result<ProbeReport> {
     probe::probe(conn)
+}
+
+/// What migrating the file would change.
+pub(crate) fn migration_plan(conn: &EngineConn) -> Result<MigrationPlan> {
+    plan::plan(conn)
 }
 
 /// The file's migration state.

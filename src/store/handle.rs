@@ -33,6 +33,8 @@ pub(crate) struct Handle {
     /// Per-operation locks on the file; `None` in memory.
     gate: Option<Arc<FileGate>>,
     _registration: Option<Registration>,
+    /// What the read-write open that made this handle did to the schema (`None` read-only).
+    pub(crate) schema_action: Option<crate::schema::SchemaAction>,
 }
 
 impl Handle {
@@ -56,6 +58,7 @@ impl Handle {
             db,
             gate,
             _registration: registration,
+            schema_action: None,
         })
     }
 

@@ -165,8 +165,9 @@ impl Store {
                 ));
             }
             let db = EngineDb::open(Target::Memory, &path)?;
-            let handle = Handle::new(db, busy_timeout, None, None)?;
-            prepare_schema(&*handle.writer("open")?)?;
+            let mut handle = Handle::new(db, busy_timeout, None, None)?;
+            let action = prepare_schema(&*handle.writer("open")?)?;
+            handle.schema_action = Some(action);
             return Ok(Store::assemble(
                 path,
                 None,
@@ -400,6 +401,11 @@ impl Store {
         self.read_on("schema probe", schema::probe)
     }
 
+    /// What migrating the file would change (for `doctor`); reads only.
+    pub fn migration_plan(&self) -> Result<schema::MigrationPlan> {
+        self.read_on("migration plan", schema::migration_plan)
+    }
+
     /// Whether the file needs a migration run (read from the schema cookie and beadstore's marker).
     pub fn migration_state(&self) -> Result<schema::MigrationState> {
         self.read_on("migration state", schema::migration_state)
@@ -415,8 +421,24 @@ impl Store {
         })
     }
 
-    /// Runs every migration now, even on an up-to-date file (`beadstore migrate`).
-    pub fn migrate(&self) -> Result<schema::MigrationReport> {
+    /// What the read-write open of the file this store has now did to its schema: created it,
+    /// found it up to date, or migrated it (with the report). `None` for a read-only store.
+    pub fn schema_action(&self) -> Option<schema::SchemaAction> {
+        self.handle("schema action")
+            .ok()
+            .and_then(|h| h.schema_action.clone())
+    }
+
+    /// Migrates the file when it needs it, as a read-write open does; an up-to-date file is
+    /// left alone, byte for byte (`beadstore migrate`).
+    pub fn migrate(&self) -> Result<schema::SchemaAction> {
+        self.require_writable("migrate")?;
+        self.write_on("migrate", schema::prepare)
+    }
+
+    /// Runs every migration now, even on an up-to-date file (`beadstore migrate --force`):
+    /// the schema cookie moves, so every other connection re-reads the schema.
+    pub fn migrate_all(&self) -> Result<schema::MigrationReport> {
         self.require_writable("migrate")?;
         self.write_on("migrate", schema::migrate)
     }
@@ -595,14 +617,15 @@ fn open_file_handle_once(
         read_only: false,
     };
     let db = EngineDb::open(target, path)?;
-    let handle = Handle::new(
+    let mut handle = Handle::new(
         db,
         busy_timeout,
         Some(gate),
         Some(Registration::new(id, Role::Writer)),
     )?;
     handle.adopt_file(&lock)?;
-    prepare_schema(&*handle.writer("open")?)?;
+    let action = prepare_schema(&*handle.writer("open")?)?;
+    handle.schema_action = Some(action);
     drop(lock);
     Ok(handle)
 }
@@ -628,10 +651,11 @@ fn wait_for_own_read_only_stores(
 }
 
 /// Creates, migrates and checks the schema as an open does.
-fn prepare_schema(conn: &crate::engine::EngineConn) -> Result<()> {
-    match schema::prepare(conn)? {
+fn prepare_schema(conn: &crate::engine::EngineConn) -> Result<schema::SchemaAction> {
+    let action = schema::prepare(conn)?;
+    match &action {
         schema::SchemaAction::Migrated(report) => tracing::debug!(?report, "migrated"),
         other => tracing::debug!(?other, "schema ready"),
     }
-    Ok(())
+    Ok(action)
 }

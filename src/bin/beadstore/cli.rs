@@ -115,11 +115,14 @@ pub enum Command {
     Export(ExportArgs),
     /// Read issues from a JSONL file: new ones created, changed ones updated, all or nothing.
     Import(ImportArgs),
-    /// Run every schema migration now (opening read-write migrates when needed anyway).
+    /// Migrate the schema when the file needs it (an up-to-date file is left untouched).
     Migrate {
         /// List the migrations instead of running them.
         #[arg(long)]
         list: bool,
+        /// Run every migration even on an up-to-date file.
+        #[arg(long)]
+        force: bool,
     },
     /// Copy the WAL into the database file and truncate the WAL.
     Checkpoint,

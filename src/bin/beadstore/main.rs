@@ -95,7 +95,7 @@ fn run(cli: &Cli) -> Result<ExitCode, Failure> {
         Command::Config(command) => cmd::records::config(&ctx, command)?,
         Command::Export(args) => cmd::sync::export(&ctx, args)?,
         Command::Import(args) => cmd::sync::import(&ctx, args)?,
-        Command::Migrate { list } => cmd::admin::migrate(&ctx, *list)?,
+        Command::Migrate { list, force } => cmd::admin::migrate(&ctx, *list, *force)?,
         Command::Checkpoint => cmd::admin::checkpoint(&ctx)?,
         Command::Doctor => {
             if !cmd::admin::doctor(&ctx)? {
@@ -141,8 +141,13 @@ fn hint(e: &Error) -> &'static str {
         Error::Corrupt { .. } => {
             "the file is damaged: restore it from git (`git checkout .beads/`) or re-import the JSONL"
         }
+        Error::SchemaIncompatible { missing_tables, .. }
+            if missing_tables.iter().any(|t| t == "issues") =>
+        {
+            "this is not a beads database (it has no issues table); check --db"
+        }
         Error::SchemaIncompatible { .. } => {
-            "the file was written by an incompatible beads version; run `beadstore doctor`"
+            "the file has an older beads schema: run `beadstore migrate` to upgrade it (`beadstore doctor` lists what that would change)"
         }
         Error::ReadOnly { .. } => "open the database read-write (without --read-only)",
         Error::Replaced { .. } => {

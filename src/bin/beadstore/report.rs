@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use beadstore::schema::MigrationPlan;
 use beadstore::{CheckpointStats, MigrationReport, MigrationState, Result, Store, Value};
 
 /// A migration state as text: `up to date (schema 51)` or `needs migration (schema 52, ...)`.
@@ -126,8 +127,51 @@ pub struct Doctor {
     missing_columns: Vec<String>,
     migrations_up_to_date: bool,
     migration_state: String,
+    /// What `beadstore migrate` would change, one line each (empty when up to date).
+    migrating_would: Vec<String>,
     invariant_failures: Vec<String>,
     integrity: Vec<String>,
+}
+
+/// The plan as lines a user reads.
+fn plan_lines(plan: &MigrationPlan, bd_version: &str) -> Vec<String> {
+    if !plan.needed {
+        return Vec::new();
+    }
+    let mut lines = Vec::new();
+    if !plan.tables_to_create.is_empty() {
+        lines.push(format!(
+            "create tables {}",
+            plan.tables_to_create.join(", ")
+        ));
+    }
+    if !plan.columns_to_add.is_empty() {
+        lines.push(format!(
+            "add columns {}",
+            qualified(plan.columns_to_add.clone()).join(", ")
+        ));
+    }
+    if plan.orphaned_dependencies + plan.orphaned_labels > 0 {
+        lines.push(format!(
+            "delete {} dependencies and {} labels whose issue is gone",
+            plan.orphaned_dependencies, plan.orphaned_labels
+        ));
+    }
+    lines.push(
+        "run the 40 migrations, recreate the views and indexes, record the schema version".into(),
+    );
+    if bd_version != beadstore::GO_BD_VERSION {
+        lines.push(format!(
+            "set bd_version to {} (now {})",
+            beadstore::GO_BD_VERSION,
+            if bd_version.is_empty() {
+                "unset"
+            } else {
+                bd_version
+            }
+        ));
+    }
+    lines
 }
 
 impl Doctor {
@@ -146,6 +190,10 @@ impl Doctor {
 
     fn migration_facts(store: &Store, compatible: bool) -> Result<Doctor> {
         let (migrations_up_to_date, migration_state) = describe_state(&store.migration_state()?);
+        let plan = store.migration_plan()?;
+        // An older file may have no metadata table to read it from.
+        let bd_version = store.get_metadata("bd_version").unwrap_or_default();
+        let migrating_would = plan_lines(&plan, &bd_version);
         let invariant_failures = if compatible {
             store
                 .check_invariants()?
@@ -162,6 +210,7 @@ impl Doctor {
             missing_columns: Vec::new(),
             migrations_up_to_date,
             migration_state,
+            migrating_would,
             invariant_failures,
             integrity: Vec::new(),
         })
@@ -200,6 +249,12 @@ impl Doctor {
             }
         }
         println!("migration: {}", self.migration_state);
+        if !self.migrating_would.is_empty() {
+            println!("  `beadstore migrate` would:");
+            for line in &self.migrating_would {
+                println!("    - {line}");
+            }
+        }
         if !self.schema_compatible && !self.migrations_up_to_date {
             println!("  run `beadstore migrate` (or any read-write command) to upgrade it");
         }
@@ -263,10 +318,33 @@ pub fn migration_list(json: bool) {
     }
 }
 
+/// `migrate` on a file that needs nothing: said, and nothing written.
+pub fn up_to_date(json: bool, path: &str, schema_version: i64) {
+    if json {
+        print_json(&serde_json::json!({
+            "path": path,
+            "up_to_date": true,
+            "schema_version": schema_version,
+        }));
+    } else {
+        println!("{path} is up to date (schema version {schema_version})");
+    }
+}
+
+/// `migrate` on a file without tables: it got the whole schema.
+pub fn created(json: bool, path: &str) {
+    if json {
+        print_json(&serde_json::json!({ "path": path, "created": true }));
+    } else {
+        println!("created the beads schema in {path}");
+    }
+}
+
 pub fn migrated(json: bool, path: &str, report: &MigrationReport) {
     if json {
         print_json(&serde_json::json!({
             "path": path,
+            "up_to_date": false,
             "schema_version": report.schema_version,
             "issues": report.before.issue_count,
             "dependencies": report.before.dependency_count,

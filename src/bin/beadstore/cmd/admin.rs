@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use beadstore::{FreshnessEvent, OpenOptions, Store};
+use beadstore::{FreshnessEvent, MigrationState, OpenOptions, SchemaAction, Store};
 use clap::CommandFactory;
 
 use super::{finish, one_shot, Ctx};
@@ -26,6 +26,9 @@ pub fn init(ctx: &Ctx<'_>, prefix: Option<&str>) -> Result<(), Failure> {
     let existing = store.get_config("issue_prefix")?;
     if existing != prefix {
         store.set_config("issue_prefix", &prefix)?;
+    }
+    if store.get_metadata("bd_version")? != beadstore::GO_BD_VERSION {
+        store.set_metadata("bd_version", beadstore::GO_BD_VERSION)?;
     }
     let db_path = store.path().to_owned();
     finish(store)?;
@@ -65,16 +68,44 @@ pub fn doctor(ctx: &Ctx<'_>) -> Result<bool, Failure> {
     Ok(doctor.healthy())
 }
 
-pub fn migrate(ctx: &Ctx<'_>, list: bool) -> Result<(), Failure> {
+pub fn migrate(ctx: &Ctx<'_>, list: bool, force: bool) -> Result<(), Failure> {
     if list {
         report::migration_list(ctx.cli.json);
         return Ok(());
     }
+    if !force {
+        // Asked read-only first, so an up-to-date file is not even opened for writing.
+        let reader = ctx.reader()?;
+        let state = reader.migration_state()?;
+        let path = reader.path().to_owned();
+        finish(reader)?;
+        if let MigrationState::UpToDate { schema_version } = state {
+            report::up_to_date(ctx.cli.json, &path, schema_version);
+            return Ok(());
+        }
+    }
     let store = ctx.writer()?;
-    let outcome = store.migrate()?;
+    let action = if force {
+        SchemaAction::Migrated(store.migrate_all()?)
+    } else {
+        // The read-write open has migrated the file already; this reports what it did.
+        match store.schema_action() {
+            Some(action) => action,
+            None => store.migrate()?,
+        }
+    };
+    if !matches!(action, SchemaAction::UpToDate { .. }) {
+        store.set_metadata("bd_version", beadstore::GO_BD_VERSION)?;
+    }
     let path = store.path().to_owned();
     finish(store)?;
-    report::migrated(ctx.cli.json, &path, &outcome);
+    match action {
+        SchemaAction::Migrated(outcome) => report::migrated(ctx.cli.json, &path, &outcome),
+        SchemaAction::UpToDate { schema_version } => {
+            report::up_to_date(ctx.cli.json, &path, schema_version)
+        }
+        SchemaAction::Created => report::created(ctx.cli.json, &path),
+    }
     Ok(())
 }
 

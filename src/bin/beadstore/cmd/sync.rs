@@ -128,6 +128,7 @@ pub fn import(ctx: &Ctx<'_>, args: &ImportArgs) -> Result<(), Failure> {
         "skipped": summary.skipped,
         "dependencies_added": summary.dependencies_added,
         "dependencies_skipped": skipped_deps,
+        "dangling_targets": summary.dangling_targets,
         "labels_added": summary.labels_added,
         "comments_added": summary.comments_added,
     });
@@ -136,6 +137,12 @@ pub fn import(ctx: &Ctx<'_>, args: &ImportArgs) -> Result<(), Failure> {
             "Import complete: {} created, {} updated, {} unchanged, {} skipped",
             summary.created, summary.updated, summary.unchanged, summary.skipped
         );
+        if summary.dangling_targets > 0 {
+            println!(
+                "Kept {} dependencies on issues in neither the file nor the database",
+                summary.dangling_targets
+            );
+        }
         if !skipped_deps.is_empty() {
             println!("Dependencies skipped ({}):", skipped_deps.len());
             for line in &skipped_deps {
