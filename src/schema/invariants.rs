@@ -50,31 +50,31 @@ pub(crate) fn clean_orphaned_refs(conn: &EngineConn) -> Result<(u64, u64)> {
     Ok((deps, labels))
 }
 
-/// Counts what `clean_orphaned_refs` would delete: (dependencies, labels) whose issue is gone.
-/// A file without one of the tables has none of its rows to delete.
+/// Counts the dependencies whose issue is gone: what `clean_orphaned_refs` deletes and
+/// `foreign_keys_valid` refuses.
+const ORPHANED_DEPENDENCIES: &str =
+    "SELECT COUNT(*) FROM dependencies d WHERE NOT EXISTS (SELECT 1 FROM issues WHERE id = d.issue_id)";
+
+/// Counts the labels whose issue is gone.
+const ORPHANED_LABELS: &str =
+    "SELECT COUNT(*) FROM labels l WHERE NOT EXISTS (SELECT 1 FROM issues WHERE id = l.issue_id)";
+
+/// Counts what `clean_orphaned_refs` would delete on a file not yet migrated, as (dependencies,
+/// labels): a file without one of the tables has none of its rows to delete.
 pub(crate) fn count_orphaned_refs(conn: &EngineConn) -> Result<(u64, u64)> {
     let op = "orphan count";
-    let tables = super::probe::table_names(conn)?;
-    let has = |t: &str| tables.contains(t);
-    let deps = if has("dependencies") && has("issues") {
-        count(
-            conn,
-            op,
-            "SELECT COUNT(*) FROM dependencies d WHERE NOT EXISTS (SELECT 1 FROM issues WHERE id = d.issue_id)",
-        )?
-    } else {
-        0
+    let tables = super::table_names(conn)?;
+    let orphans = |table: &str, sql: &str| -> Result<u64> {
+        if tables.contains("issues") && tables.contains(table) {
+            Ok(count(conn, op, sql)?.max(0) as u64)
+        } else {
+            Ok(0)
+        }
     };
-    let labels = if has("labels") && has("issues") {
-        count(
-            conn,
-            op,
-            "SELECT COUNT(*) FROM labels l WHERE NOT EXISTS (SELECT 1 FROM issues WHERE id = l.issue_id)",
-        )?
-    } else {
-        0
-    };
-    Ok((deps.max(0) as u64, labels.max(0) as u64))
+    Ok((
+        orphans("dependencies", ORPHANED_DEPENDENCIES)?,
+        orphans("labels", ORPHANED_LABELS)?,
+    ))
 }
 
 /// Counts what the migrations must keep.
@@ -101,16 +101,8 @@ pub(crate) fn failures(
     let mut out = Vec::new();
 
     let issues = count(conn, op, "SELECT COUNT(*) FROM issues")?;
-    let orphan_sources = count(
-        conn,
-        op,
-        "SELECT COUNT(*) FROM dependencies d WHERE NOT EXISTS (SELECT 1 FROM issues WHERE id = d.issue_id)",
-    )?;
-    let orphan_labels = count(
-        conn,
-        op,
-        "SELECT COUNT(*) FROM labels l WHERE NOT EXISTS (SELECT 1 FROM issues WHERE id = l.issue_id)",
-    )?;
+    let orphan_sources = count(conn, op, ORPHANED_DEPENDENCIES)?;
+    let orphan_labels = count(conn, op, ORPHANED_LABELS)?;
     if orphan_sources > 0 {
         out.push((
             "foreign_keys_valid",

@@ -157,9 +157,10 @@ fn plan_lines(plan: &MigrationPlan, bd_version: &str) -> Vec<String> {
             plan.orphaned_dependencies, plan.orphaned_labels
         ));
     }
-    lines.push(
-        "run the 40 migrations, recreate the views and indexes, record the schema version".into(),
-    );
+    lines.push(format!(
+        "run the {} migrations, recreate the views and indexes, record the schema version",
+        beadstore::schema::migrations::list().len()
+    ));
     if bd_version != beadstore::GO_BD_VERSION {
         lines.push(format!(
             "set bd_version to {} (now {})",
