@@ -1,8 +1,10 @@
-//! The project configuration Go beads keeps beside the database in `.beads/config.yaml`, with
-//! `BD_*` environment variables taking precedence: the repositories to hydrate from, the
-//! external projects `external:` dependencies point at, and issue types declared there.
-//!
-//! Only the keys the storage layer acts on are read; everything else in the file is ignored.
+//! The project configuration Go beads reads from one `config.yaml`, found where Go looks: the
+//! nearest `.beads/config.yaml` walking up from the project, else `~/.config/bd/config.yaml`
+//! (`$XDG_CONFIG_HOME/bd`), else `~/.beads/config.yaml`; `BD_*` environment variables take
+//! precedence over the file (`BD_` and the key upper-cased, `.` and `-` as `_`). The storage
+//! layer acts on the repositories to hydrate from, the external projects `external:`
+//! dependencies point at, the issue types and statuses declared there, the hierarchy depth
+//! and the import's orphan handling; every other scalar key is kept for [`ProjectConfig::get`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,26 +38,104 @@ pub struct ProjectConfig {
     /// How many levels of hierarchical child ids are allowed (`hierarchy.max-depth`; 3 when
     /// unset or not a positive number).
     pub hierarchy_max_depth: Option<usize>,
+    /// Statuses declared in the file (`status.custom`), used when the database declares none.
+    pub custom_statuses: Vec<String>,
+    /// The import's orphan handling (`import.orphan_handling`), used when the database's
+    /// config has none.
+    pub orphan_handling: Option<String>,
+    /// Every scalar key of the file by its dotted name (`no-auto-flush`, `sync.mode`, ...),
+    /// as written; lists are joined with commas.
+    pub settings: BTreeMap<String, String>,
+}
+
+/// Where Go bd looks for its one `config.yaml`, after the project's own.
+fn user_config_files(var: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let home = var("HOME").filter(|h| !h.is_empty());
+    // Go's os.UserConfigDir: $XDG_CONFIG_HOME when set (and absolute), else ~/.config.
+    match var("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
+        Some(xdg) if Path::new(&xdg).is_absolute() => {
+            files.push(Path::new(&xdg).join("bd").join(CONFIG_FILE))
+        }
+        Some(_) => {}
+        None => {
+            if let Some(home) = &home {
+                files.push(Path::new(home).join(".config").join("bd").join(CONFIG_FILE));
+            }
+        }
+    }
+    if let Some(home) = &home {
+        files.push(Path::new(home).join(".beads").join(CONFIG_FILE));
+    }
+    files
+}
+
+/// The `config.yaml` for the database at `db_path`: the one in its own directory, else what
+/// Go's search finds from there.
+fn config_file_for_database(
+    db_path: &Path,
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Option<PathBuf> {
+    let dir = db_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let beside = dir.join(CONFIG_FILE);
+    if beside.is_file() {
+        return Some(beside);
+    }
+    find_config_file(dir, var)
+}
+
+/// The `config.yaml` Go bd would read for work started in `start`: the nearest
+/// `.beads/config.yaml` in `start` or above (the file-system root itself is not searched, as
+/// in Go), else the user's.
+pub fn find_config_file(start: &Path, var: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let start = std::path::absolute(start).unwrap_or_else(|_| start.to_path_buf());
+    start
+        .ancestors()
+        .filter(|dir| dir.parent().is_some())
+        .map(|dir| dir.join(".beads").join(CONFIG_FILE))
+        .chain(user_config_files(var))
+        .find(|file| file.is_file())
 }
 
 impl ProjectConfig {
     /// The configuration of the project whose database is at `db_path`: `config.yaml` in the
-    /// database's directory when present, then the `BD_*` environment overrides.
+    /// database's own directory when there is one (a database outside `.beads/`), else the
+    /// file Go's search finds from that directory ([`find_config_file`]); then the `BD_*`
+    /// environment overrides.
     pub fn for_database(db_path: &Path) -> Result<Self> {
         let dir = db_path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let file = dir.join(CONFIG_FILE);
-        let mut config = match std::fs::read_to_string(&file) {
-            Ok(text) => Self::parse(&text, &file)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => ProjectConfig {
-                root: repo_root_of(dir),
+        let var = |key: &str| std::env::var(key).ok();
+        let file = config_file_for_database(db_path, &var);
+        Self::load(file.as_deref(), repo_root_of(dir), &var)
+    }
+
+    /// Reads `file` (none: the defaults, rooted at `root`) and applies the environment.
+    fn load(
+        file: Option<&Path>,
+        root: PathBuf,
+        var: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
+        let mut config = match file {
+            None => ProjectConfig {
+                root,
                 ..ProjectConfig::default()
             },
-            Err(e) => return Err(Error::io("read project config", &file, e)),
+            Some(file) => match std::fs::read_to_string(file) {
+                Ok(text) => Self::parse(&text, file)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => ProjectConfig {
+                    root,
+                    ..ProjectConfig::default()
+                },
+                Err(e) => return Err(Error::io("read project config", file, e)),
+            },
         };
-        config.apply_env(|key| std::env::var(key).ok());
+        config.apply_env(var);
         Ok(config)
     }
 
@@ -83,6 +163,10 @@ impl ProjectConfig {
         config.custom_types = string_list(lookup(&doc, "types.custom"), true);
         config.hierarchy_max_depth =
             scalar(lookup(&doc, "hierarchy.max-depth")).and_then(|v| positive(&v));
+        config.custom_statuses = string_list(lookup(&doc, "status.custom"), true);
+        config.orphan_handling =
+            scalar(lookup(&doc, "import.orphan_handling")).filter(|v| !v.is_empty());
+        flatten_into(&doc, "", &mut config.settings);
         if let Some(Yaml::Hash(projects)) = lookup(&doc, "external_projects") {
             for (name, path) in projects {
                 if let (Some(name), Some(path)) = (scalar(Some(name)), scalar(Some(path))) {
@@ -93,9 +177,11 @@ impl ProjectConfig {
         Ok(config)
     }
 
-    /// Applies the `BD_*` environment overrides Go's configuration honours for these keys
-    /// (`BD_REPOS_PRIMARY`, `BD_REPOS_ADDITIONAL` whitespace-separated, `BD_TYPES_CUSTOM`).
-    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+    /// Applies the `BD_*` environment overrides of the keys above (`BD_REPOS_PRIMARY`,
+    /// `BD_REPOS_ADDITIONAL` whitespace-separated, `BD_TYPES_CUSTOM`, `BD_STATUS_CUSTOM`,
+    /// `BD_HIERARCHY_MAX_DEPTH`, `BD_IMPORT_ORPHAN_HANDLING`); [`ProjectConfig::get`] looks
+    /// the others up when asked.
+    pub fn apply_env(&mut self, var: &dyn Fn(&str) -> Option<String>) {
         if let Some(primary) = var("BD_REPOS_PRIMARY") {
             self.repos_primary = primary;
         }
@@ -105,8 +191,31 @@ impl ProjectConfig {
         if let Some(types) = var("BD_TYPES_CUSTOM") {
             self.custom_types = parse_custom_list(&types);
         }
+        if let Some(statuses) = var("BD_STATUS_CUSTOM") {
+            self.custom_statuses = parse_custom_list(&statuses);
+        }
         if let Some(depth) = var("BD_HIERARCHY_MAX_DEPTH") {
             self.hierarchy_max_depth = positive(&depth);
+        }
+        if let Some(mode) = var("BD_IMPORT_ORPHAN_HANDLING") {
+            self.orphan_handling = Some(mode).filter(|m| !m.is_empty());
+        }
+    }
+
+    /// A setting by its dotted key: the `BD_*` variable when set, else the file's value.
+    pub fn get(&self, key: &str) -> Option<String> {
+        std::env::var(env_name(key))
+            .ok()
+            .or_else(|| self.settings.get(key).cloned())
+    }
+
+    /// A boolean setting, read as Go's `strconv.ParseBool` reads it (`1`, `t`, `true`, ...);
+    /// anything else, or nothing, is `None`.
+    pub fn get_bool(&self, key: &str) -> Option<bool> {
+        match self.get(key)?.trim() {
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
+            "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
+            _ => None,
         }
     }
 
@@ -160,10 +269,13 @@ impl ProjectSource {
         if std::env::var_os("BD_REPOS_PRIMARY").is_some() {
             return true;
         }
-        let Some(dir) = self.db_file.as_deref().and_then(Path::parent) else {
+        let Some(db_file) = self.db_file.as_deref() else {
             return false;
         };
-        match std::fs::read(dir.join(CONFIG_FILE)) {
+        let Some(file) = config_file_for_database(db_file, &|key| std::env::var(key).ok()) else {
+            return false;
+        };
+        match std::fs::read(file) {
             Ok(text) => text.windows(5).any(|w| w == b"repos"),
             Err(e) => e.kind() != std::io::ErrorKind::NotFound,
         }
@@ -238,6 +350,38 @@ fn lookup<'a>(doc: &'a Yaml, dotted: &str) -> Option<&'a Yaml> {
         node = map.get(&Yaml::String(part.to_owned()))?;
     }
     Some(node)
+}
+
+/// The environment variable viper binds to a key: `BD_`, upper-cased, `.` and `-` as `_`.
+pub fn env_name(key: &str) -> String {
+    format!("BD_{}", key.to_ascii_uppercase().replace(['.', '-'], "_"))
+}
+
+/// Every scalar under `node` by its dotted key; a list of scalars joined with commas.
+fn flatten_into(node: &Yaml, prefix: &str, out: &mut BTreeMap<String, String>) {
+    let Yaml::Hash(map) = node else { return };
+    for (key, value) in map {
+        let Some(key) = scalar(Some(key)) else {
+            continue;
+        };
+        let dotted = if prefix.is_empty() {
+            key
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            Yaml::Hash(_) => flatten_into(value, &dotted, out),
+            Yaml::Array(items) => {
+                let joined: Vec<String> = items.iter().filter_map(|i| scalar(Some(i))).collect();
+                out.insert(dotted, joined.join(","));
+            }
+            other => {
+                if let Some(text) = scalar(Some(other)) {
+                    out.insert(dotted, text);
+                }
+            }
+        }
+    }
 }
 
 fn positive(text: &str) -> Option<usize> {
@@ -320,7 +464,7 @@ mod tests {
     #[test]
     fn environment_overrides_win() {
         let mut config = parse("repos:\n  primary: a\n  additional: [b]\n");
-        config.apply_env(|key| match key {
+        config.apply_env(&|key| match key {
             "BD_REPOS_PRIMARY" => Some("z".into()),
             "BD_REPOS_ADDITIONAL" => Some(" x  y ".into()),
             "BD_TYPES_CUSTOM" => Some("agent,role".into()),

@@ -281,13 +281,14 @@ fn imports_upsert_by_content_hash_and_merge_labels_comments_and_dependencies() {
         "its blocker is closed"
     );
 
-    // Same content again: unchanged. A new title: updated. Empty gate fields keep the
-    // local ones. Labels and comments merge in, never out.
+    // Same content again: unchanged. A new title edited later: updated. Empty gate fields
+    // keep the local ones. Labels and comments merge in, never out.
+    let later = |l: String| l.replace("2025-03-02T10:00:00Z", "2025-03-03T10:00:00Z");
     let second = format!(
         "{}{}{}",
         line("\"bd-1\",\"title\":\"one\",\"status\":\"closed\""),
-        line("\"bd-2\",\"title\":\"two, renamed\",\"labels\":[\"l2\"]"),
-        line("\"bd-3\",\"title\":\"gate, renamed\",\"comments\":[{\"id\":7,\"issue_id\":\"bd-3\",\"author\":\"a\",\"text\":\" hi \",\"created_at\":\"2025-03-01T11:00:00Z\"},{\"id\":8,\"issue_id\":\"bd-3\",\"author\":\"b\",\"text\":\"new\",\"created_at\":\"2025-03-01T12:00:00Z\"}]"),
+        later(line("\"bd-2\",\"title\":\"two, renamed\",\"labels\":[\"l2\"]")),
+        later(line("\"bd-3\",\"title\":\"gate, renamed\",\"comments\":[{\"id\":7,\"issue_id\":\"bd-3\",\"author\":\"a\",\"text\":\" hi \",\"created_at\":\"2025-03-01T11:00:00Z\"},{\"id\":8,\"issue_id\":\"bd-3\",\"author\":\"b\",\"text\":\"new\",\"created_at\":\"2025-03-01T12:00:00Z\"}]")),
     );
     let summary = store
         .import_jsonl_text(second.as_bytes(), "s", &ImportOptions::default())
@@ -324,6 +325,18 @@ fn imports_upsert_by_content_hash_and_merge_labels_comments_and_dependencies() {
         .get_dirty_issues()
         .unwrap()
         .contains(&"bd-2".to_owned()));
+
+    // A different copy no newer than the one here (an edit here that the file does not have
+    // yet) leaves it as it is, as Go's importer does.
+    let older = line("\"bd-3\",\"title\":\"gate, an older copy\"");
+    let summary = store
+        .import_jsonl_text(older.as_bytes(), "o", &ImportOptions::default())
+        .unwrap();
+    assert_eq!((summary.updated, summary.kept_local), (0, 1), "{summary:?}");
+    assert_eq!(
+        store.get_issue("bd-3").unwrap().unwrap().title,
+        "gate, renamed"
+    );
 
     // A tombstone here is not brought back by an older copy.
     store.create_tombstone("bd-2", "me", "dropped").unwrap();

@@ -22,6 +22,10 @@ fn write_jsonl(repo: &Path, text: &str) {
     std::fs::write(repo.join(".beads/issues.jsonl"), text).unwrap();
 }
 
+fn parse_is_rfc3339(text: &str) -> bool {
+    beadstore::jsonl::parse_import_time(text).is_some()
+}
+
 fn source_of(store: &Store, id: &str) -> String {
     store.get_issue(id).unwrap().unwrap().source_repo
 }
@@ -192,6 +196,28 @@ fn export_routes_issues_to_their_repositories_and_deletion_goes_by_repository() 
     );
     assert_eq!(ids_in(absolute.path()), ["bd-4"]);
     assert!(ids_in(&root.join("empty")).is_empty());
+    // Each file's hash and time go under the keys Go's daemon uses: the plain ones for the
+    // primary configured as ".", `:<path>` for a path Go's join keeps as written ("oss/" is
+    // not: Go cleans its trailing slash away and falls back to the plain keys too).
+    let sha = |p: &Path| {
+        beadstore::jsonl::sha256_hex(&std::fs::read(p.join(".beads/issues.jsonl")).unwrap())
+    };
+    let meta = |key: &str| store.get_metadata(key).unwrap();
+    assert_eq!(
+        meta(&format!("jsonl_content_hash:{absolute_path}")),
+        sha(absolute.path())
+    );
+    assert!(beadstore::jsonl::parse_import_time(&meta(&format!(
+        "last_import_time:{absolute_path}"
+    )))
+    .is_some());
+    assert_eq!(meta("jsonl_content_hash:oss/"), "");
+    assert!(parse_is_rfc3339(&meta("last_import_time")));
+    assert_eq!(
+        meta("jsonl_content_hash"),
+        sha(&root.join("empty")),
+        "the plain key holds the last file written under it, as in Go's loop"
+    );
     // Our own export is not read back as a change.
     let after = store.hydrate_from_multi_repo().unwrap().unwrap();
     assert_eq!(after.values().sum::<usize>(), 0, "{after:?}");

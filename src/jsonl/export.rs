@@ -3,6 +3,7 @@
 //! atomically; afterwards the exported issues are no longer dirty and the file's hash is
 //! recorded so a later sync can tell whether someone else changed it.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -10,9 +11,11 @@ use sha2::{Digest, Sha256};
 
 use super::encode::{write_line, HtmlEscaping};
 use crate::error::{Error, Result};
-use crate::model::{Issue, Status};
+use crate::model::{Dependency, Issue, Status};
 use crate::ops::columns::select_list;
+use crate::ops::record::placeholders;
 use crate::store::{Store, Transaction};
+use crate::value::Value;
 
 /// What to export and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +31,10 @@ pub struct ExportOptions {
     /// bookkeeping, event fields, closing session, source system). Off, the output is what
     /// bd would write for the same database.
     pub all_columns: bool,
-    /// After writing a file: clear the exported issues' dirty marks and record the file's
-    /// hash in `jsonl_file_hash` (default). Ignored by read-only stores.
+    /// After writing a file: clear the exported issues' dirty marks and record the file as
+    /// the project's JSONL, in step with the database (`jsonl_content_hash`,
+    /// `jsonl_file_hash`, `last_import_time`; default). Turn it off for a copy written
+    /// elsewhere. Ignored by read-only stores.
     pub mark_clean: bool,
 }
 
@@ -72,6 +77,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Appends the issue's export line to `text`.
+pub(crate) fn append_line(text: &mut Vec<u8>, issue: &Issue, html: HtmlEscaping) -> Result<()> {
+    write_line(text, issue, html).map_err(|e| Error::Engine {
+        op: "export".into(),
+        message: format!("issue {} cannot be written as JSON: {e}", issue.id),
+    })
+}
+
 /// Drops the fields Go's export leaves out because its issue reader never loads them.
 fn as_go_exports(issue: &mut Issue) {
     issue.compaction_level = 0;
@@ -90,16 +103,52 @@ impl Transaction<'_> {
     /// The issues an export holds, sorted by id (bytewise), each with its labels (sorted),
     /// outgoing dependencies (oldest first) and comments (oldest first).
     pub fn issues_for_export(&self, options: &ExportOptions) -> Result<Vec<Issue>> {
-        let mut issues = self.issues_with_labels(
+        let issues = self.issues_with_labels(
             &format!("SELECT {} FROM issues i ORDER BY i.id", select_list("i")),
             &[],
         )?;
+        let dependencies = self.get_all_dependency_records()?;
+        self.complete_for_export(issues, dependencies, options)
+    }
+
+    /// The issues among `ids` as an export holds them (see `issues_for_export`); ids not in
+    /// the database, or left out by `options`, are not returned.
+    pub fn issues_for_export_by_ids(
+        &self,
+        ids: &[String],
+        options: &ExportOptions,
+    ) -> Result<Vec<Issue>> {
+        let mut issues = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let params: Vec<Value> = chunk.iter().map(|id| id.as_str().into()).collect();
+            issues.extend(self.issues_with_labels(
+                &format!(
+                    "SELECT {} FROM issues i WHERE i.id IN ({})",
+                    select_list("i"),
+                    placeholders(chunk.len())
+                ),
+                &params,
+            )?);
+        }
+        let mut dependencies = HashMap::with_capacity(issues.len());
+        for issue in &issues {
+            dependencies.insert(issue.id.clone(), self.get_dependency_records(&issue.id)?);
+        }
+        self.complete_for_export(issues, dependencies, options)
+    }
+
+    /// Filters, sorts and fills in the embedded records of issues read for an export.
+    fn complete_for_export(
+        &self,
+        mut issues: Vec<Issue>,
+        mut dependencies: HashMap<String, Vec<Dependency>>,
+        options: &ExportOptions,
+    ) -> Result<Vec<Issue>> {
         issues.retain(|i| {
             (options.include_ephemeral || !i.ephemeral)
                 && (options.include_tombstones || i.status != Status::Tombstone)
         });
         issues.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
-        let mut dependencies = self.get_all_dependency_records()?;
         let ids: Vec<String> = issues.iter().map(|i| i.id.clone()).collect();
         let mut comments = self.get_comments_for_issues(&ids)?;
         for issue in &mut issues {
@@ -118,19 +167,17 @@ impl Transaction<'_> {
         let mut text = Vec::with_capacity(issues.len() * 512);
         let mut ids = Vec::with_capacity(issues.len());
         for issue in &issues {
-            write_line(&mut text, issue, options.html).map_err(|e| Error::Engine {
-                op: "export".into(),
-                message: format!("issue {} cannot be written as JSON: {e}", issue.id),
-            })?;
+            append_line(&mut text, issue, options.html)?;
             ids.push(issue.id.clone());
         }
         Ok(Rendered { text, ids })
     }
 
-    /// Exported: the issues are no longer dirty, and the file's hash is on record.
+    /// Exported: the issues are no longer dirty, and the file is on record as in step (the
+    /// metadata Go's flush writes), so neither Go bd nor beadstore imports it back.
     fn mark_exported(&self, ids: &[String], sha256: &str) -> Result<()> {
         self.clear_dirty_issues_by_id(ids)?;
-        self.set_jsonl_file_hash(sha256)
+        self.record_jsonl_in_step(sha256)
     }
 }
 

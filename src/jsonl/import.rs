@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
+use super::export::sha256_hex;
 use super::read::{read_issues, Line};
 use crate::error::{Error, Result};
 use crate::model::{Comment, Dependency, Issue, Status};
@@ -32,7 +33,7 @@ pub type ProgressFn = Arc<dyn Fn(ImportProgress) + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct ImportOptions {
     /// What to do with `parent.N` ids whose parent is nowhere (default: the database's
-    /// `import.orphan_handling`, else allow).
+    /// `import.orphan_handling`, else the project configuration's, else allow).
     pub orphans: Option<OrphanHandling>,
     /// Who the events name.
     pub actor: String,
@@ -70,6 +71,10 @@ pub struct ImportSummary {
     pub updated: usize,
     /// Issues already here with the same content.
     pub unchanged: usize,
+    /// Issues whose copy here differs from the file's and was updated as late or later
+    /// (`updated_at`): an edit not yet in the file, kept as it is (Go counts these as
+    /// unchanged).
+    pub kept_local: usize,
     /// Issues not taken: a repeated id in the file, an id deleted here (tombstone), or an
     /// orphan skipped under `OrphanHandling::Skip`.
     pub skipped: usize,
@@ -93,6 +98,7 @@ enum Plan {
     Create,
     Update(Box<Issue>),
     Unchanged,
+    KeepLocal,
 }
 
 /// The prefix of an id: everything before its last `-` (the hash and any child suffix
@@ -183,7 +189,13 @@ impl Transaction<'_> {
                     let local = self.get_issue(&issue.id)?.ok_or_else(|| Error::NotFound {
                         what: format!("issue {}", issue.id),
                     })?;
-                    Some(Plan::Update(Box::new(local)))
+                    // An edit made here since the file was written wins over the file's
+                    // older copy, as in Go's importer: only a newer `updated_at` replaces.
+                    if issue.updated_at > local.updated_at {
+                        Some(Plan::Update(Box::new(local)))
+                    } else {
+                        Some(Plan::KeepLocal)
+                    }
                 }
             };
             plans.push(plan);
@@ -204,7 +216,7 @@ impl Transaction<'_> {
         let wanted = new_issues.len();
         let orphans = match options.orphans {
             Some(mode) => mode,
-            None => OrphanHandling::parse(&self.get_config("import.orphan_handling")?),
+            None => self.orphan_handling()?,
         };
         let mut created_ids: HashSet<String> = HashSet::new();
         for chunk in new_issues.chunks(250) {
@@ -235,6 +247,7 @@ impl Transaction<'_> {
                 Some(Plan::Create) if !created_ids.contains(&issue.id) => continue,
                 Some(Plan::Create) => {}
                 Some(Plan::Unchanged) => summary.unchanged += 1,
+                Some(Plan::KeepLocal) => summary.kept_local += 1,
                 Some(Plan::Update(local)) => {
                     let mut merged = issue.clone();
                     merged.created_at = local.created_at;
@@ -507,17 +520,24 @@ enum DependencyOutcome {
 
 impl Store {
     /// Imports a JSONL file (see `Transaction::import_issues`). The whole file is read and
-    /// checked first: a bad line is an `Error::Jsonl` naming it, and nothing is written.
+    /// checked first: a bad line is an `Error::Jsonl` naming it, and nothing is written. In
+    /// the same transaction the file is recorded as in step with the database, as Go's
+    /// `bd import` records it (`jsonl_content_hash`, `jsonl_file_hash`, `last_import_time`).
     pub fn import_jsonl(
         &self,
         path: impl AsRef<Path>,
         options: &ImportOptions,
     ) -> Result<ImportSummary> {
         let path = path.as_ref();
-        let file = std::fs::File::open(path).map_err(|e| Error::io("open JSONL", path, e))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io("read JSONL", path, e))?;
         let source = path.display().to_string();
-        let lines = read_issues(std::io::BufReader::new(file), &source)?;
-        self.transaction(|tx| tx.import_issues(lines, &source, options))
+        let lines = read_issues(bytes.as_slice(), &source)?;
+        let sha256 = sha256_hex(&bytes);
+        self.transaction(|tx| {
+            let summary = tx.import_issues(lines, &source, options)?;
+            tx.record_jsonl_in_step(&sha256)?;
+            Ok(summary)
+        })
     }
 
     /// Imports JSONL text already in memory; `source` names it in errors.

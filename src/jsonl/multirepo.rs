@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::export::{write_atomically, ExportOptions};
+use super::export::{append_line, sha256_hex, write_atomically, ExportOptions};
 use super::import::ImportOptions;
 use super::read::read_issues;
-use super::write_line;
+use super::sync_state::go_repo_key;
 use crate::error::{Error, Result};
 use crate::model::Issue;
 use crate::project::ProjectConfig;
@@ -181,7 +181,8 @@ impl Store {
 
     /// Writes each repository's issues (by `source_repo`; none or `.` = the primary) to its
     /// `issues.jsonl`, atomically, and records the written files' times so the next hydration
-    /// does not read them back. The primary's file is written only when it has issues; an
+    /// does not read them back, and each file's hash and time under the per-repository
+    /// metadata keys Go's daemon uses (`jsonl_content_hash:<repo>`, `last_import_time:<repo>`). The primary's file is written only when it has issues; an
     /// additional repository with none gets an empty file. Issues of repositories no longer
     /// configured are left out. Returns the issues written per repository, or `None` when
     /// the project is not multi-repo.
@@ -209,10 +210,7 @@ impl Store {
                 }
                 let mut text = Vec::with_capacity(issues.len() * 512);
                 for issue in &issues {
-                    write_line(&mut text, issue, options.html).map_err(|e| Error::Engine {
-                        op: "export".into(),
-                        message: format!("issue {} cannot be written as JSON: {e}", issue.id),
-                    })?;
+                    append_line(&mut text, issue, options.html)?;
                 }
                 let jsonl = repo.jsonl();
                 write_atomically(&jsonl, &text)?;
@@ -220,6 +218,12 @@ impl Store {
                     let mtime = mtime_ns(&jsonl)
                         .map_err(|e| Error::io("stat exported JSONL", &jsonl, e))?;
                     tx.record_mtime(repo, mtime)?;
+                    let configured = if repo.source == PRIMARY_SOURCE {
+                        config.repos_primary.as_str()
+                    } else {
+                        repo.source.as_str()
+                    };
+                    tx.record_repo_jsonl_written(go_repo_key(configured), &sha256_hex(&text))?;
                 }
                 counts.insert(repo.source.clone(), issues.len());
             }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::model::kinds::parse_custom_list;
+use crate::ops::OrphanHandling;
 use crate::store::{Store, Transaction};
 use crate::value::Value;
 
@@ -110,9 +111,28 @@ impl Transaction<'_> {
         set_kv(|sql, p| self.execute(sql, p), Table::Metadata, key, value)
     }
 
-    /// `status.custom` as this transaction sees it.
+    /// `status.custom` as this transaction sees it; when the database declares none, the
+    /// project's `config.yaml` (or `BD_STATUS_CUSTOM`) may.
     pub fn custom_statuses(&self) -> Result<Vec<String>> {
-        Ok(parse_custom_list(&self.get_config("status.custom")?))
+        let declared = parse_custom_list(&self.get_config("status.custom")?);
+        if !declared.is_empty() {
+            return Ok(declared);
+        }
+        Ok(self.project_config()?.custom_statuses.clone())
+    }
+
+    /// The import's orphan handling: the database's `import.orphan_handling`, else the
+    /// project configuration's, else allow.
+    pub fn orphan_handling(&self) -> Result<OrphanHandling> {
+        let stored = self.get_config("import.orphan_handling")?;
+        if !stored.is_empty() {
+            return Ok(OrphanHandling::parse(&stored));
+        }
+        Ok(self
+            .project_config()?
+            .orphan_handling
+            .as_deref()
+            .map_or(OrphanHandling::Allow, OrphanHandling::parse))
     }
 
     /// `types.custom` as this transaction sees it; when the database declares none, the

@@ -1031,11 +1031,9 @@ impl Store {
         self.transaction(|tx| tx.create_issues_with_options(issues, actor, options))
     }
 
-    /// The orphan handling configured for imports (`import.orphan_handling`; default allow).
+    /// The orphan handling configured for imports (see `Transaction::orphan_handling`).
     pub fn get_orphan_handling(&self) -> Result<OrphanHandling> {
-        Ok(OrphanHandling::parse(
-            &self.get_config("import.orphan_handling")?,
-        ))
+        self.snapshot(|tx| tx.orphan_handling())
     }
 
     /// Recreates missing ancestors of `id` from `issues.jsonl` beside the database; see

@@ -20,6 +20,14 @@ pub struct Cli {
     /// Open read-only even for a command that could write (it then fails with exit code 2).
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Do not import .beads/issues.jsonl first when a `git pull` changed it (also the
+    /// `no-auto-import` config key and $BD_NO_AUTO_IMPORT).
+    #[arg(long, global = true)]
+    pub no_auto_import: bool,
+    /// Do not write changed issues into .beads/issues.jsonl after a command (also the
+    /// `no-auto-flush` config key and $BD_NO_AUTO_FLUSH).
+    #[arg(long, global = true)]
+    pub no_auto_flush: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -115,6 +123,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Read issues from a JSONL file: new ones created, changed ones updated, all or nothing.
     Import(ImportArgs),
+    /// Bring the database and the JSONL beside it in step now: import the file when it
+    /// changed, then write the changed issues into it (created when missing). No git.
+    Sync(SyncArgs),
     /// Migrate the schema when the file needs it (an up-to-date file is left untouched).
     Migrate {
         /// List the migrations instead of running them.
@@ -410,4 +421,17 @@ pub struct ImportArgs {
     /// Fail on a dependency whose issue or target is missing instead of skipping it.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// The JSONL file (default: the one beside the database, .beads/issues.jsonl).
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub file: Option<std::path::PathBuf>,
+    /// Only import (when the file changed); write nothing to it.
+    #[arg(long, conflicts_with = "flush_only")]
+    pub import_only: bool,
+    /// Only write the changed issues into the file; do not import it.
+    #[arg(long)]
+    pub flush_only: bool,
 }

@@ -1,6 +1,7 @@
 //! `beadstore`: a bd-like command line over beads databases. Thin: parse, call the library,
 //! print. Exit codes: 0 ok, 1 user error, 2 storage problem (with a one-line hint).
 
+mod autosync;
 mod cli;
 mod cmd;
 mod demo;
@@ -95,6 +96,7 @@ fn run(cli: &Cli) -> Result<ExitCode, Failure> {
         Command::Config(command) => cmd::records::config(&ctx, command)?,
         Command::Export(args) => cmd::sync::export(&ctx, args)?,
         Command::Import(args) => cmd::sync::import(&ctx, args)?,
+        Command::Sync(args) => cmd::sync::sync(&ctx, args)?,
         Command::Migrate { list, force } => cmd::admin::migrate(&ctx, *list, *force)?,
         Command::Checkpoint => cmd::admin::checkpoint(&ctx)?,
         Command::Doctor => {

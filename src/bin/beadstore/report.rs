@@ -44,6 +44,13 @@ pub struct Info {
     migration_state: String,
     issue_prefix: String,
     issue_count: i64,
+    /// The `config.yaml` the project's settings come from (none: defaults and `BD_*`).
+    config_file: Option<String>,
+    /// The JSONL beside the database, when there is one.
+    jsonl: Option<String>,
+    /// Whether that JSONL holds what the database last imported or wrote (Go's
+    /// `jsonl_content_hash` check); false when a `git pull` changed it.
+    jsonl_in_step: Option<bool>,
 }
 
 impl Info {
@@ -69,7 +76,23 @@ impl Info {
             store.get_config("issue_prefix")?
         };
         let (migrations_up_to_date, migration_state) = describe_state(&store.migration_state()?);
+        let config_file = store
+            .project_config()
+            .ok()
+            .and_then(|c| c.source.as_ref().map(|p| p.display().to_string()));
+        let jsonl = store
+            .file()
+            .and_then(std::path::Path::parent)
+            .map(beadstore::jsonl::find_jsonl_in_dir)
+            .filter(|p| p.is_file());
+        let jsonl_in_step = match (&jsonl, probe.missing_tables.iter().any(|t| t == "metadata")) {
+            (Some(path), false) => store.jsonl_staleness(path)?.map(|s| !s.content_changed),
+            _ => None,
+        };
         Ok(Info {
+            config_file,
+            jsonl: jsonl.map(|p| p.display().to_string()),
+            jsonl_in_step,
             migrations_up_to_date,
             migration_state,
             path: store.path().to_owned(),
@@ -115,6 +138,20 @@ impl Info {
         };
         println!("issue prefix:  {prefix}");
         println!("issues:        {}", self.issue_count);
+        println!(
+            "config:        {}",
+            self.config_file
+                .as_deref()
+                .unwrap_or("(none: defaults and BD_* variables)")
+        );
+        match (&self.jsonl, self.jsonl_in_step) {
+            (Some(path), Some(true)) => println!("jsonl:         {path} (in step)"),
+            (Some(path), Some(false)) => {
+                println!("jsonl:         {path} (changed since the last import or export)")
+            }
+            (Some(path), None) => println!("jsonl:         {path}"),
+            (None, _) => println!("jsonl:         (none beside the database)"),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use beadstore::{FreshnessEvent, MigrationState, OpenOptions, SchemaAction, Store};
 use clap::CommandFactory;
 
-use super::{finish, one_shot, Ctx};
+use super::{one_shot, Ctx};
 use crate::{discover, report, Failure};
 
 pub fn init(ctx: &Ctx<'_>, prefix: Option<&str>) -> Result<(), Failure> {
@@ -31,7 +31,7 @@ pub fn init(ctx: &Ctx<'_>, prefix: Option<&str>) -> Result<(), Failure> {
         store.set_metadata("bd_version", beadstore::GO_BD_VERSION)?;
     }
     let db_path = store.path().to_owned();
-    finish(store)?;
+    ctx.finish(store)?;
     report::init(ctx.cli.json, &db_path, &prefix, &existing);
     Ok(())
 }
@@ -54,7 +54,7 @@ fn validate_prefix(prefix: &str) -> Result<(), Failure> {
 pub fn info(ctx: &Ctx<'_>) -> Result<(), Failure> {
     let store = ctx.reader()?;
     let info = report::Info::gather(&store)?;
-    finish(store)?;
+    ctx.finish(store)?;
     info.print(ctx.cli.json);
     Ok(())
 }
@@ -63,7 +63,7 @@ pub fn info(ctx: &Ctx<'_>) -> Result<(), Failure> {
 pub fn doctor(ctx: &Ctx<'_>) -> Result<bool, Failure> {
     let store = ctx.reader()?;
     let doctor = report::Doctor::gather(&store)?;
-    finish(store)?;
+    ctx.finish(store)?;
     doctor.print(ctx.cli.json);
     Ok(doctor.healthy())
 }
@@ -78,7 +78,7 @@ pub fn migrate(ctx: &Ctx<'_>, list: bool, force: bool) -> Result<(), Failure> {
         let reader = ctx.reader()?;
         let state = reader.migration_state()?;
         let path = reader.path().to_owned();
-        finish(reader)?;
+        ctx.finish(reader)?;
         if let MigrationState::UpToDate { schema_version } = state {
             report::up_to_date(ctx.cli.json, &path, schema_version);
             return Ok(());
@@ -98,7 +98,7 @@ pub fn migrate(ctx: &Ctx<'_>, list: bool, force: bool) -> Result<(), Failure> {
         store.set_metadata("bd_version", beadstore::GO_BD_VERSION)?;
     }
     let path = store.path().to_owned();
-    finish(store)?;
+    ctx.finish(store)?;
     match action {
         SchemaAction::Migrated(outcome) => report::migrated(ctx.cli.json, &path, &outcome),
         SchemaAction::UpToDate { schema_version } => {
@@ -113,7 +113,7 @@ pub fn checkpoint(ctx: &Ctx<'_>) -> Result<(), Failure> {
     let store = ctx.writer()?;
     let stats = store.checkpoint()?;
     let path = store.path().to_owned();
-    finish(store)?;
+    ctx.finish(store)?;
     report::checkpoint(ctx.cli.json, &path, stats);
     Ok(())
 }
@@ -157,7 +157,7 @@ pub fn watch(ctx: &Ctx<'_>, poll_ms: u64, count: usize) -> Result<(), Failure> {
     }
     drop(monitor);
     if let Ok(store) = Arc::try_unwrap(store) {
-        finish(store)?;
+        ctx.finish(store)?;
     }
     Ok(())
 }

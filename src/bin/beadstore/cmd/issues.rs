@@ -5,7 +5,7 @@ use beadstore::ops::{IssueFilter, IssueUpdate};
 use beadstore::Error;
 use serde::Serialize;
 
-use super::{finish, invalid, no_issue, Ctx};
+use super::{invalid, no_issue, Ctx};
 use crate::cli::{CreateArgs, ListArgs, UpdateArgs};
 use crate::{text, Failure};
 
@@ -60,7 +60,7 @@ pub fn create(ctx: &Ctx<'_>, args: &CreateArgs) -> Result<(), Failure> {
         }
         Ok(tx.get_issue(&created.id)?.unwrap_or(created))
     })?;
-    finish(store)?;
+    ctx.finish(store)?;
     ctx.print(&created, || {
         println!("Created {}: {}", created.id, created.title)
     });
@@ -108,7 +108,7 @@ pub fn show(ctx: &Ctx<'_>, ids: &[String]) -> Result<(), Failure> {
             issue,
         });
     }
-    finish(store)?;
+    ctx.finish(store)?;
     ctx.print(&shown, || println!("{}", texts.join("\n")));
     Ok(())
 }
@@ -130,7 +130,7 @@ pub fn list(ctx: &Ctx<'_>, text: &str, args: &ListArgs) -> Result<(), Failure> {
         None => {}
     }
     let issues = store.search_issues(text, &filter)?;
-    finish(store)?;
+    ctx.finish(store)?;
     ctx.print(&issues, || {
         for issue in &issues {
             println!("{}", text::line(issue));
@@ -172,7 +172,7 @@ pub fn update(ctx: &Ctx<'_>, args: &UpdateArgs) -> Result<(), Failure> {
     let issue = store
         .get_issue(&args.id)?
         .ok_or_else(|| no_issue(&args.id))?;
-    finish(store)?;
+    ctx.finish(store)?;
     ctx.print(&issue, || println!("Updated {}: {}", issue.id, issue.title));
     Ok(())
 }
@@ -201,7 +201,7 @@ pub fn close(ctx: &Ctx<'_>, ids: &[String], reason: &str) -> Result<(), Failure>
             .map_err(|e| not_found_as_user(e, id))?;
         unblocked.extend(store.get_newly_unblocked_by_close(id)?);
     }
-    finish(store)?;
+    ctx.finish(store)?;
     let report = Closed {
         closed: ids.to_vec(),
         unblocked,
@@ -231,7 +231,7 @@ pub fn reopen(ctx: &Ctx<'_>, ids: &[String]) -> Result<(), Failure> {
             .map_err(|e| not_found_as_user(e, id))?;
         reopened.push(store.get_issue(id)?.ok_or_else(|| no_issue(id))?);
     }
-    finish(store)?;
+    ctx.finish(store)?;
     ctx.print(&reopened, || {
         for issue in &reopened {
             println!("Reopened {}: {}", issue.id, issue.title);
@@ -263,7 +263,7 @@ pub fn delete(
         store.delete_issues(ids, cascade, force, false)
     };
     let report = report?;
-    finish(store)?;
+    ctx.finish(store)?;
     ctx.print(&report, || {
         let verb = if dry_run { "Would delete" } else { "Deleted" };
         println!(

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use beadstore::{Error, FreshnessMode, OpenOptions, Store};
 use serde::Serialize;
 
+use crate::autosync::{self, Policy};
 use crate::cli::Cli;
 use crate::Failure;
 
@@ -22,20 +23,44 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// The store for a command that only reads: read-only, so the file is never touched
-    /// (GH#804).
+    /// (GH#804), except by the import of a JSONL a `git pull` changed (see `autosync`).
     pub fn reader(&self) -> Result<Store, Failure> {
-        Ok(Store::open_with(
-            self.locate()?,
-            one_shot().read_only(true),
-        )?)
+        let path = self.locate()?;
+        let store = Store::open_with(&path, one_shot().read_only(true))?;
+        if !Policy::for_command(self.cli).import_first {
+            return Ok(store);
+        }
+        let Some(jsonl) = autosync::due_for_read(&store, self.cli.read_only) else {
+            return Ok(store);
+        };
+        let db = store.path().to_owned();
+        store.close()?;
+        autosync::import_for_read(&db, &jsonl, &self.actor());
+        Ok(Store::open_with(&db, one_shot().read_only(true))?)
     }
 
-    /// The store for a command that writes (read-only with `--read-only`, so writes fail).
+    /// The store for a command that writes (read-only with `--read-only`, so writes fail),
+    /// with a JSONL a `git pull` changed imported first.
     pub fn writer(&self) -> Result<Store, Failure> {
-        Ok(Store::open_with(
-            self.locate()?,
-            one_shot().read_only(self.cli.read_only),
-        )?)
+        let store = Store::open_with(self.locate()?, one_shot().read_only(self.cli.read_only))?;
+        if Policy::for_command(self.cli).import_first {
+            if store.is_read_only() {
+                autosync::due_for_read(&store, true);
+            } else {
+                autosync::import_before_write(&store, &self.actor())?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// Ends a command's use of its store: flushes what it made dirty into the project JSONL
+    /// (see `autosync`), then closes it, reporting a failure to close as the storage problem
+    /// it is.
+    pub fn finish(&self, store: Store) -> Result<(), Failure> {
+        if !store.is_read_only() && Policy::for_command(self.cli).flush_after {
+            autosync::flush_after_write(&store);
+        }
+        store.close().map_err(Failure::from)
     }
 
     /// Who changes are recorded as.
@@ -91,11 +116,6 @@ pub fn print_json<T: Serialize>(value: &T) {
 /// A missing issue as the user error it is.
 pub fn no_issue(id: &str) -> Failure {
     Failure::User(format!("no issue {id}"))
-}
-
-/// Closes the store, reporting a failure to close as the storage problem it is.
-pub fn finish(store: Store) -> Result<(), Failure> {
-    store.close().map_err(Failure::from)
 }
 
 /// A typed error from a command's input, for the error paths that need wording of their own.

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::issues::not_found_as_user;
-use super::{finish, Ctx};
+use super::Ctx;
 use crate::cli::{CommentCommand, ConfigCommand, LabelCommand};
 use crate::{text, Failure};
 
@@ -28,7 +28,7 @@ pub fn label(ctx: &Ctx<'_>, command: &LabelCommand) -> Result<(), Failure> {
                 };
                 changed.map_err(|e| not_found_as_user(e, id))?;
             }
-            finish(store)?;
+            ctx.finish(store)?;
             let status = if adding { "added" } else { "removed" };
             ctx.print(&LabelChange { label, ids, status }, || {
                 println!("Label {label:?} {status}: {}", ids.join(", "))
@@ -40,7 +40,7 @@ pub fn label(ctx: &Ctx<'_>, command: &LabelCommand) -> Result<(), Failure> {
                 return Err(super::no_issue(id));
             }
             let labels = store.get_labels(id)?;
-            finish(store)?;
+            ctx.finish(store)?;
             ctx.print(&labels, || {
                 for label in &labels {
                     println!("{label}");
@@ -58,7 +58,7 @@ pub fn comment(ctx: &Ctx<'_>, command: &CommentCommand) -> Result<(), Failure> {
             let comment = store
                 .add_issue_comment(id, &ctx.actor(), body)
                 .map_err(|e| not_found_as_user(e, id))?;
-            finish(store)?;
+            ctx.finish(store)?;
             ctx.print(&comment, || {
                 println!("Comment {} added to {id}", comment.id)
             });
@@ -69,7 +69,7 @@ pub fn comment(ctx: &Ctx<'_>, command: &CommentCommand) -> Result<(), Failure> {
                 return Err(super::no_issue(id));
             }
             let comments = store.get_issue_comments(id)?;
-            finish(store)?;
+            ctx.finish(store)?;
             ctx.print(&comments, || {
                 if comments.is_empty() {
                     println!("No comments on {id}.");
@@ -88,7 +88,7 @@ pub fn config(ctx: &Ctx<'_>, command: &ConfigCommand) -> Result<(), Failure> {
         ConfigCommand::Get { key } => {
             let store = ctx.reader()?;
             let value = store.get_config(key)?;
-            finish(store)?;
+            ctx.finish(store)?;
             ctx.print(&serde_json::json!({ "key": key, "value": value }), || {
                 println!("{value}")
             });
@@ -99,7 +99,7 @@ pub fn config(ctx: &Ctx<'_>, command: &ConfigCommand) -> Result<(), Failure> {
             }
             let store = ctx.writer()?;
             store.set_config(key, value)?;
-            finish(store)?;
+            ctx.finish(store)?;
             ctx.print(&serde_json::json!({ "key": key, "value": value }), || {
                 println!("{key} = {value}")
             });
@@ -107,7 +107,7 @@ pub fn config(ctx: &Ctx<'_>, command: &ConfigCommand) -> Result<(), Failure> {
         ConfigCommand::List => {
             let store = ctx.reader()?;
             let all = store.all_config()?;
-            finish(store)?;
+            ctx.finish(store)?;
             ctx.print(&all, || {
                 for (key, value) in &all {
                     println!("{key} = {value}");

@@ -1,14 +1,16 @@
-//! JSONL in and out: export and import.
+//! JSONL in and out: export, import and sync.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use beadstore::jsonl::{ExportOptions, HtmlEscaping, ImportOptions, ImportProgress};
+use beadstore::jsonl::{
+    find_jsonl_in_dir, AutoImport, ExportOptions, HtmlEscaping, ImportOptions, ImportProgress,
+};
 use beadstore::ops::OrphanHandling;
 use serde::Serialize;
 
-use super::{finish, invalid, Ctx};
-use crate::cli::{ExportArgs, ImportArgs};
+use super::{invalid, Ctx};
+use crate::cli::{ExportArgs, ImportArgs, SyncArgs};
 use crate::Failure;
 
 /// Imports at least this big get a progress bar (on a terminal).
@@ -40,7 +42,7 @@ pub fn export(ctx: &Ctx<'_>, args: &ExportArgs) -> Result<(), Failure> {
     };
     let Some(path) = &args.output else {
         let rendered = store.render_jsonl(&options)?;
-        finish(store)?;
+        ctx.finish(store)?;
         let mut out = std::io::stdout().lock();
         out.write_all(&rendered.text)
             .and_then(|()| out.flush())
@@ -48,7 +50,7 @@ pub fn export(ctx: &Ctx<'_>, args: &ExportArgs) -> Result<(), Failure> {
         return Ok(());
     };
     let summary = store.export_jsonl(path, &options)?;
-    finish(store)?;
+    ctx.finish(store)?;
     let report = Exported {
         issues: summary.issues,
         bytes: summary.bytes,
@@ -110,7 +112,7 @@ pub fn import(ctx: &Ctx<'_>, args: &ImportArgs) -> Result<(), Failure> {
     };
     let store = ctx.writer()?;
     let summary = store.import_jsonl(&args.file, &options)?;
-    finish(store)?;
+    ctx.finish(store)?;
     let skipped_deps: Vec<String> = summary
         .dependencies_skipped
         .iter()
@@ -125,6 +127,7 @@ pub fn import(ctx: &Ctx<'_>, args: &ImportArgs) -> Result<(), Failure> {
         "created": summary.created,
         "updated": summary.updated,
         "unchanged": summary.unchanged,
+        "kept_local": summary.kept_local,
         "skipped": summary.skipped,
         "dependencies_added": summary.dependencies_added,
         "dependencies_skipped": skipped_deps,
@@ -137,6 +140,12 @@ pub fn import(ctx: &Ctx<'_>, args: &ImportArgs) -> Result<(), Failure> {
             "Import complete: {} created, {} updated, {} unchanged, {} skipped",
             summary.created, summary.updated, summary.unchanged, summary.skipped
         );
+        if summary.kept_local > 0 {
+            println!(
+                "Kept {} issues whose copy here is newer than the file's",
+                summary.kept_local
+            );
+        }
         if summary.dangling_targets > 0 {
             println!(
                 "Kept {} dependencies on issues in neither the file nor the database",
@@ -148,6 +157,90 @@ pub fn import(ctx: &Ctx<'_>, args: &ImportArgs) -> Result<(), Failure> {
             for line in &skipped_deps {
                 println!("  {line}");
             }
+        }
+    });
+    Ok(())
+}
+
+/// `sync`: the JSONL beside the database (or `--file`) and the database brought in step now.
+pub fn sync(ctx: &Ctx<'_>, args: &SyncArgs) -> Result<(), Failure> {
+    let store = ctx.writer()?;
+    let path = match &args.file {
+        Some(file) => file.clone(),
+        None => match store.file().and_then(std::path::Path::parent) {
+            Some(dir) => find_jsonl_in_dir(dir),
+            None => {
+                return Err(invalid(
+                    "an in-memory database has no JSONL beside it: pass --file",
+                ))
+            }
+        },
+    };
+    let options = ImportOptions {
+        actor: ctx.actor(),
+        ..ImportOptions::default()
+    };
+    let import = if args.flush_only {
+        None
+    } else {
+        Some(store.import_jsonl_if_changed(&path, &options)?)
+    };
+    let flush = if args.import_only {
+        None
+    } else {
+        Some(store.flush_dirty_to_jsonl(&path)?)
+    };
+    ctx.finish(store)?;
+    let shown = path.display().to_string();
+    let import_json = import.as_ref().map(|outcome| match outcome {
+        AutoImport::NoFile => serde_json::json!({ "status": "no_file" }),
+        AutoImport::InStep => serde_json::json!({ "status": "in_step" }),
+        AutoImport::Due => serde_json::json!({ "status": "due" }),
+        AutoImport::Imported { summary, rewrote } => serde_json::json!({
+            "status": "imported",
+            "created": summary.created,
+            "updated": summary.updated,
+            "unchanged": summary.unchanged,
+            "kept_local": summary.kept_local,
+            "skipped": summary.skipped,
+            "rewrote": rewrote,
+        }),
+    });
+    let flush_json = flush.as_ref().map(|f| {
+        serde_json::json!({
+            "written": f.written,
+            "removed": f.removed,
+            "wrote_file": f.wrote_file,
+            "import_still_due": f.import_still_due,
+        })
+    });
+    let report = serde_json::json!({ "path": shown, "import": import_json, "flush": flush_json });
+    ctx.print(&report, || {
+        match &import {
+            None => {}
+            Some(AutoImport::NoFile) => println!("No {shown} yet: nothing to import"),
+            Some(AutoImport::InStep) => println!("{shown} holds what the database last imported or wrote"),
+            Some(AutoImport::Due) => println!("{shown} changed; a read-only store cannot import it"),
+            Some(AutoImport::Imported { summary, rewrote }) => {
+                println!(
+                    "Imported {shown}: {} created, {} updated, {} unchanged, {} kept (newer here)",
+                    summary.created, summary.updated, summary.unchanged, summary.kept_local
+                );
+                if *rewrote {
+                    println!("Wrote back into {shown} what only the database had");
+                }
+            }
+        }
+        match &flush {
+            None => {}
+            Some(f) if f.wrote_file => println!(
+                "Wrote {} changed issue(s) to {shown}, took out {}",
+                f.written, f.removed
+            ),
+            Some(_) => println!("Nothing changed to write to {shown}"),
+        }
+        if flush.as_ref().is_some_and(|f| f.import_still_due) {
+            println!("{shown} still has changes the database has not imported: run `beadstore sync` without --flush-only");
         }
     });
     Ok(())

@@ -6,7 +6,7 @@ use beadstore::ops::{SortPolicy, WorkFilter};
 use serde::Serialize;
 
 use super::issues::not_found_as_user;
-use super::{finish, no_issue, Ctx};
+use super::{no_issue, Ctx};
 use crate::cli::{DepCommand, Sort, WorkArgs};
 use crate::{text, Failure};
 
@@ -26,7 +26,7 @@ pub fn ready(ctx: &Ctx<'_>, args: &WorkArgs) -> Result<(), Failure> {
         ..WorkFilter::default()
     };
     let issues = store.get_ready_work(&filter)?;
-    finish(store)?;
+    ctx.finish(store)?;
     ctx.print(&issues, || {
         if issues.is_empty() {
             println!("No ready work.");
@@ -43,7 +43,7 @@ pub fn ready(ctx: &Ctx<'_>, args: &WorkArgs) -> Result<(), Failure> {
 pub fn blocked(ctx: &Ctx<'_>) -> Result<(), Failure> {
     let store = ctx.reader()?;
     let blocked = store.get_blocked_issues(&WorkFilter::default())?;
-    finish(store)?;
+    ctx.finish(store)?;
     ctx.print(&blocked, || {
         if blocked.is_empty() {
             println!("Nothing is blocked.");
@@ -69,7 +69,7 @@ pub fn stale(ctx: &Ctx<'_>, days: u32, status: Option<&str>, limit: usize) -> Re
         status: status.map(Status::parse),
         limit,
     })?;
-    finish(store)?;
+    ctx.finish(store)?;
     ctx.print(&issues, || {
         if issues.is_empty() {
             println!("Nothing untouched for {days} days.");
@@ -88,7 +88,7 @@ pub fn stale(ctx: &Ctx<'_>, days: u32, status: Option<&str>, limit: usize) -> Re
 pub fn stats(ctx: &Ctx<'_>) -> Result<(), Failure> {
     let store = ctx.reader()?;
     let stats = store.get_statistics()?;
-    finish(store)?;
+    ctx.finish(store)?;
     ctx.print(&stats, || {
         println!("Total:        {}", stats.total_issues);
         println!("Open:         {}", stats.open_issues);
@@ -128,7 +128,7 @@ pub fn dep(ctx: &Ctx<'_>, command: &DepCommand) -> Result<(), Failure> {
             store
                 .add_dependency(&Dependency::new(issue, depends_on, dep_type), &ctx.actor())
                 .map_err(|e| not_found_as_user(e, issue))?;
-            finish(store)?;
+            ctx.finish(store)?;
             let change = DepChange {
                 issue_id: issue,
                 depends_on_id: depends_on,
@@ -144,7 +144,7 @@ pub fn dep(ctx: &Ctx<'_>, command: &DepCommand) -> Result<(), Failure> {
             store
                 .remove_dependency(issue, depends_on, &ctx.actor())
                 .map_err(|e| not_found_as_user(e, issue))?;
-            finish(store)?;
+            ctx.finish(store)?;
             let change = DepChange {
                 issue_id: issue,
                 depends_on_id: depends_on,
@@ -163,7 +163,7 @@ pub fn dep(ctx: &Ctx<'_>, command: &DepCommand) -> Result<(), Failure> {
         } => {
             let store = ctx.reader()?;
             let tree = store.get_dependency_tree(id, *max_depth, *all_paths, *reverse)?;
-            finish(store)?;
+            ctx.finish(store)?;
             if tree.is_empty() {
                 return Err(no_issue(id));
             }
@@ -181,7 +181,7 @@ pub fn dep(ctx: &Ctx<'_>, command: &DepCommand) -> Result<(), Failure> {
         DepCommand::Cycles => {
             let store = ctx.reader()?;
             let cycles = store.detect_cycles()?;
-            finish(store)?;
+            ctx.finish(store)?;
             let ids: Vec<Vec<String>> = cycles
                 .iter()
                 .map(|c| c.iter().map(|i| i.id.clone()).collect())
