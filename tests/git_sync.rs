@@ -4,6 +4,8 @@
 //! the switches that turn the loop off, a file git left conflicted, and where the project
 //! configuration is found.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -472,4 +474,47 @@ fn the_project_configuration_is_found_where_go_finds_it() {
         .output()
         .unwrap();
     assert!(o.status.success(), "the variable wins: {}", err(&o));
+}
+
+#[test]
+fn a_real_beads_export_pulled_into_a_fresh_clone_is_imported_and_keeps_its_bytes_but_the_wisps() {
+    let Some(fixtures) = common::fixtures_dir() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let a = Clone::new(dir.path(), "a");
+    let fixture = fixtures.join("beads-issues-2667.jsonl");
+    git_moves(&fixture, &a.jsonl());
+    // The first command, a read, imports it. Like Go's flush after its auto-import, that
+    // takes the wisps out of the file (this export has 537); every other line keeps its bytes.
+    let ready = a.json(&["ready", "-n", "5"]);
+    assert_eq!(ready.as_array().map(Vec::len), Some(5), "{ready}");
+    let without_wisps: String = std::fs::read_to_string(&fixture)
+        .unwrap()
+        .lines()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["ephemeral"] != true)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(without_wisps.lines().count() < 2667);
+    assert_eq!(std::fs::read_to_string(a.jsonl()).unwrap(), without_wisps);
+    assert_eq!(go_sees_changes(&a.db(), &a.jsonl()), (false, false));
+    assert_eq!(a.json(&["info"])["jsonl_in_step"], true);
+    // A write touches its own line only.
+    let before = std::fs::read_to_string(a.jsonl()).unwrap();
+    let id = ready[0]["id"].as_str().unwrap().to_owned();
+    assert!(a
+        .run(&["update", &id, "--notes", "looked at"])
+        .status
+        .success());
+    let after = std::fs::read_to_string(a.jsonl()).unwrap();
+    let changed: Vec<(&str, &str)> = before
+        .lines()
+        .zip(after.lines())
+        .filter(|(x, y)| x != y)
+        .collect();
+    assert_eq!(before.lines().count(), after.lines().count());
+    assert_eq!(changed.len(), 1, "one line changed");
+    assert!(
+        changed[0].1.contains(&format!("\"id\":\"{id}\"")) && changed[0].1.contains("looked at")
+    );
 }

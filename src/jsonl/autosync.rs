@@ -15,9 +15,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::export::{append_line, sha256_hex, write_atomically, ExportOptions};
+use super::export::{append_line, sha256_hex, write_atomically_stamped, ExportOptions};
 use super::import::{ImportOptions, ImportSummary};
 use super::read::read_issues;
+use super::sync_state::{read_stamped, FileStamp};
 use crate::error::{Error, Result};
 use crate::model::Issue;
 use crate::store::{Store, Transaction};
@@ -110,6 +111,25 @@ struct LineHead {
     ephemeral: bool,
 }
 
+/// The head of a line as bd and beadstore write it (`{"id":"...` first, no escape in the
+/// id, no `"ephemeral"` key anywhere), without parsing the rest; `None` for any other line,
+/// which is parsed in full. A quote inside a JSON string is always escaped, so `"ephemeral"`
+/// can only appear as a key: a line without it is not a wisp. Such a line's other fields are
+/// not checked here; the file's import checks every line.
+fn quick_head(line: &[u8]) -> Option<LineHead> {
+    const START: &[u8] = b"{\"id\":\"";
+    const EPHEMERAL: &[u8] = b"\"ephemeral\"";
+    let rest = line.strip_prefix(START)?;
+    let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
+    if rest[end] != b'"' || line.windows(EPHEMERAL.len()).any(|w| w == EPHEMERAL) {
+        return None;
+    }
+    Some(LineHead {
+        id: std::str::from_utf8(&rest[..end]).ok()?.to_owned(),
+        ephemeral: false,
+    })
+}
+
 /// The issue lines of a JSONL file by id (the first of a repeated id, as an import takes).
 struct FileLines {
     by_id: BTreeMap<String, FileLine>,
@@ -136,7 +156,10 @@ impl FileLines {
                     "an unresolved git merge conflict marker: resolve the conflict, or write the file again from the database with `beadstore export -o`".into(),
                 ));
             }
-            let head: LineHead = serde_json::from_slice(trimmed).map_err(|e| bad(e.to_string()))?;
+            let head = match quick_head(trimmed) {
+                Some(head) => head,
+                None => serde_json::from_slice(trimmed).map_err(|e| bad(e.to_string()))?,
+            };
             by_id.entry(head.id).or_insert_with(|| FileLine {
                 raw: line.strip_suffix(b"\r").unwrap_or(line).to_vec(),
                 ephemeral: head.ephemeral,
@@ -165,13 +188,18 @@ fn read_file(path: &Path) -> Result<Option<Vec<u8>>> {
     }
 }
 
-/// Writes `text` over the file when it differs from `old`; returns whether it did.
-fn write_if_changed(path: &Path, old: &[u8], text: &[u8]) -> Result<bool> {
+/// Writes `text` over the file when it differs from `old` (read with `old_stamp`); returns
+/// whether it did, and the stamp of the file that holds `text` now.
+fn write_if_changed(
+    path: &Path,
+    old: &[u8],
+    old_stamp: Option<FileStamp>,
+    text: &[u8],
+) -> Result<(bool, Option<FileStamp>)> {
     if old == text {
-        return Ok(false);
+        return Ok((false, old_stamp));
     }
-    write_atomically(path, text)?;
-    Ok(true)
+    Ok((true, write_atomically_stamped(path, text)?))
 }
 
 /// The export line of one issue.
@@ -267,26 +295,35 @@ impl Transaction<'_> {
 impl Store {
     /// Imports the project JSONL at `path` when its content is not what the database last
     /// imported or wrote (`jsonl_content_hash`, as Go's auto-import compares), then writes
-    /// back into it whatever only the database has, so both end in step. The check is a
-    /// read; the import runs in one write transaction that checks again under the lock (a
-    /// process that lost the race finds the file in step). A read-only store only reports
-    /// that an import is [`AutoImport::Due`].
+    /// back into it whatever only the database has, so both end in step. A file whose stamp
+    /// (device, inode, size, times) is the one recorded with the hash is in step without
+    /// being read. Otherwise a read-write store reads, compares and imports in one write
+    /// transaction (a process that lost the race finds the file in step, and records its
+    /// stamp); a read-only store compares the hash and reports an import [`AutoImport::Due`].
     pub fn import_jsonl_if_changed(
         &self,
         path: impl AsRef<Path>,
         options: &ImportOptions,
     ) -> Result<AutoImport> {
         let path = path.as_ref();
+        let Some(stamp) = FileStamp::of(path)? else {
+            return Ok(AutoImport::NoFile);
+        };
+        if self.snapshot(|tx| tx.stamp_says_in_step(&stamp))? {
+            return Ok(AutoImport::InStep);
+        }
+        if !self.is_read_only() {
+            // Under the write lock: imports when the content changed, and otherwise records
+            // the stamp so the next command need not read the file.
+            return self.transaction(|tx| tx.import_changed_jsonl(path, options));
+        }
         let Some(bytes) = read_file(path)? else {
             return Ok(AutoImport::NoFile);
         };
         if self.jsonl_sync_state(None)?.content_hash == sha256_hex(&bytes) {
             return Ok(AutoImport::InStep);
         }
-        if self.is_read_only() {
-            return Ok(AutoImport::Due);
-        }
-        self.transaction(|tx| tx.import_changed_jsonl(path, options))
+        Ok(AutoImport::Due)
     }
 
     /// Flushes the dirty issues into the JSONL at `path` (see the module docs). With nothing
@@ -315,10 +352,13 @@ impl Store {
 impl Transaction<'_> {
     /// The write half of [`Store::import_jsonl_if_changed`], under the lock.
     fn import_changed_jsonl(&self, path: &Path, options: &ImportOptions) -> Result<AutoImport> {
-        let Some(bytes) = read_file(path)? else {
+        let Some((bytes, stamp)) = read_stamped(path)? else {
             return Ok(AutoImport::NoFile);
         };
-        if self.jsonl_sync_state(None)?.content_hash == sha256_hex(&bytes) {
+        let sha256 = sha256_hex(&bytes);
+        if self.jsonl_sync_state(None)?.content_hash == sha256 {
+            // In step already (another process imported it): vouch for this file's stamp.
+            self.record_jsonl_in_step_stamped(&sha256, stamp)?;
             return Ok(AutoImport::InStep);
         }
         let mut file = FileLines::parse(&bytes, path)?;
@@ -327,25 +367,24 @@ impl Transaction<'_> {
             self.import_issues(read_issues(bytes.as_slice(), &source)?, &source, options)?;
         let written = self.merge_everything(&mut file)?;
         let text = file.text();
-        let rewrote = write_if_changed(path, &bytes, &text)?;
+        let (rewrote, stamp) = write_if_changed(path, &bytes, stamp, &text)?;
         self.clear_dirty_issues_by_id(&written)?;
-        self.record_jsonl_in_step(&sha256_hex(&text))?;
+        self.record_jsonl_in_step_stamped(&sha256_hex(&text), stamp)?;
         Ok(AutoImport::Imported { summary, rewrote })
     }
 
     /// The write half of [`Store::flush_dirty_to_jsonl`], under the lock.
     fn flush_dirty_to_jsonl(&self, path: &Path) -> Result<FlushSummary> {
-        let old = read_file(path)?;
-        let Some(bytes) = old.as_deref() else {
+        let Some((bytes, old_stamp)) = read_stamped(path)? else {
             // No file yet: all of the database goes in.
             let mut file = FileLines {
                 by_id: BTreeMap::new(),
             };
             let written = self.merge_everything(&mut file)?;
             let text = file.text();
-            write_atomically(path, &text)?;
+            let stamp = write_atomically_stamped(path, &text)?;
             self.clear_dirty_issues_by_id(&self.get_dirty_issues()?)?;
-            self.record_jsonl_in_step(&sha256_hex(&text))?;
+            self.record_jsonl_in_step_stamped(&sha256_hex(&text), stamp)?;
             return Ok(FlushSummary {
                 written: written.len(),
                 removed: 0,
@@ -353,14 +392,17 @@ impl Transaction<'_> {
                 import_still_due: false,
             });
         };
-        let was_in_step = self.jsonl_sync_state(None)?.content_hash == sha256_hex(bytes);
-        let mut file = FileLines::parse(bytes, path)?;
+        let was_in_step = match old_stamp {
+            Some(stamp) if self.stamp_says_in_step(&stamp)? => true,
+            _ => self.jsonl_sync_state(None)?.content_hash == sha256_hex(&bytes),
+        };
+        let mut file = FileLines::parse(&bytes, path)?;
         let (dirty, written, removed) = self.merge_dirty(&mut file)?;
         let text = file.text();
-        let wrote_file = write_if_changed(path, bytes, &text)?;
+        let (wrote_file, stamp) = write_if_changed(path, &bytes, old_stamp, &text)?;
         self.clear_dirty_issues_by_id(&dirty)?;
         if was_in_step {
-            self.record_jsonl_in_step(&sha256_hex(&text))?;
+            self.record_jsonl_in_step_stamped(&sha256_hex(&text), stamp)?;
         }
         Ok(FlushSummary {
             written,
@@ -382,6 +424,25 @@ mod tests {
         assert_eq!(
             String::from_utf8(file.text()).unwrap(),
             "{\"id\":\"b-1\",\"x\":1}\n{\"id\":\"b-2\",\"title\":\"two\"}\n"
+        );
+    }
+
+    #[test]
+    fn the_quick_head_reads_only_lines_it_cannot_misread() {
+        let head = quick_head(br#"{"id":"bd-1","title":"says \"ephemeral\" in text"}"#);
+        assert_eq!(head.map(|h| h.id), Some("bd-1".to_owned()));
+        assert!(quick_head(br#"{"id":"bd-2","ephemeral":true}"#).is_none());
+        assert!(quick_head(br#"{"id":"bd-\u0033"}"#).is_none());
+        assert!(quick_head(br#"{"title":"x","id":"bd-4"}"#).is_none());
+        let file = FileLines::parse(
+            b"{\"id\":\"w\", \"ephemeral\" : true}\n{\"id\":\"bd-\\u0033\"}\n",
+            Path::new("i.jsonl"),
+        )
+        .unwrap();
+        assert_eq!(file.by_id.keys().collect::<Vec<_>>(), ["bd-3", "w"]);
+        assert_eq!(
+            String::from_utf8(file.text()).unwrap(),
+            "{\"id\":\"bd-\\u0033\"}\n"
         );
     }
 

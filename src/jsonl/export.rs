@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::encode::{write_line, HtmlEscaping};
+use super::sync_state::FileStamp;
 use crate::error::{Error, Result};
 use crate::model::{Dependency, Issue, Status};
 use crate::ops::columns::select_list;
@@ -175,9 +176,9 @@ impl Transaction<'_> {
 
     /// Exported: the issues are no longer dirty, and the file is on record as in step (the
     /// metadata Go's flush writes), so neither Go bd nor beadstore imports it back.
-    fn mark_exported(&self, ids: &[String], sha256: &str) -> Result<()> {
+    fn mark_exported(&self, ids: &[String], sha256: &str, stamp: Option<FileStamp>) -> Result<()> {
         self.clear_dirty_issues_by_id(ids)?;
-        self.record_jsonl_in_step(sha256)
+        self.record_jsonl_in_step_stamped(sha256, stamp)
     }
 }
 
@@ -199,10 +200,10 @@ impl Store {
         let path = path.as_ref();
         let write = |tx: &Transaction<'_>| -> Result<ExportSummary> {
             let rendered = tx.render_jsonl(options)?;
-            write_atomically(path, &rendered.text)?;
+            let stamp = write_atomically_stamped(path, &rendered.text)?;
             let sha256 = sha256_hex(&rendered.text);
             if options.mark_clean && !self.is_read_only() {
-                tx.mark_exported(&rendered.ids, &sha256)?;
+                tx.mark_exported(&rendered.ids, &sha256, stamp)?;
             }
             Ok(ExportSummary {
                 issues: rendered.ids.len(),
@@ -222,6 +223,12 @@ impl Store {
 /// never a mix: a temporary file in the same directory, fsynced, renamed over the target,
 /// then the directory fsynced. An existing file's permissions are kept.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_stamped(path, bytes).map(drop)
+}
+
+/// [`write_atomically`], returning the stamp of the file written, or `None` when another
+/// file already took its place.
+pub(crate) fn write_atomically_stamped(path: &Path, bytes: &[u8]) -> Result<Option<FileStamp>> {
     fn io<'p>(op: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> Error + 'p {
         move |e| Error::io(op, path, e)
     }
@@ -244,14 +251,19 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
                 .map_err(io("set export file permissions", &temp))?;
         }
         file.sync_all().map_err(io("sync export file", &temp))?;
-        std::fs::rename(&temp, path).map_err(io("replace export file", path))
+        let written = file.metadata().map_err(io("stat export file", &temp))?;
+        std::fs::rename(&temp, path).map_err(io("replace export file", path))?;
+        Ok(written)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
-    result?;
+    let written = result?;
     if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
     }
-    Ok(())
+    Ok(FileStamp::of(path)
+        .ok()
+        .flatten()
+        .filter(|now| now.is_same_file(&written)))
 }

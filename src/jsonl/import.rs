@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::export::sha256_hex;
 use super::read::{read_issues, Line};
+use super::sync_state::read_stamped;
 use crate::error::{Error, Result};
 use crate::model::{Comment, Dependency, Issue, Status};
 use crate::ops::issues::{fill_defaults, validate_as};
@@ -529,13 +530,19 @@ impl Store {
         options: &ImportOptions,
     ) -> Result<ImportSummary> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::io("read JSONL", path, e))?;
+        let Some((bytes, stamp)) = read_stamped(path)? else {
+            return Err(Error::io(
+                "read JSONL",
+                path,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        };
         let source = path.display().to_string();
         let lines = read_issues(bytes.as_slice(), &source)?;
         let sha256 = sha256_hex(&bytes);
         self.transaction(|tx| {
             let summary = tx.import_issues(lines, &source, options)?;
-            tx.record_jsonl_in_step(&sha256)?;
+            tx.record_jsonl_in_step_stamped(&sha256, stamp)?;
             Ok(summary)
         })
     }

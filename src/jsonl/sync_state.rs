@@ -21,6 +21,75 @@ pub const LEGACY_CONTENT_HASH_KEY: &str = "last_import_hash";
 pub const FILE_HASH_KEY: &str = "jsonl_file_hash";
 /// When the database was last in step with the file, in RFC 3339 with nanoseconds.
 pub const LAST_IMPORT_TIME_KEY: &str = "last_import_time";
+/// beadstore's own key (Go ignores it): the file's identity, size and times when it last held
+/// [`CONTENT_HASH_KEY`]'s content, so that a command finds an untouched file in step without
+/// reading and hashing it.
+pub const FILE_STAMP_KEY: &str = "beadstore_jsonl_stamp";
+
+/// A file's device, inode, size, modification and change times. Any write to the file or
+/// rename onto its path changes at least one of them (the change time cannot be set from
+/// user space), so an equal stamp means the same bytes, except for an in-place write of the
+/// same size within one tick of the kernel's coarse clock after the stamp was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileStamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+impl FileStamp {
+    fn from_metadata(meta: &std::fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        FileStamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// The stamp of the file at `path` (following a symlink, as reading it does); `None` when
+    /// there is no file.
+    pub(crate) fn of(path: &Path) -> Result<Option<FileStamp>> {
+        match std::fs::metadata(path) {
+            Ok(meta) => Ok(Some(FileStamp::from_metadata(&meta))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("stat JSONL", path, e)),
+        }
+    }
+
+    /// Whether this stamp is of the file `meta` describes (same device and inode).
+    pub(crate) fn is_same_file(&self, meta: &std::fs::Metadata) -> bool {
+        let other = FileStamp::from_metadata(meta);
+        (self.dev, self.ino) == (other.dev, other.ino)
+    }
+
+    /// The record of this stamp vouching for content whose SHA-256 is `sha256`.
+    fn record(&self, sha256: &str) -> String {
+        format!(
+            "{sha256} {} {} {} {} {}",
+            self.dev, self.ino, self.size, self.mtime_ns, self.ctime_ns
+        )
+    }
+}
+
+/// Reads a file and stamps it; the stamp is `None` when the file changed while it was read.
+pub(crate) fn read_stamped(path: &Path) -> Result<Option<(Vec<u8>, Option<FileStamp>)>> {
+    let Some(before) = FileStamp::of(path)? else {
+        return Ok(None);
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read JSONL", path, e)),
+    };
+    let after = FileStamp::of(path)?;
+    Ok(Some((bytes, (after == Some(before)).then_some(before))))
+}
 
 /// What the database recorded about its JSONL (empty strings for keys never set).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -109,9 +178,40 @@ impl Transaction<'_> {
     /// step now: what Go's import and flush write (`jsonl_content_hash`, `jsonl_file_hash`,
     /// `last_import_time`).
     pub fn record_jsonl_in_step(&self, sha256: &str) -> Result<()> {
+        self.record_jsonl_in_step_stamped(sha256, None)
+    }
+
+    /// [`Transaction::record_jsonl_in_step`], with the stamp of the file that holds it (none:
+    /// the next check reads the file).
+    pub(crate) fn record_jsonl_in_step_stamped(
+        &self,
+        sha256: &str,
+        stamp: Option<FileStamp>,
+    ) -> Result<()> {
         self.set_metadata(CONTENT_HASH_KEY, sha256)?;
         self.set_metadata(FILE_HASH_KEY, sha256)?;
+        self.set_metadata(
+            FILE_STAMP_KEY,
+            &stamp.map(|s| s.record(sha256)).unwrap_or_default(),
+        )?;
         self.set_metadata(LAST_IMPORT_TIME_KEY, &crate::time::now_rfc3339())
+    }
+
+    /// Whether the file stamped `stamp` is the one the database last recorded as in step,
+    /// known without reading it.
+    pub(crate) fn stamp_says_in_step(&self, stamp: &FileStamp) -> Result<bool> {
+        let rows = self.query(
+            "SELECT key, value FROM metadata WHERE key IN (?, ?)",
+            &[CONTENT_HASH_KEY.into(), FILE_STAMP_KEY.into()],
+        )?;
+        let value = |key: &str| {
+            rows.iter()
+                .find(|r| r.first().and_then(|k| k.as_str()) == Some(key))
+                .and_then(|r| r.get(1).and_then(|v| v.as_str()))
+                .unwrap_or("")
+        };
+        let hash = value(CONTENT_HASH_KEY);
+        Ok(!hash.is_empty() && value(FILE_STAMP_KEY) == stamp.record(hash))
     }
 
     /// Records a multi-repo export of one repository's JSONL the way Go's daemon does: the
