@@ -203,7 +203,7 @@ fn two_clones_exchange_work_through_one_jsonl_moved_as_git_moves_it() {
     assert_eq!(go_sees_changes(&b.db(), &b.jsonl()), (false, false));
 
     // Edits on both sides: A retitles two; B raises one's priority and adds three.
-    std::thread::sleep(std::time::Duration::from_millis(5));
+    std::thread::sleep(std::time::Duration::from_millis(30));
     assert!(a
         .run(&["update", &two, "--title", "two, retitled"])
         .status
@@ -273,7 +273,7 @@ fn sync_metadata_is_what_go_checks_and_a_replaced_file_is_seen_by_both_checks() 
             .replace("bd-", "bd-x"),
     );
     std::fs::write(&other, &text).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(5));
+    std::thread::sleep(std::time::Duration::from_millis(30));
     git_moves(&other, &a.jsonl());
     assert_eq!(go_sees_changes(&a.db(), &a.jsonl()), (true, true));
     assert_eq!(a.json(&["info"])["jsonl_in_step"], false);
