@@ -33,7 +33,7 @@ fn fixture(n: usize) -> PathBuf {
     let store = Store::open(tmp.to_str().expect("utf-8")).expect("create fixture");
     store.set_config("issue_prefix", "bd").expect("prefix");
     store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             for i in 0..n {
                 let status = ["open", "open", "in_progress", "closed", "blocked"][i % 5];
                 let closed_at = (status == "closed").then_some("2026-01-01T00:00:00Z");

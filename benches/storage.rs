@@ -85,7 +85,7 @@ fn ready_fixture() -> PathBuf {
     fresh(&tmp);
     let store = open(&tmp);
     store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             for i in 0..10_000 {
                 let status = ["open", "open", "in_progress", "closed", "open"][i % 5];
                 let closed_at = (status == "closed").then_some("2026-01-01T00:00:00Z");

@@ -39,6 +39,13 @@ pub enum Error {
         /// How long beadstore waited before giving up.
         waited_ms: u64,
     },
+    /// A write was asked of a store from inside that store's own write transaction, on the same
+    /// thread: it could only wait for itself. Run the write on the transaction instead.
+    #[error("{op}: this thread is inside a write transaction of this store; write through the transaction")]
+    NestedWrite {
+        /// The operation that was refused.
+        op: &'static str,
+    },
     /// The engine reported contention that did not clear within the busy timeout.
     #[error("{op}: database is busy")]
     Busy {

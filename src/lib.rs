@@ -48,9 +48,14 @@ pub use store::wsl::is_wsl2_windows_path;
 #[cfg(feature = "tokio")]
 pub use store::ReplacementEvents;
 pub use store::{
-    CheckpointStats, Monitor, OpenOptions, Store, Transaction, DEFAULT_BUSY_TIMEOUT, MEMORY,
+    CheckpointStats, Monitor, OpenOptions, ReadTxn, Store, WriteTxn, DEFAULT_BUSY_TIMEOUT, MEMORY,
 };
 pub use value::{Row, Value};
+
+/// The README's examples, compiled by `cargo test` as doctests so they keep up with the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeExamples;
 
 /// The Go bd release whose storage layer beadstore reproduces. `init` and `migrate` record it
 /// in the metadata as `bd_version`, as Go's do, so Go bd of that release sees a database of its

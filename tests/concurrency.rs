@@ -37,7 +37,7 @@ fn eight_threads_of_readers_and_writers_lose_nothing_and_see_no_error() {
                 if n % 10 == 0 {
                     // Some writes are multi-statement transactions.
                     store
-                        .transaction(|tx| {
+                        .transaction(|tx| -> beadstore::Result<_> {
                             tx.execute(
                                 "INSERT INTO issues (id, title) VALUES (?, 'tx')",
                                 &params![id.clone()],

@@ -139,7 +139,7 @@ fn constraint_failures_are_typed_and_name_the_operation() {
 fn reproducible_database(t: &TempDb) -> Vec<u8> {
     let store = Store::open(t.path_str()).unwrap();
     store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             for i in 0..2000 {
                 tx.execute(
                     "INSERT INTO issues (id, title, description, created_at, updated_at) VALUES (?, ?, ?, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",

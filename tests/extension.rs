@@ -95,7 +95,7 @@ fn transactions_commit_on_ok_and_roll_back_on_err_and_on_panic() {
     };
     // Read-your-writes inside, commit on Ok.
     let seen = store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             tx.execute("INSERT INTO issues (id, title) VALUES ('bd-1', 'a')", &[])?;
             let n = tx.query("SELECT count(*) FROM issues", &[])?;
             Ok(n[0][0].as_i64())
@@ -106,7 +106,7 @@ fn transactions_commit_on_ok_and_roll_back_on_err_and_on_panic() {
 
     // Rollback on Err: the error comes back and nothing of the transaction stays.
     let err = store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             tx.execute("INSERT INTO issues (id, title) VALUES ('bd-2', 'b')", &[])?;
             tx.execute(
                 "INSERT INTO issues (id, title) VALUES ('bd-1', 'duplicate')",
@@ -145,7 +145,7 @@ fn a_reader_never_sees_an_uncommitted_transaction() {
         let store = store.clone();
         std::thread::spawn(move || {
             store
-                .transaction(|tx| {
+                .transaction(|tx| -> beadstore::Result<_> {
                     tx.execute(
                         "INSERT INTO issues (id, title) VALUES ('bd-1', 'pending')",
                         &[],
@@ -184,8 +184,8 @@ fn a_long_read_snapshot_neither_blocks_writers_nor_sees_their_commits() {
         let store = store.clone();
         std::thread::spawn(move || {
             store
-                .snapshot(|snap| {
-                    let count = |snap: &beadstore::Transaction<'_>| {
+                .snapshot(|snap| -> beadstore::Result<_> {
+                    let count = |snap: &beadstore::ReadTxn<'_>| {
                         snap.query("SELECT count(*) FROM issues", &[])
                             .map(|r| r[0][0].as_i64())
                     };
@@ -193,8 +193,9 @@ fn a_long_read_snapshot_neither_blocks_writers_nor_sees_their_commits() {
                     opened_tx.send(()).unwrap();
                     wrote_rx.recv().unwrap();
                     let second = count(snap)?;
+                    // No `execute` on a read transaction; SQL that writes is refused by `query`.
                     let write =
-                        snap.execute("INSERT INTO issues (id, title) VALUES ('bd-9', 'x')", &[]);
+                        snap.query("INSERT INTO issues (id, title) VALUES ('bd-9', 'x')", &[]);
                     Ok((first, second, write.map(|_| ())))
                 })
                 .unwrap()

@@ -831,7 +831,7 @@ fn a_call_from_inside_a_snapshot_during_a_replacement_does_not_deadlock() {
     .unwrap();
     let started = Instant::now();
     let inner = store
-        .snapshot(|tx| {
+        .snapshot(|tx| -> beadstore::Result<_> {
             let outer = tx.query("SELECT count(*) FROM issues", &[])?;
             rename_over(&t, "two", &["bd-2"]);
             // The nested call wants to reconnect while the outer snapshot still runs.
@@ -883,7 +883,7 @@ fn another_stores_inserts_updates_and_deletes_are_seen_at_once_by_pooled_readers
     });
     assert!(seen.iter().all(|t| t == &["updated"]), "{seen:?}");
     store
-        .snapshot(|tx| {
+        .snapshot(|tx| -> beadstore::Result<_> {
             let before = tx.query("SELECT count(*) FROM issues", &[])?;
             assert_eq!(before[0][0].as_i64(), Some(1));
             Ok(())

@@ -338,7 +338,9 @@ fn every_connection_enforces_foreign_keys() {
         assert_eq!(rows[0][0].as_i64(), Some(1));
     }
     let snap = store
-        .snapshot(|s| Ok(s.query("PRAGMA foreign_keys", &[])?[0][0].as_i64()))
+        .snapshot(|s| -> beadstore::Result<_> {
+            Ok(s.query("PRAGMA foreign_keys", &[])?[0][0].as_i64())
+        })
         .unwrap();
     assert_eq!(snap, Some(1));
     let err = store
@@ -400,7 +402,7 @@ fn checkpoint_waits_for_a_reader_in_flight_instead_of_failing_busy() {
         let store = store.clone();
         std::thread::spawn(move || {
             store
-                .snapshot(|tx| {
+                .snapshot(|tx| -> beadstore::Result<_> {
                     tx.query("SELECT count(*) FROM issues", &[])?;
                     entered_tx.send(()).unwrap();
                     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -414,4 +416,89 @@ fn checkpoint_waits_for_a_reader_in_flight_instead_of_failing_busy() {
     assert_eq!(stats.checkpointed_frames, stats.wal_frames);
     reader.join().unwrap();
     store.close().unwrap();
+}
+
+/// A write on the store from inside its own write transaction, on the same thread, could only
+/// wait for itself: it fails at once with `NestedWrite` (not after the 30 s busy timeout), the
+/// transaction goes on, and what it wrote commits.
+#[test]
+fn a_nested_write_on_the_same_thread_fails_at_once_and_the_outer_transaction_commits() {
+    let t = TempDb::new();
+    let store = Store::open(t.path_str()).unwrap();
+    assert_eq!(store.busy_timeout(), DEFAULT_BUSY_TIMEOUT);
+    let started = std::time::Instant::now();
+    let nested = store
+        .transaction(|tx| -> beadstore::Result<_> {
+            tx.set_config("outer", "yes")?;
+            let nested = store.set_config("inner", "no").unwrap_err();
+            // Reads of the store still work beside the open write transaction.
+            assert_eq!(store.get_config("outer")?, "");
+            Ok(nested)
+        })
+        .unwrap();
+    assert!(
+        matches!(nested, Error::NestedWrite { .. }),
+        "expected NestedWrite, got {nested:?}"
+    );
+    assert!(
+        started.elapsed() < DEFAULT_BUSY_TIMEOUT / 3,
+        "the nested write waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(store.get_config("outer").unwrap(), "yes");
+    assert_eq!(store.get_config("inner").unwrap(), "");
+    // Another thread's write inside the transaction waits for it instead, then runs.
+    let store = std::sync::Arc::new(store);
+    store
+        .transaction(|tx| -> beadstore::Result<_> {
+            let other = std::sync::Arc::clone(&store);
+            let waiter = std::thread::spawn(move || other.set_config("from_thread", "1"));
+            tx.set_config("first", "1")?;
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(
+                !waiter.is_finished(),
+                "the other thread's write did not wait"
+            );
+            Ok(waiter)
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.get_config("from_thread").unwrap(), "1");
+}
+
+/// The closure of a transaction may fail with the caller's own error type: it gets it back
+/// unchanged, and nothing the transaction wrote is kept.
+#[test]
+fn a_transaction_may_fail_with_the_callers_own_error_type_and_rolls_back() {
+    #[derive(Debug)]
+    enum AppError {
+        Store(Error),
+        Refused(&'static str),
+    }
+    impl From<Error> for AppError {
+        fn from(e: Error) -> Self {
+            AppError::Store(e)
+        }
+    }
+    let t = TempDb::new();
+    let store = Store::open(t.path_str()).unwrap();
+    let result: Result<(), AppError> = store.transaction(|tx| {
+        tx.set_config("half", "done")?;
+        Err(AppError::Refused("policy"))
+    });
+    assert!(
+        matches!(result, Err(AppError::Refused("policy"))),
+        "{result:?}"
+    );
+    assert_eq!(store.get_config("half").unwrap(), "");
+    // beadstore's own failures inside arrive converted into the caller's type.
+    let result: Result<(), AppError> = store.transaction(|tx| Ok(tx.set_config("", "empty key")?));
+    assert!(
+        matches!(result, Err(AppError::Store(Error::InvalidInput(_)))),
+        "{result:?}"
+    );
+    let read: Result<String, AppError> = store.snapshot(|tx| Ok(tx.get_config("half")?));
+    assert_eq!(read.unwrap(), "");
 }

@@ -61,7 +61,7 @@ fn updates_closes_and_deletes_in_a_transaction_are_seen_by_its_later_reads_and_t
     let done = store.create_issue(issue("to close"), "me").unwrap();
     let gone = store.create_issue(issue("to delete"), "me").unwrap();
     store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             tx.update_issue(
                 &keep.id,
                 &IssueUpdate {
@@ -113,11 +113,11 @@ fn a_batch_created_in_a_transaction_is_readable_in_it_and_a_later_failure_undoes
     let t = TempDb::new();
     let store = store_with_prefix(&t);
     // An empty transaction commits and changes nothing.
-    store.transaction(|_tx| Ok(())).unwrap();
+    store.transaction(|_tx| Ok::<_, Error>(())).unwrap();
     assert_eq!(count_issues(&store), 0);
 
     let created = store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             let batch = tx.create_issues(vec![issue("one"), issue("two"), issue("three")], "me")?;
             assert_eq!(batch.len(), 3);
             for i in &batch {
@@ -140,7 +140,7 @@ fn a_batch_created_in_a_transaction_is_readable_in_it_and_a_later_failure_undoes
     // First create succeeds, the second is invalid: the error comes back and nothing stays.
     let mut first_id = String::new();
     let err = store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             first_id = tx.create_issue(issue("first"), "me")?.id;
             tx.create_issue(issue(""), "me")
         })
@@ -153,7 +153,7 @@ fn a_batch_created_in_a_transaction_is_readable_in_it_and_a_later_failure_undoes
     assert!(store.get_issue(&first_id).unwrap().is_none());
     // A duplicate explicit id rolls back the rest of the transaction too.
     let err = store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             tx.create_issue(with_id("bd-fresh", "fresh"), "me")?;
             tx.create_issue(with_id(&created[0].id, "duplicate"), "me")
         })
@@ -175,7 +175,7 @@ fn issues_dependencies_and_labels_made_in_one_transaction_commit_or_vanish_toget
     store.set_config("types.custom", "message").unwrap();
     // A plan: an epic and two tasks, the second blocked by the first, all labelled.
     let (epic, task1, task2) = store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             let mut e = issue("Epic: feature");
             e.issue_type = IssueType::Epic;
             let e = tx.create_issue(e, "me")?;
@@ -209,7 +209,7 @@ fn issues_dependencies_and_labels_made_in_one_transaction_commit_or_vanish_toget
 
     // Remove the dependency and a label in a transaction.
     store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             tx.remove_dependency(&task2, &task1, "me")?;
             tx.remove_label(&task2, "feature-x", "me")?;
             assert!(tx.get_dependency_records(&task2)?.is_empty());
@@ -223,7 +223,7 @@ fn issues_dependencies_and_labels_made_in_one_transaction_commit_or_vanish_toget
     // An issue and its dependency fail together when the dependency is refused.
     let mut orphan = String::new();
     let err = store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             orphan = tx.create_issue(issue("depends on nothing real"), "me")?.id;
             tx.add_dependency(
                 &Dependency::new(&orphan, "bd-nowhere", dep_type::BLOCKS),
@@ -236,7 +236,7 @@ fn issues_dependencies_and_labels_made_in_one_transaction_commit_or_vanish_toget
 
     // relates-to both ways inside one transaction is not a cycle.
     store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             tx.add_dependency(&Dependency::new(&task1, &task2, dep_type::RELATES_TO), "me")?;
             tx.add_dependency(&Dependency::new(&task2, &task1, dep_type::RELATES_TO), "me")
         })
@@ -257,7 +257,7 @@ fn issues_dependencies_and_labels_made_in_one_transaction_commit_or_vanish_toget
     reply.sender = "bob".into();
     let reply = store.create_issue(reply, "me").unwrap();
     store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             let mut d = Dependency::new(&reply.id, &original.id, "replies-to");
             d.thread_id = original.id.clone();
             tx.add_dependency(&d, "me")
@@ -283,7 +283,7 @@ fn comments_in_a_transaction_need_an_existing_issue_and_roll_back_with_it() {
     let store = store_with_prefix(&t);
     let existing = store.create_issue(issue("existing"), "me").unwrap();
     store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             tx.add_comment_event(&existing.id, "ann", "event-style note")?;
             let events = tx.get_events(&existing.id, 1)?;
             assert_eq!(events[0].event_type, "commented");
@@ -295,7 +295,7 @@ fn comments_in_a_transaction_need_an_existing_issue_and_roll_back_with_it() {
 
     // A comment on an issue created earlier in the same transaction.
     let fresh = store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             let fresh = tx.create_issue(issue("made in tx"), "me")?;
             let c = tx.add_issue_comment(&fresh.id, "bob", "first!")?;
             assert_eq!(
@@ -333,7 +333,7 @@ fn comments_in_a_transaction_need_an_existing_issue_and_roll_back_with_it() {
     // A failing transaction takes its comments and events with it.
     let events_before = store.get_events(&existing.id, 0).unwrap().len();
     let err = store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             tx.add_issue_comment(&existing.id, "ann", "lost")?;
             tx.add_comment_event(&existing.id, "ann", "lost too")?;
             Err::<(), _>(Error::InvalidInput("abort".into()))
@@ -356,7 +356,7 @@ fn config_and_metadata_written_in_a_transaction_are_read_back_in_it_and_roll_bac
     let t = TempDb::new();
     let store = store_with_prefix(&t);
     store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             assert_eq!(tx.get_config("never.set")?, "");
             assert_eq!(tx.get_metadata("never.set")?, "");
             tx.set_config("sync.branch", "main")?;
@@ -376,7 +376,7 @@ fn config_and_metadata_written_in_a_transaction_are_read_back_in_it_and_roll_bac
     // A failure rolls back config, metadata and the issue created with them.
     let mut created = String::new();
     let err = store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             tx.set_config("sync.branch", "rolled-back")?;
             tx.set_metadata("last_import", "rolled-back")?;
             tx.set_config("brand.new", "x")?;
@@ -392,7 +392,7 @@ fn config_and_metadata_written_in_a_transaction_are_read_back_in_it_and_roll_bac
 
     // Config written in a transaction steers the issues created after it in the same one.
     let made = store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             tx.set_config("issue_prefix", "zz")?;
             tx.set_config("status.custom", "review")?;
             let mut i = issue("under the new prefix");
@@ -423,7 +423,7 @@ fn concurrent_transactions_each_create_their_issue_with_a_distinct_id() {
         .map(|n| {
             let store = Arc::clone(&store);
             std::thread::spawn(move || {
-                store.transaction(|tx| {
+                store.transaction(|tx| -> beadstore::Result<_> {
                     let mut i = issue("concurrent issue");
                     i.priority = n % 4;
                     tx.create_issue(i, "me").map(|i| i.id)
@@ -642,7 +642,7 @@ fn search_inside_a_transaction_sees_its_uncommitted_issues_statuses_and_labels()
     let store = store_with_prefix(&t);
     store.create_issue(issue("committed widget"), "me").unwrap();
     let made = store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             let a = tx.create_issue(issue("uncommitted widget"), "me")?;
             let found = tx.search_issues("widget", &IssueFilter::default())?;
             assert_eq!(found.len(), 2);
@@ -680,7 +680,7 @@ fn search_inside_a_transaction_sees_its_uncommitted_issues_statuses_and_labels()
         Status::InProgress
     );
     // Rolled back: the search outside never sees it.
-    let _ = store.transaction(|tx| {
+    let _ = store.transaction(|tx| -> beadstore::Result<_> {
         tx.create_issue(issue("phantom widget"), "me")?;
         assert_eq!(
             tx.search_issues("phantom", &IssueFilter::default())?.len(),
@@ -1098,7 +1098,7 @@ fn a_dotted_prefix_is_not_a_hierarchy_but_its_real_orphans_still_follow_the_hand
         ("whatever", OrphanHandling::Allow),
     ] {
         store.set_config("import.orphan_handling", value).unwrap();
-        assert_eq!(store.get_orphan_handling().unwrap(), want, "{value}");
+        assert_eq!(store.orphan_handling().unwrap(), want, "{value}");
     }
 }
 

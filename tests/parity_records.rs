@@ -238,7 +238,7 @@ fn dirty_marks_are_one_per_issue_oldest_first_and_a_new_mark_moves_it_to_the_end
     assert_eq!(store.get_dirty_issues().unwrap(), vec![made[2].clone()]);
     // The same from inside a transaction.
     store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             tx.mark_issues_dirty(&[&made[0]])?;
             assert_eq!(tx.get_dirty_issue_count()?, 2);
             Ok(())

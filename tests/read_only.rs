@@ -172,7 +172,7 @@ fn read_only_readers_never_see_a_torn_state_while_another_process_writes() {
         )
         .unwrap();
     store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             for i in 0..300 {
                 tx.execute(
                     "INSERT INTO gens (id, gen, pad) VALUES (?, 0, ?)",

@@ -12,7 +12,7 @@ fn a_file_beadstore_wrote_opens_in_real_sqlite_with_schema_and_rows_intact() {
     store.set_config("issue_prefix", "bd").unwrap();
     store.set_metadata("bd_version", "0.49.0").unwrap();
     store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             for i in 0..50 {
                 tx.execute(
                     "INSERT INTO issues (id, title, description, priority, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",

@@ -7,6 +7,7 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 
 use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status};
+use beadstore::ops::maintenance::DeleteOptions;
 use beadstore::ops::{IssueFilter, IssueUpdate, WorkFilter};
 use beadstore::{Error, Store};
 use common::issues::{create, ids, store_with_prefix};
@@ -614,7 +615,7 @@ fn transactions_read_their_own_writes_and_roll_back_on_error_and_panic() {
     let t = TempDb::new();
     let store = store_with_prefix(&t);
     let created = store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             let parent = tx.create_issue(Issue::new("parent"), "me")?;
             let child_id = tx.next_child_id(&parent.id)?;
             let mut child = Issue::new("child");
@@ -636,14 +637,14 @@ fn transactions_read_their_own_writes_and_roll_back_on_error_and_panic() {
         .unwrap()
         .len();
     let err = store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             tx.create_issue(Issue::new("doomed"), "me")?;
             Err::<(), _>(Error::InvalidInput("changed my mind".into()))
         })
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)));
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let _ = store.transaction(|tx| {
+        let _ = store.transaction(|tx| -> beadstore::Result<_> {
             tx.create_issue(Issue::new("doomed too"), "me")?;
             panic!("boom");
             #[allow(unreachable_code)]
@@ -827,16 +828,22 @@ fn export_hashes_renames_batch_deletes_and_compaction() {
 
     // Deleting a blocker others depend on needs cascade or force.
     let err = store
-        .delete_issues(&["bd-renamed".into()], false, false, false)
+        .delete_issues(&["bd-renamed".into()], &DeleteOptions::default())
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
     let dry = store
-        .delete_issues(&["bd-renamed".into()], true, false, true)
+        .plan_delete_issues(
+            &["bd-renamed".into()],
+            &DeleteOptions::default().cascade(true),
+        )
         .unwrap();
     assert_eq!((dry.deleted, dry.dependencies), (2, 1));
     assert!(store.get_issue("bd-renamed").unwrap().unwrap().status == Status::Open);
     let forced = store
-        .delete_issues(&["bd-renamed".into()], false, true, false)
+        .delete_issues(
+            &["bd-renamed".into()],
+            &DeleteOptions::default().force(true),
+        )
         .unwrap();
     assert_eq!(forced.orphaned, vec![b.id.clone()]);
     assert_eq!(
@@ -941,7 +948,7 @@ fn orphans_follow_the_chosen_handling_and_parents_come_back_from_the_jsonl_histo
     assert_eq!(stub.issue_type, IssueType::Epic);
     assert!(stub.description.starts_with("[RESURRECTED]") && stub.description.ends_with("why"));
     assert_eq!(store.next_child_id("bd-old").unwrap(), "bd-old.4");
-    assert_eq!(store.get_orphan_handling().unwrap(), OrphanHandling::Allow);
+    assert_eq!(store.orphan_handling().unwrap(), OrphanHandling::Allow);
 }
 
 /// Prepared statements are reused, but never across the read-only switch of a snapshot: a
@@ -955,7 +962,8 @@ fn statement_reuse_never_lets_a_write_into_a_snapshot() {
         store.query(sql, &[]).unwrap();
     }
     for _ in 0..3 {
-        let err = store.snapshot(|tx| tx.execute(sql, &[])).unwrap_err();
+        // A read transaction has no `execute`; SQL that writes through `query` is refused.
+        let err = store.snapshot(|tx| tx.query(sql, &[])).unwrap_err();
         assert!(matches!(err, Error::ReadOnly { .. }), "{err:?}");
     }
     assert_eq!(store.get_metadata("k").unwrap(), "v");

@@ -21,7 +21,7 @@ use super::read::read_issues;
 use super::sync_state::{read_stamped, FileStamp};
 use crate::error::{Error, Result};
 use crate::model::Issue;
-use crate::store::{Store, Transaction};
+use crate::store::{ReadTxn, Store, WriteTxn};
 
 /// What [`Store::import_jsonl_if_changed`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,7 +220,7 @@ fn says_the_same(raw: &[u8], rendered: &[u8], options: &ExportOptions) -> bool {
             .is_some_and(|again| again == rendered)
 }
 
-impl Transaction<'_> {
+impl ReadTxn<'_> {
     /// Rewrites the file's lines from the whole database: every issue it has (wisps taken
     /// out), the file's own bytes kept where they say what the database says, and the
     /// lines of issues the database does not have kept as they are. Returns the ids written
@@ -349,7 +349,7 @@ impl Store {
     }
 }
 
-impl Transaction<'_> {
+impl WriteTxn<'_> {
     /// The write half of [`Store::import_jsonl_if_changed`], under the lock.
     fn import_changed_jsonl(&self, path: &Path, options: &ImportOptions) -> Result<AutoImport> {
         let Some((bytes, stamp)) = read_stamped(path)? else {

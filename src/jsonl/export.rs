@@ -15,8 +15,9 @@ use crate::error::{Error, Result};
 use crate::model::{Dependency, Issue, Status};
 use crate::ops::columns::select_list;
 use crate::ops::record::placeholders;
-use crate::store::{Store, Transaction};
+use crate::store::{ReadTxn, Store, WriteTxn};
 use crate::value::Value;
+use beadstore_macros::store_ops;
 
 /// What to export and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +101,8 @@ fn as_go_exports(issue: &mut Issue) {
     issue.payload.clear();
 }
 
-impl Transaction<'_> {
+#[store_ops(read)]
+impl ReadTxn<'_> {
     /// The issues an export holds, sorted by id (bytewise), each with its labels (sorted),
     /// outgoing dependencies (oldest first) and comments (oldest first).
     pub fn issues_for_export(&self, options: &ExportOptions) -> Result<Vec<Issue>> {
@@ -138,6 +140,20 @@ impl Transaction<'_> {
         self.complete_for_export(issues, dependencies, options)
     }
 
+    /// The export as JSONL text.
+    pub fn render_jsonl(&self, options: &ExportOptions) -> Result<Rendered> {
+        let issues = self.issues_for_export(options)?;
+        let mut text = Vec::with_capacity(issues.len() * 512);
+        let mut ids = Vec::with_capacity(issues.len());
+        for issue in &issues {
+            append_line(&mut text, issue, options.html)?;
+            ids.push(issue.id.clone());
+        }
+        Ok(Rendered { text, ids })
+    }
+}
+
+impl ReadTxn<'_> {
     /// Filters, sorts and fills in the embedded records of issues read for an export.
     fn complete_for_export(
         &self,
@@ -161,33 +177,9 @@ impl Transaction<'_> {
         }
         Ok(issues)
     }
-
-    /// The export as JSONL text.
-    pub fn render_jsonl(&self, options: &ExportOptions) -> Result<Rendered> {
-        let issues = self.issues_for_export(options)?;
-        let mut text = Vec::with_capacity(issues.len() * 512);
-        let mut ids = Vec::with_capacity(issues.len());
-        for issue in &issues {
-            append_line(&mut text, issue, options.html)?;
-            ids.push(issue.id.clone());
-        }
-        Ok(Rendered { text, ids })
-    }
-
-    /// Exported: the issues are no longer dirty, and the file is on record as in step (the
-    /// metadata Go's flush writes), so neither Go bd nor beadstore imports it back.
-    fn mark_exported(&self, ids: &[String], sha256: &str, stamp: Option<FileStamp>) -> Result<()> {
-        self.clear_dirty_issues_by_id(ids)?;
-        self.record_jsonl_in_step_stamped(sha256, stamp)
-    }
 }
 
 impl Store {
-    /// The export as JSONL text (for standard output, or a caller's own writer).
-    pub fn render_jsonl(&self, options: &ExportOptions) -> Result<Rendered> {
-        self.snapshot(|tx| tx.render_jsonl(options))
-    }
-
     /// Exports every issue to `path` atomically (a temporary file beside it, synced, then
     /// renamed over it); then, with `options.mark_clean`, clears the exported issues' dirty
     /// marks and records the file's hash, in the same transaction as the read so no change
@@ -198,23 +190,24 @@ impl Store {
         options: &ExportOptions,
     ) -> Result<ExportSummary> {
         let path = path.as_ref();
-        let write = |tx: &Transaction<'_>| -> Result<ExportSummary> {
+        let write = |tx: &ReadTxn<'_>| -> Result<(Rendered, ExportSummary, Option<FileStamp>)> {
             let rendered = tx.render_jsonl(options)?;
             let stamp = write_atomically_stamped(path, &rendered.text)?;
-            let sha256 = sha256_hex(&rendered.text);
-            if options.mark_clean && !self.is_read_only() {
-                tx.mark_exported(&rendered.ids, &sha256, stamp)?;
-            }
-            Ok(ExportSummary {
+            let summary = ExportSummary {
                 issues: rendered.ids.len(),
                 bytes: rendered.text.len(),
-                sha256,
-            })
+                sha256: sha256_hex(&rendered.text),
+            };
+            Ok((rendered, summary, stamp))
         };
         if options.mark_clean && !self.is_read_only() {
-            self.transaction(write)
+            self.transaction(|tx| {
+                let (rendered, summary, stamp) = write(tx)?;
+                tx.mark_exported(&rendered.ids, &summary.sha256, stamp)?;
+                Ok(summary)
+            })
         } else {
-            self.snapshot(write)
+            self.snapshot(|tx| write(tx).map(|(_, summary, _)| summary))
         }
     }
 }
@@ -266,4 +259,13 @@ pub(crate) fn write_atomically_stamped(path: &Path, bytes: &[u8]) -> Result<Opti
         .ok()
         .flatten()
         .filter(|now| now.is_same_file(&written)))
+}
+
+impl WriteTxn<'_> {
+    /// Exported: the issues are no longer dirty, and the file is on record as in step (the
+    /// metadata Go's flush writes), so neither Go bd nor beadstore imports it back.
+    fn mark_exported(&self, ids: &[String], sha256: &str, stamp: Option<FileStamp>) -> Result<()> {
+        self.clear_dirty_issues_by_id(ids)?;
+        self.record_jsonl_in_step_stamped(sha256, stamp)
+    }
 }

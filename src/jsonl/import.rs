@@ -15,8 +15,9 @@ use crate::model::{Comment, Dependency, Issue, Status};
 use crate::ops::issues::{fill_defaults, validate_as};
 use crate::ops::record;
 use crate::ops::{CreateOptions, OrphanHandling};
-use crate::store::{Store, Transaction};
+use crate::store::{ReadTxn, Store, WriteTxn};
 use crate::value::Value;
+use beadstore_macros::store_ops;
 
 /// How far an import has got: `done` of `total` issues written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +132,98 @@ fn keep_local_gate_fields(incoming: &mut Issue, local: &Issue) {
     }
 }
 
-impl Transaction<'_> {
+impl ReadTxn<'_> {
+    /// Content hash and status of the stored issues among `lines`.
+    fn stored_states(&self, lines: &[(usize, Issue)]) -> Result<HashMap<String, (String, Status)>> {
+        let mut out = HashMap::new();
+        let ids: Vec<&str> = lines.iter().map(|(_, i)| i.id.as_str()).collect();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT id, coalesce(content_hash, ''), status FROM issues WHERE id IN ({})",
+                record::placeholders(chunk.len())
+            );
+            let params: Vec<Value> = chunk.iter().map(|&id| id.into()).collect();
+            for row in self.query(&sql, &params)? {
+                if let (Some(id), Some(hash), Some(status)) =
+                    (row[0].as_str(), row[1].as_str(), row[2].as_str())
+                {
+                    out.insert(id.to_owned(), (hash.to_owned(), Status::parse(status)));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every comment id in use.
+    fn comment_ids(&self) -> Result<CommentIds> {
+        let used: HashSet<i64> = self
+            .query("SELECT id FROM comments", &[])?
+            .iter()
+            .filter_map(|row| row.first().and_then(Value::as_i64))
+            .collect();
+        let highest = used.iter().copied().max().unwrap_or(0);
+        Ok(CommentIds { used, highest })
+    }
+}
+
+/// Comment ids in use, and the highest, so a comment whose id is taken gets the next one.
+#[derive(Default)]
+struct CommentIds {
+    used: HashSet<i64>,
+    highest: i64,
+}
+
+enum DependencyOutcome {
+    /// Inserted; `dangling` when its target is nowhere.
+    Added {
+        dangling: bool,
+    },
+    Present,
+    Missing(String),
+}
+
+impl Store {
+    /// Imports a JSONL file (see `Transaction::import_issues`). The whole file is read and
+    /// checked first: a bad line is an `Error::Jsonl` naming it, and nothing is written. In
+    /// the same transaction the file is recorded as in step with the database, as Go's
+    /// `bd import` records it (`jsonl_content_hash`, `jsonl_file_hash`, `last_import_time`).
+    pub fn import_jsonl(
+        &self,
+        path: impl AsRef<Path>,
+        options: &ImportOptions,
+    ) -> Result<ImportSummary> {
+        let path = path.as_ref();
+        let Some((bytes, stamp)) = read_stamped(path)? else {
+            return Err(Error::io(
+                "read JSONL",
+                path,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        };
+        let source = path.display().to_string();
+        let lines = read_issues(bytes.as_slice(), &source)?;
+        let sha256 = sha256_hex(&bytes);
+        self.transaction(|tx| {
+            let summary = tx.import_issues(lines, &source, options)?;
+            tx.record_jsonl_in_step_stamped(&sha256, stamp)?;
+            Ok(summary)
+        })
+    }
+
+    /// Imports JSONL text already in memory; `source` names it in errors.
+    pub fn import_jsonl_text(
+        &self,
+        text: &[u8],
+        source: &str,
+        options: &ImportOptions,
+    ) -> Result<ImportSummary> {
+        let lines = read_issues(text, source)?;
+        self.transaction(|tx| tx.import_issues(lines, source, options))
+    }
+}
+
+#[store_ops(write)]
+impl WriteTxn<'_> {
     /// Imports parsed lines; `source` names the file in errors. See the module docs.
     pub fn import_issues(
         &self,
@@ -332,7 +424,9 @@ impl Transaction<'_> {
         phase("blocked cache rebuilt");
         Ok(summary)
     }
+}
 
+impl WriteTxn<'_> {
     /// Sets `issue_prefix` from the ids when the database has none: the most common prefix
     /// (ties to the smallest), as bd's import does.
     fn ensure_prefix<'i>(&self, ids: impl Iterator<Item = &'i str>) -> Result<()> {
@@ -353,27 +447,6 @@ impl Transaction<'_> {
         }
     }
 
-    /// Content hash and status of the stored issues among `lines`.
-    fn stored_states(&self, lines: &[(usize, Issue)]) -> Result<HashMap<String, (String, Status)>> {
-        let mut out = HashMap::new();
-        let ids: Vec<&str> = lines.iter().map(|(_, i)| i.id.as_str()).collect();
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT id, coalesce(content_hash, ''), status FROM issues WHERE id IN ({})",
-                record::placeholders(chunk.len())
-            );
-            let params: Vec<Value> = chunk.iter().map(|&id| id.into()).collect();
-            for row in self.query(&sql, &params)? {
-                if let (Some(id), Some(hash), Some(status)) =
-                    (row[0].as_str(), row[1].as_str(), row[2].as_str())
-                {
-                    out.insert(id.to_owned(), (hash.to_owned(), Status::parse(status)));
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// Adds the issue's labels that are not there yet; returns how many.
     fn merge_labels(&self, issue: &Issue) -> Result<usize> {
         let mut added = 0;
@@ -384,17 +457,6 @@ impl Transaction<'_> {
             )? as usize;
         }
         Ok(added)
-    }
-
-    /// Every comment id in use.
-    fn comment_ids(&self) -> Result<CommentIds> {
-        let used: HashSet<i64> = self
-            .query("SELECT id FROM comments", &[])?
-            .iter()
-            .filter_map(|row| row.first().and_then(Value::as_i64))
-            .collect();
-        let highest = used.iter().copied().max().unwrap_or(0);
-        Ok(CommentIds { used, highest })
     }
 
     /// Adds the issue's comments that are not there yet (same author and text, ignoring
@@ -500,62 +562,6 @@ impl Transaction<'_> {
         } else {
             DependencyOutcome::Present
         })
-    }
-}
-
-/// Comment ids in use, and the highest, so a comment whose id is taken gets the next one.
-#[derive(Default)]
-struct CommentIds {
-    used: HashSet<i64>,
-    highest: i64,
-}
-
-enum DependencyOutcome {
-    /// Inserted; `dangling` when its target is nowhere.
-    Added {
-        dangling: bool,
-    },
-    Present,
-    Missing(String),
-}
-
-impl Store {
-    /// Imports a JSONL file (see `Transaction::import_issues`). The whole file is read and
-    /// checked first: a bad line is an `Error::Jsonl` naming it, and nothing is written. In
-    /// the same transaction the file is recorded as in step with the database, as Go's
-    /// `bd import` records it (`jsonl_content_hash`, `jsonl_file_hash`, `last_import_time`).
-    pub fn import_jsonl(
-        &self,
-        path: impl AsRef<Path>,
-        options: &ImportOptions,
-    ) -> Result<ImportSummary> {
-        let path = path.as_ref();
-        let Some((bytes, stamp)) = read_stamped(path)? else {
-            return Err(Error::io(
-                "read JSONL",
-                path,
-                std::io::Error::from(std::io::ErrorKind::NotFound),
-            ));
-        };
-        let source = path.display().to_string();
-        let lines = read_issues(bytes.as_slice(), &source)?;
-        let sha256 = sha256_hex(&bytes);
-        self.transaction(|tx| {
-            let summary = tx.import_issues(lines, &source, options)?;
-            tx.record_jsonl_in_step_stamped(&sha256, stamp)?;
-            Ok(summary)
-        })
-    }
-
-    /// Imports JSONL text already in memory; `source` names it in errors.
-    pub fn import_jsonl_text(
-        &self,
-        text: &[u8],
-        source: &str,
-        options: &ImportOptions,
-    ) -> Result<ImportSummary> {
-        let lines = read_issues(text, source)?;
-        self.transaction(|tx| tx.import_issues(lines, source, options))
     }
 }
 

@@ -15,8 +15,9 @@ use super::sync_state::go_repo_key;
 use crate::error::{Error, Result};
 use crate::model::Issue;
 use crate::project::ProjectConfig;
-use crate::store::{Store, Transaction};
+use crate::store::{ReadTxn, Store, WriteTxn};
 use crate::value::Value;
+use beadstore_macros::store_ops;
 
 /// The `source_repo` of the primary repository's issues.
 pub const PRIMARY_SOURCE: &str = ".";
@@ -59,7 +60,8 @@ fn mtime_ns(path: &Path) -> std::io::Result<i64> {
     Ok(meta.mtime() * 1_000_000_000 + meta.mtime_nsec())
 }
 
-impl Transaction<'_> {
+#[store_ops(write)]
+impl WriteTxn<'_> {
     /// Deletes every issue that came from `source_repo`, with its dependencies (both ways),
     /// labels, comments, events and dirty marks; returns how many issues went.
     pub fn delete_issues_by_source_repo(&self, source_repo: &str) -> Result<usize> {
@@ -100,7 +102,9 @@ impl Transaction<'_> {
         )?;
         Ok(())
     }
+}
 
+impl ReadTxn<'_> {
     fn recorded_mtime(&self, repo: &Repo) -> Result<Option<i64>> {
         Ok(self
             .query(
@@ -110,19 +114,6 @@ impl Transaction<'_> {
             .first()
             .and_then(|row| row.first())
             .and_then(Value::as_i64))
-    }
-
-    fn record_mtime(&self, repo: &Repo, mtime: i64) -> Result<()> {
-        self.execute(
-            "INSERT OR REPLACE INTO repo_mtimes (repo_path, jsonl_path, mtime_ns, last_checked) VALUES (?, ?, ?, ?)",
-            &[
-                repo.root.display().to_string().into(),
-                repo.jsonl().display().to_string().into(),
-                mtime.into(),
-                crate::model::time_serde::format(&crate::ops::record::now()).into(),
-            ],
-        )?;
-        Ok(())
     }
 }
 
@@ -192,7 +183,10 @@ impl Store {
             return Ok(None);
         };
         let options = ExportOptions::default();
-        let write = |tx: &Transaction<'_>| -> Result<BTreeMap<String, usize>> {
+        // `recorder` is the write transaction that notes what was written (none read-only).
+        let write = |tx: &ReadTxn<'_>,
+                     recorder: Option<&WriteTxn<'_>>|
+         -> Result<BTreeMap<String, usize>> {
             let mut groups: BTreeMap<String, Vec<Issue>> = BTreeMap::new();
             for issue in tx.issues_for_export(&options)? {
                 let source = if issue.source_repo.is_empty() {
@@ -214,35 +208,41 @@ impl Store {
                 }
                 let jsonl = repo.jsonl();
                 write_atomically(&jsonl, &text)?;
-                if !self.is_read_only() {
+                if let Some(recorder) = recorder {
                     let mtime = mtime_ns(&jsonl)
                         .map_err(|e| Error::io("stat exported JSONL", &jsonl, e))?;
-                    tx.record_mtime(repo, mtime)?;
+                    recorder.record_mtime(repo, mtime)?;
                     let configured = if repo.source == PRIMARY_SOURCE {
                         config.repos_primary.as_str()
                     } else {
                         repo.source.as_str()
                     };
-                    tx.record_repo_jsonl_written(go_repo_key(configured), &sha256_hex(&text))?;
+                    recorder
+                        .record_repo_jsonl_written(go_repo_key(configured), &sha256_hex(&text))?;
                 }
                 counts.insert(repo.source.clone(), issues.len());
             }
             Ok(counts)
         };
         if self.is_read_only() {
-            self.snapshot(write).map(Some)
+            self.snapshot(|tx| write(tx, None)).map(Some)
         } else {
-            self.transaction(write).map(Some)
+            self.transaction(|tx| write(tx, Some(tx))).map(Some)
         }
     }
+}
 
-    /// Deletes the issues of one repository; see `Transaction::delete_issues_by_source_repo`.
-    pub fn delete_issues_by_source_repo(&self, source_repo: &str) -> Result<usize> {
-        self.transaction(|tx| tx.delete_issues_by_source_repo(source_repo))
-    }
-
-    /// Forgets a repository's JSONL time; see `Transaction::clear_repo_mtime`.
-    pub fn clear_repo_mtime(&self, repo_path: &str) -> Result<()> {
-        self.transaction(|tx| tx.clear_repo_mtime(repo_path))
+impl WriteTxn<'_> {
+    fn record_mtime(&self, repo: &Repo, mtime: i64) -> Result<()> {
+        self.execute(
+            "INSERT OR REPLACE INTO repo_mtimes (repo_path, jsonl_path, mtime_ns, last_checked) VALUES (?, ?, ?, ?)",
+            &[
+                repo.root.display().to_string().into(),
+                repo.jsonl().display().to_string().into(),
+                mtime.into(),
+                crate::model::time_serde::format(&crate::ops::record::now()).into(),
+            ],
+        )?;
+        Ok(())
     }
 }

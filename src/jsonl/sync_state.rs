@@ -11,7 +11,8 @@ use chrono::{DateTime, FixedOffset};
 
 use super::export::sha256_hex;
 use crate::error::{Error, Result};
-use crate::store::{Store, Transaction};
+use crate::store::{ReadTxn, WriteTxn};
+use beadstore_macros::store_ops;
 
 /// The SHA-256 of the JSONL last imported or written (Go renamed it from `last_import_hash`).
 pub const CONTENT_HASH_KEY: &str = "jsonl_content_hash";
@@ -161,7 +162,8 @@ pub fn parse_import_time(text: &str) -> Option<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(text.trim()).ok()
 }
 
-impl Transaction<'_> {
+#[store_ops(read)]
+impl ReadTxn<'_> {
     /// What the database recorded about the JSONL of `repo` (`None`: the primary).
     pub fn jsonl_sync_state(&self, repo: Option<&str>) -> Result<JsonlSyncState> {
         let mut content_hash = self.get_metadata(&repo_metadata_key(CONTENT_HASH_KEY, repo))?;
@@ -172,57 +174,6 @@ impl Transaction<'_> {
             content_hash,
             last_import_time: self.get_metadata(&repo_metadata_key(LAST_IMPORT_TIME_KEY, repo))?,
         })
-    }
-
-    /// Records that the database and the primary JSONL, whose SHA-256 is `sha256`, are in
-    /// step now: what Go's import and flush write (`jsonl_content_hash`, `jsonl_file_hash`,
-    /// `last_import_time`).
-    pub fn record_jsonl_in_step(&self, sha256: &str) -> Result<()> {
-        self.record_jsonl_in_step_stamped(sha256, None)
-    }
-
-    /// [`Transaction::record_jsonl_in_step`], with the stamp of the file that holds it (none:
-    /// the next check reads the file).
-    pub(crate) fn record_jsonl_in_step_stamped(
-        &self,
-        sha256: &str,
-        stamp: Option<FileStamp>,
-    ) -> Result<()> {
-        self.set_metadata(CONTENT_HASH_KEY, sha256)?;
-        self.set_metadata(FILE_HASH_KEY, sha256)?;
-        self.set_metadata(
-            FILE_STAMP_KEY,
-            &stamp.map(|s| s.record(sha256)).unwrap_or_default(),
-        )?;
-        self.set_metadata(LAST_IMPORT_TIME_KEY, &crate::time::now_rfc3339())
-    }
-
-    /// Whether the file stamped `stamp` is the one the database last recorded as in step,
-    /// known without reading it.
-    pub(crate) fn stamp_says_in_step(&self, stamp: &FileStamp) -> Result<bool> {
-        let rows = self.query(
-            "SELECT key, value FROM metadata WHERE key IN (?, ?)",
-            &[CONTENT_HASH_KEY.into(), FILE_STAMP_KEY.into()],
-        )?;
-        let value = |key: &str| {
-            rows.iter()
-                .find(|r| r.first().and_then(|k| k.as_str()) == Some(key))
-                .and_then(|r| r.get(1).and_then(|v| v.as_str()))
-                .unwrap_or("")
-        };
-        let hash = value(CONTENT_HASH_KEY);
-        Ok(!hash.is_empty() && value(FILE_STAMP_KEY) == stamp.record(hash))
-    }
-
-    /// Records a multi-repo export of one repository's JSONL the way Go's daemon does: the
-    /// content hash and time under that repository's keys (the plain keys for a repository
-    /// without one, see [`go_repo_key`]).
-    pub fn record_repo_jsonl_written(&self, repo: Option<&str>, sha256: &str) -> Result<()> {
-        self.set_metadata(&repo_metadata_key(CONTENT_HASH_KEY, repo), sha256)?;
-        self.set_metadata(
-            &repo_metadata_key(LAST_IMPORT_TIME_KEY, repo),
-            &crate::time::now_rfc3339(),
-        )
     }
 
     /// How the primary JSONL at `path` compares with the record (`None`: no file there).
@@ -242,17 +193,22 @@ impl Transaction<'_> {
     }
 }
 
-impl Store {
-    /// What the database recorded about the JSONL of `repo`; see
-    /// [`Transaction::jsonl_sync_state`].
-    pub fn jsonl_sync_state(&self, repo: Option<&str>) -> Result<JsonlSyncState> {
-        self.snapshot(|tx| tx.jsonl_sync_state(repo))
-    }
-
-    /// How the JSONL at `path` compares with what the database recorded; see
-    /// [`Transaction::jsonl_staleness`].
-    pub fn jsonl_staleness(&self, path: impl AsRef<Path>) -> Result<Option<JsonlStaleness>> {
-        self.snapshot(|tx| tx.jsonl_staleness(path.as_ref()))
+impl ReadTxn<'_> {
+    /// Whether the file stamped `stamp` is the one the database last recorded as in step,
+    /// known without reading it.
+    pub(crate) fn stamp_says_in_step(&self, stamp: &FileStamp) -> Result<bool> {
+        let rows = self.query(
+            "SELECT key, value FROM metadata WHERE key IN (?, ?)",
+            &[CONTENT_HASH_KEY.into(), FILE_STAMP_KEY.into()],
+        )?;
+        let value = |key: &str| {
+            rows.iter()
+                .find(|r| r.first().and_then(|k| k.as_str()) == Some(key))
+                .and_then(|r| r.get(1).and_then(|v| v.as_str()))
+                .unwrap_or("")
+        };
+        let hash = value(CONTENT_HASH_KEY);
+        Ok(!hash.is_empty() && value(FILE_STAMP_KEY) == stamp.record(hash))
     }
 }
 
@@ -271,6 +227,45 @@ pub(crate) fn read_with_mtime(path: &Path) -> Result<Option<(Vec<u8>, DateTime<c
         Ok(bytes) => Ok(Some((bytes, modified.into()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("read JSONL", path, e)),
+    }
+}
+
+#[store_ops(write)]
+impl WriteTxn<'_> {
+    /// Records a multi-repo export of one repository's JSONL the way Go's daemon does: the
+    /// content hash and time under that repository's keys (the plain keys for a repository
+    /// without one, see [`go_repo_key`]).
+    pub fn record_repo_jsonl_written(&self, repo: Option<&str>, sha256: &str) -> Result<()> {
+        self.set_metadata(&repo_metadata_key(CONTENT_HASH_KEY, repo), sha256)?;
+        self.set_metadata(
+            &repo_metadata_key(LAST_IMPORT_TIME_KEY, repo),
+            &crate::time::now_rfc3339(),
+        )
+    }
+
+    /// Records that the database and the primary JSONL, whose SHA-256 is `sha256`, are in
+    /// step now: what Go's import and flush write (`jsonl_content_hash`, `jsonl_file_hash`,
+    /// `last_import_time`).
+    pub fn record_jsonl_in_step(&self, sha256: &str) -> Result<()> {
+        self.record_jsonl_in_step_stamped(sha256, None)
+    }
+}
+
+impl WriteTxn<'_> {
+    /// [`Transaction::record_jsonl_in_step`], with the stamp of the file that holds it (none:
+    /// the next check reads the file).
+    pub(crate) fn record_jsonl_in_step_stamped(
+        &self,
+        sha256: &str,
+        stamp: Option<FileStamp>,
+    ) -> Result<()> {
+        self.set_metadata(CONTENT_HASH_KEY, sha256)?;
+        self.set_metadata(FILE_HASH_KEY, sha256)?;
+        self.set_metadata(
+            FILE_STAMP_KEY,
+            &stamp.map(|s| s.record(sha256)).unwrap_or_default(),
+        )?;
+        self.set_metadata(LAST_IMPORT_TIME_KEY, &crate::time::now_rfc3339())
     }
 }
 

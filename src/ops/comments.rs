@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::model::time_serde::{format, unset};
 use crate::model::{Comment, Event, Timestamp};
-use crate::store::{Store, Transaction};
+use crate::store::{ReadTxn, WriteTxn};
 use crate::value::{column_texts, first_i64, Row, Value};
+use beadstore_macros::store_ops;
 
 use super::columns::{opt_text, text, time};
 use super::record::{self, now, placeholders};
@@ -29,7 +30,78 @@ fn comment_from_row(row: &Row) -> Comment {
     }
 }
 
-impl Transaction<'_> {
+#[store_ops(read)]
+impl ReadTxn<'_> {
+    /// The issue's comments, oldest first.
+    pub fn get_issue_comments(&self, issue_id: &str) -> Result<Vec<Comment>> {
+        Ok(self
+            .query(
+                "SELECT id, issue_id, author, text, created_at FROM comments WHERE issue_id = ? ORDER BY created_at, id",
+                &[issue_id.into()],
+            )?
+            .iter()
+            .map(comment_from_row)
+            .collect())
+    }
+
+    /// Comments of several issues; issues without comments are absent.
+    pub fn get_comments_for_issues(&self, ids: &[String]) -> Result<HashMap<String, Vec<Comment>>> {
+        let mut out: HashMap<String, Vec<Comment>> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT id, issue_id, author, text, created_at FROM comments WHERE issue_id IN ({}) ORDER BY issue_id, created_at, id",
+                placeholders(chunk.len())
+            );
+            let params: Vec<Value> = chunk.iter().map(|i| i.as_str().into()).collect();
+            for row in self.query(&sql, &params)? {
+                let c = comment_from_row(&row);
+                out.entry(c.issue_id.clone()).or_default().push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The issue's events, newest first (at most `limit`; 0 = all).
+    pub fn get_events(&self, issue_id: &str, limit: usize) -> Result<Vec<Event>> {
+        let mut sql = "SELECT id, issue_id, event_type, actor, old_value, new_value, comment, created_at FROM events WHERE issue_id = ? ORDER BY created_at DESC, id DESC".to_owned();
+        if limit > 0 {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        Ok(self
+            .query(&sql, &[issue_id.into()])?
+            .iter()
+            .map(|row| Event {
+                id: row.first().and_then(Value::as_i64).unwrap_or_default(),
+                issue_id: text(column(row, 1)),
+                event_type: text(column(row, 2)),
+                actor: text(column(row, 3)),
+                old_value: opt_text(column(row, 4)),
+                new_value: opt_text(column(row, 5)),
+                comment: opt_text(column(row, 6)),
+                created_at: stamp(row, 7),
+            })
+            .collect())
+    }
+
+    /// Issues changed since the last export, oldest mark first.
+    pub fn get_dirty_issues(&self) -> Result<Vec<String>> {
+        Ok(column_texts(
+            self.query(
+                "SELECT issue_id FROM dirty_issues ORDER BY marked_at, issue_id",
+                &[],
+            )?,
+            0,
+        ))
+    }
+
+    /// How many issues are dirty.
+    pub fn get_dirty_issue_count(&self) -> Result<i64> {
+        Ok(first_i64(&self.query("SELECT count(*) FROM dirty_issues", &[])?).unwrap_or(0))
+    }
+}
+
+#[store_ops(write)]
+impl WriteTxn<'_> {
     /// Adds a comment now and returns it.
     pub fn add_issue_comment(&self, issue_id: &str, author: &str, text: &str) -> Result<Comment> {
         self.import_issue_comment(issue_id, author, text, &now())
@@ -60,35 +132,6 @@ impl Transaction<'_> {
         Ok(comment)
     }
 
-    /// The issue's comments, oldest first.
-    pub fn get_issue_comments(&self, issue_id: &str) -> Result<Vec<Comment>> {
-        Ok(self
-            .query(
-                "SELECT id, issue_id, author, text, created_at FROM comments WHERE issue_id = ? ORDER BY created_at, id",
-                &[issue_id.into()],
-            )?
-            .iter()
-            .map(comment_from_row)
-            .collect())
-    }
-
-    /// Comments of several issues; issues without comments are absent.
-    pub fn get_comments_for_issues(&self, ids: &[String]) -> Result<HashMap<String, Vec<Comment>>> {
-        let mut out: HashMap<String, Vec<Comment>> = HashMap::new();
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT id, issue_id, author, text, created_at FROM comments WHERE issue_id IN ({}) ORDER BY issue_id, created_at, id",
-                placeholders(chunk.len())
-            );
-            let params: Vec<Value> = chunk.iter().map(|i| i.as_str().into()).collect();
-            for row in self.query(&sql, &params)? {
-                let c = comment_from_row(&row);
-                out.entry(c.issue_id.clone()).or_default().push(c);
-            }
-        }
-        Ok(out)
-    }
-
     /// Records a `commented` event (Go's `AddComment`) and touches the issue's `updated_at`.
     pub fn add_comment_event(&self, issue_id: &str, actor: &str, comment: &str) -> Result<()> {
         let at = now();
@@ -113,47 +156,9 @@ impl Transaction<'_> {
         record::dirty(self, &[issue_id], &at)
     }
 
-    /// The issue's events, newest first (at most `limit`; 0 = all).
-    pub fn get_events(&self, issue_id: &str, limit: usize) -> Result<Vec<Event>> {
-        let mut sql = "SELECT id, issue_id, event_type, actor, old_value, new_value, comment, created_at FROM events WHERE issue_id = ? ORDER BY created_at DESC, id DESC".to_owned();
-        if limit > 0 {
-            sql.push_str(&format!(" LIMIT {limit}"));
-        }
-        Ok(self
-            .query(&sql, &[issue_id.into()])?
-            .iter()
-            .map(|row| Event {
-                id: row.first().and_then(Value::as_i64).unwrap_or_default(),
-                issue_id: text(column(row, 1)),
-                event_type: text(column(row, 2)),
-                actor: text(column(row, 3)),
-                old_value: opt_text(column(row, 4)),
-                new_value: opt_text(column(row, 5)),
-                comment: opt_text(column(row, 6)),
-                created_at: stamp(row, 7),
-            })
-            .collect())
-    }
-
     /// Marks issues as changed since the last export.
     pub fn mark_issues_dirty(&self, ids: &[&str]) -> Result<()> {
         record::dirty(self, ids, &now())
-    }
-
-    /// Issues changed since the last export, oldest mark first.
-    pub fn get_dirty_issues(&self) -> Result<Vec<String>> {
-        Ok(column_texts(
-            self.query(
-                "SELECT issue_id FROM dirty_issues ORDER BY marked_at, issue_id",
-                &[],
-            )?,
-            0,
-        ))
-    }
-
-    /// How many issues are dirty.
-    pub fn get_dirty_issue_count(&self) -> Result<i64> {
-        Ok(first_i64(&self.query("SELECT count(*) FROM dirty_issues", &[])?).unwrap_or(0))
     }
 
     /// Clears the dirty marks of these issues (after exporting them).
@@ -165,63 +170,5 @@ impl Transaction<'_> {
             )?;
         }
         Ok(())
-    }
-}
-
-impl Store {
-    /// Adds a comment; see `Transaction::add_issue_comment`.
-    pub fn add_issue_comment(&self, issue_id: &str, author: &str, text: &str) -> Result<Comment> {
-        self.transaction(|tx| tx.add_issue_comment(issue_id, author, text))
-    }
-
-    /// Adds a comment with its original time; see `Transaction::import_issue_comment`.
-    pub fn import_issue_comment(
-        &self,
-        issue_id: &str,
-        author: &str,
-        text: &str,
-        created_at: &Timestamp,
-    ) -> Result<Comment> {
-        self.transaction(|tx| tx.import_issue_comment(issue_id, author, text, created_at))
-    }
-
-    /// The issue's comments, oldest first.
-    pub fn get_issue_comments(&self, issue_id: &str) -> Result<Vec<Comment>> {
-        self.snapshot(|tx| tx.get_issue_comments(issue_id))
-    }
-
-    /// Comments of several issues.
-    pub fn get_comments_for_issues(&self, ids: &[String]) -> Result<HashMap<String, Vec<Comment>>> {
-        self.snapshot(|tx| tx.get_comments_for_issues(ids))
-    }
-
-    /// Records a `commented` event; see `Transaction::add_comment_event`.
-    pub fn add_comment_event(&self, issue_id: &str, actor: &str, comment: &str) -> Result<()> {
-        self.transaction(|tx| tx.add_comment_event(issue_id, actor, comment))
-    }
-
-    /// The issue's events, newest first.
-    pub fn get_events(&self, issue_id: &str, limit: usize) -> Result<Vec<Event>> {
-        self.snapshot(|tx| tx.get_events(issue_id, limit))
-    }
-
-    /// Marks issues dirty.
-    pub fn mark_issues_dirty(&self, ids: &[&str]) -> Result<()> {
-        self.transaction(|tx| tx.mark_issues_dirty(ids))
-    }
-
-    /// Issues changed since the last export.
-    pub fn get_dirty_issues(&self) -> Result<Vec<String>> {
-        self.snapshot(|tx| tx.get_dirty_issues())
-    }
-
-    /// How many issues are dirty.
-    pub fn get_dirty_issue_count(&self) -> Result<i64> {
-        self.snapshot(|tx| tx.get_dirty_issue_count())
-    }
-
-    /// Clears dirty marks.
-    pub fn clear_dirty_issues_by_id(&self, ids: &[String]) -> Result<()> {
-        self.transaction(|tx| tx.clear_dirty_issues_by_id(ids))
     }
 }

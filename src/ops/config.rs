@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::model::kinds::parse_custom_list;
 use crate::ops::OrphanHandling;
-use crate::store::{Store, Transaction};
-use crate::value::Value;
+use crate::store::{ReadTxn, WriteTxn};
+use crate::value::{text_pairs, Value};
+use beadstore_macros::store_ops;
 
 /// The two key/value tables of a beads database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,95 +25,25 @@ impl Table {
     }
 }
 
-impl Store {
+#[store_ops(read)]
+impl ReadTxn<'_> {
     /// A config value; empty when the key is not set.
-    pub fn get_config(&self, key: &str) -> Result<String> {
-        self.get_kv(Table::Config, key)
-    }
-
-    /// Sets (inserts or replaces) a config value.
-    pub fn set_config(&self, key: &str, value: &str) -> Result<()> {
-        self.set_kv(Table::Config, key, value)
-    }
-
-    /// Removes a config key; removing a missing key is not an error.
-    pub fn delete_config(&self, key: &str) -> Result<()> {
-        self.require_writable("delete config")?;
-        self.execute("DELETE FROM config WHERE key = ?", &[Value::from(key)])
-            .map(|_| ())
-    }
-
-    /// Every config key and value, sorted by key.
-    pub fn all_config(&self) -> Result<BTreeMap<String, String>> {
-        let rows = self.query("SELECT key, value FROM config", &[])?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                let mut it = r.into_iter();
-                match (it.next(), it.next()) {
-                    (Some(Value::Text(k)), Some(Value::Text(v))) => Some((k, v)),
-                    _ => None,
-                }
-            })
-            .collect())
-    }
-
-    /// A metadata value; empty when the key is not set.
-    pub fn get_metadata(&self, key: &str) -> Result<String> {
-        self.get_kv(Table::Metadata, key)
-    }
-
-    /// Sets (inserts or replaces) a metadata value.
-    pub fn set_metadata(&self, key: &str, value: &str) -> Result<()> {
-        self.set_kv(Table::Metadata, key, value)
-    }
-
-    fn get_kv(&self, table: Table, key: &str) -> Result<String> {
-        get_kv(|sql, p| self.query(sql, p), table, key)
-    }
-
-    fn set_kv(&self, table: Table, key: &str, value: &str) -> Result<()> {
-        self.require_writable(match table {
-            Table::Config => "set config",
-            Table::Metadata => "set metadata",
-        })?;
-        set_kv(|sql, p| self.execute(sql, p), table, key, value)
-    }
-
-    /// Statuses the project declares beyond the built-in ones (`status.custom`).
-    pub fn custom_statuses(&self) -> Result<Vec<String>> {
-        Ok(parse_custom_list(&self.get_config("status.custom")?))
-    }
-
-    /// Issue types the project declares beyond the built-in ones (`types.custom`).
-    pub fn custom_types(&self) -> Result<Vec<String>> {
-        self.snapshot(|tx| tx.custom_types())
-    }
-}
-
-impl Transaction<'_> {
-    /// A config value as this transaction sees it; empty when not set.
     pub fn get_config(&self, key: &str) -> Result<String> {
         get_kv(|sql, p| self.query(sql, p), Table::Config, key)
     }
 
-    /// Sets a config value inside the transaction.
-    pub fn set_config(&self, key: &str, value: &str) -> Result<()> {
-        set_kv(|sql, p| self.execute(sql, p), Table::Config, key, value)
+    /// Every config key and value, sorted by key.
+    pub fn all_config(&self) -> Result<BTreeMap<String, String>> {
+        Ok(text_pairs(self.query("SELECT key, value FROM config", &[])?).collect())
     }
 
-    /// A metadata value as this transaction sees it; empty when not set.
+    /// A metadata value; empty when the key is not set.
     pub fn get_metadata(&self, key: &str) -> Result<String> {
         get_kv(|sql, p| self.query(sql, p), Table::Metadata, key)
     }
 
-    /// Sets a metadata value inside the transaction.
-    pub fn set_metadata(&self, key: &str, value: &str) -> Result<()> {
-        set_kv(|sql, p| self.execute(sql, p), Table::Metadata, key, value)
-    }
-
-    /// `status.custom` as this transaction sees it; when the database declares none, the
-    /// project's `config.yaml` (or `BD_STATUS_CUSTOM`) may.
+    /// Statuses the project declares beyond the built-in ones: the database's `status.custom`,
+    /// else the project's `config.yaml` (or `BD_STATUS_CUSTOM`).
     pub fn custom_statuses(&self) -> Result<Vec<String>> {
         let declared = parse_custom_list(&self.get_config("status.custom")?);
         if !declared.is_empty() {
@@ -135,14 +66,34 @@ impl Transaction<'_> {
             .map_or(OrphanHandling::Allow, OrphanHandling::parse))
     }
 
-    /// `types.custom` as this transaction sees it; when the database declares none, the
-    /// project's `config.yaml` (or `BD_TYPES_CUSTOM`) does, as in Go beads (GH#1225).
+    /// Issue types the project declares beyond the built-in ones: the database's
+    /// `types.custom`, else the project's `config.yaml` (or `BD_TYPES_CUSTOM`), as in Go beads
+    /// (GH#1225).
     pub fn custom_types(&self) -> Result<Vec<String>> {
         let declared = parse_custom_list(&self.get_config("types.custom")?);
         if !declared.is_empty() {
             return Ok(declared);
         }
         Ok(self.project_config()?.custom_types.clone())
+    }
+}
+
+#[store_ops(write)]
+impl WriteTxn<'_> {
+    /// Sets (inserts or replaces) a config value.
+    pub fn set_config(&self, key: &str, value: &str) -> Result<()> {
+        set_kv(|sql, p| self.execute(sql, p), Table::Config, key, value)
+    }
+
+    /// Removes a config key; removing a missing key is not an error.
+    pub fn delete_config(&self, key: &str) -> Result<()> {
+        self.execute("DELETE FROM config WHERE key = ?", &[Value::from(key)])
+            .map(|_| ())
+    }
+
+    /// Sets (inserts or replaces) a metadata value.
+    pub fn set_metadata(&self, key: &str, value: &str) -> Result<()> {
+        set_kv(|sql, p| self.execute(sql, p), Table::Metadata, key, value)
     }
 }
 

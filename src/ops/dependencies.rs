@@ -5,8 +5,9 @@ use std::collections::{HashMap, VecDeque};
 use crate::error::{Error, Result};
 use crate::model::time_serde::{format, unset};
 use crate::model::{dep_type, Dependency, Issue, IssueType};
-use crate::store::{Store, Transaction};
+use crate::store::{ReadTxn, WriteTxn};
 use crate::value::{column_texts, first_i64, Row, Value};
+use beadstore_macros::store_ops;
 
 use super::columns::{select_list, text, time};
 use super::record::{self, now};
@@ -26,7 +27,64 @@ fn dependency_from_row(row: &Row) -> Dependency {
     }
 }
 
-impl Transaction<'_> {
+#[store_ops(read)]
+impl ReadTxn<'_> {
+    /// The dependency rows of an issue, oldest first.
+    pub fn get_dependency_records(&self, issue_id: &str) -> Result<Vec<Dependency>> {
+        Ok(self
+            .query(
+                "SELECT issue_id, depends_on_id, type, created_at, coalesce(created_by, ''), coalesce(metadata, ''), coalesce(thread_id, '') FROM dependencies WHERE issue_id = ? ORDER BY created_at, depends_on_id, type",
+                &[issue_id.into()],
+            )?
+            .iter()
+            .map(dependency_from_row)
+            .collect())
+    }
+
+    /// Every dependency row, grouped by issue.
+    pub fn get_all_dependency_records(&self) -> Result<HashMap<String, Vec<Dependency>>> {
+        let mut out: HashMap<String, Vec<Dependency>> = HashMap::new();
+        for row in self.query(
+            "SELECT issue_id, depends_on_id, type, created_at, coalesce(created_by, ''), coalesce(metadata, ''), coalesce(thread_id, '') FROM dependencies ORDER BY issue_id, created_at, depends_on_id, type",
+            &[],
+        )? {
+            let dep = dependency_from_row(&row);
+            out.entry(dep.issue_id.clone()).or_default().push(dep);
+        }
+        Ok(out)
+    }
+
+    /// The issues `issue_id` depends on (local ones), with the dependency type, by priority.
+    pub fn get_dependencies_with_type(&self, issue_id: &str) -> Result<Vec<(Issue, String)>> {
+        self.linked(issue_id, "d.depends_on_id", "d.issue_id")
+    }
+
+    /// The issues that depend on `issue_id`, with the dependency type, by priority.
+    pub fn get_dependents_with_type(&self, issue_id: &str) -> Result<Vec<(Issue, String)>> {
+        self.linked(issue_id, "d.issue_id", "d.depends_on_id")
+    }
+
+    /// The issues `issue_id` depends on.
+    pub fn get_dependencies(&self, issue_id: &str) -> Result<Vec<Issue>> {
+        Ok(self
+            .get_dependencies_with_type(issue_id)?
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect())
+    }
+
+    /// The issues that depend on `issue_id`.
+    pub fn get_dependents(&self, issue_id: &str) -> Result<Vec<Issue>> {
+        Ok(self
+            .get_dependents_with_type(issue_id)?
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect())
+    }
+}
+
+#[store_ops(write)]
+impl WriteTxn<'_> {
     /// Adds "`dep.issue_id` depends on `dep.depends_on_id`". Both issues must exist (unless the
     /// target is `external:...`), an issue cannot depend on itself, an epic cannot be the child
     /// of a non-epic, and no cycle may form (`Error::Cycle` names it; `relates-to` links are
@@ -119,46 +177,6 @@ impl Transaction<'_> {
         Ok(())
     }
 
-    /// The shortest chain of existing dependencies from `from` to `to` (both included), if any.
-    fn path_between(&self, from: &str, to: &str) -> Result<Option<Vec<String>>> {
-        let reachable = first_i64(&self.query(
-            "WITH RECURSIVE reach(id) AS (SELECT depends_on_id FROM dependencies WHERE issue_id = ? UNION SELECT d.depends_on_id FROM dependencies d JOIN reach r ON d.issue_id = r.id) SELECT count(*) FROM reach WHERE id = ?",
-            &[from.into(), to.into()],
-        )?)
-        .unwrap_or(0);
-        if reachable == 0 {
-            return Ok(None);
-        }
-        let mut came_from: HashMap<String, String> = HashMap::new();
-        let mut queue = VecDeque::from([from.to_owned()]);
-        while let Some(node) = queue.pop_front() {
-            if node == to {
-                let mut path = vec![node.clone()];
-                let mut cursor = node;
-                while let Some(prev) = came_from.get(&cursor) {
-                    path.push(prev.clone());
-                    cursor = prev.clone();
-                }
-                path.reverse();
-                return Ok(Some(path));
-            }
-            let next = column_texts(
-                self.query(
-                    "SELECT DISTINCT depends_on_id FROM dependencies WHERE issue_id = ? ORDER BY depends_on_id",
-                    &[node.as_str().into()],
-                )?,
-                0,
-            );
-            for n in next {
-                if n != from && !came_from.contains_key(&n) {
-                    came_from.insert(n.clone(), node.clone());
-                    queue.push_back(n);
-                }
-            }
-        }
-        Ok(None)
-    }
-
     /// Removes every dependency of `issue_id` on `depends_on_id` (whatever its type).
     pub fn remove_dependency(
         &self,
@@ -205,40 +223,47 @@ impl Transaction<'_> {
         }
         Ok(())
     }
+}
 
-    /// The dependency rows of an issue, oldest first.
-    pub fn get_dependency_records(&self, issue_id: &str) -> Result<Vec<Dependency>> {
-        Ok(self
-            .query(
-                "SELECT issue_id, depends_on_id, type, created_at, coalesce(created_by, ''), coalesce(metadata, ''), coalesce(thread_id, '') FROM dependencies WHERE issue_id = ? ORDER BY created_at, depends_on_id, type",
-                &[issue_id.into()],
-            )?
-            .iter()
-            .map(dependency_from_row)
-            .collect())
-    }
-
-    /// Every dependency row, grouped by issue.
-    pub fn get_all_dependency_records(&self) -> Result<HashMap<String, Vec<Dependency>>> {
-        let mut out: HashMap<String, Vec<Dependency>> = HashMap::new();
-        for row in self.query(
-            "SELECT issue_id, depends_on_id, type, created_at, coalesce(created_by, ''), coalesce(metadata, ''), coalesce(thread_id, '') FROM dependencies ORDER BY issue_id, created_at, depends_on_id, type",
-            &[],
-        )? {
-            let dep = dependency_from_row(&row);
-            out.entry(dep.issue_id.clone()).or_default().push(dep);
+impl ReadTxn<'_> {
+    /// The shortest chain of existing dependencies from `from` to `to` (both included), if any.
+    fn path_between(&self, from: &str, to: &str) -> Result<Option<Vec<String>>> {
+        let reachable = first_i64(&self.query(
+            "WITH RECURSIVE reach(id) AS (SELECT depends_on_id FROM dependencies WHERE issue_id = ? UNION SELECT d.depends_on_id FROM dependencies d JOIN reach r ON d.issue_id = r.id) SELECT count(*) FROM reach WHERE id = ?",
+            &[from.into(), to.into()],
+        )?)
+        .unwrap_or(0);
+        if reachable == 0 {
+            return Ok(None);
         }
-        Ok(out)
-    }
-
-    /// The issues `issue_id` depends on (local ones), with the dependency type, by priority.
-    pub fn get_dependencies_with_type(&self, issue_id: &str) -> Result<Vec<(Issue, String)>> {
-        self.linked(issue_id, "d.depends_on_id", "d.issue_id")
-    }
-
-    /// The issues that depend on `issue_id`, with the dependency type, by priority.
-    pub fn get_dependents_with_type(&self, issue_id: &str) -> Result<Vec<(Issue, String)>> {
-        self.linked(issue_id, "d.issue_id", "d.depends_on_id")
+        let mut came_from: HashMap<String, String> = HashMap::new();
+        let mut queue = VecDeque::from([from.to_owned()]);
+        while let Some(node) = queue.pop_front() {
+            if node == to {
+                let mut path = vec![node.clone()];
+                let mut cursor = node;
+                while let Some(prev) = came_from.get(&cursor) {
+                    path.push(prev.clone());
+                    cursor = prev.clone();
+                }
+                path.reverse();
+                return Ok(Some(path));
+            }
+            let next = column_texts(
+                self.query(
+                    "SELECT DISTINCT depends_on_id FROM dependencies WHERE issue_id = ? ORDER BY depends_on_id",
+                    &[node.as_str().into()],
+                )?,
+                0,
+            );
+            for n in next {
+                if n != from && !came_from.contains_key(&n) {
+                    came_from.insert(n.clone(), node.clone());
+                    queue.push_back(n);
+                }
+            }
+        }
+        Ok(None)
     }
 
     fn linked(&self, id: &str, join: &str, filter: &str) -> Result<Vec<(Issue, String)>> {
@@ -259,70 +284,5 @@ impl Transaction<'_> {
             out.push((issue, kind));
         }
         Ok(out)
-    }
-
-    /// The issues `issue_id` depends on.
-    pub fn get_dependencies(&self, issue_id: &str) -> Result<Vec<Issue>> {
-        Ok(self
-            .get_dependencies_with_type(issue_id)?
-            .into_iter()
-            .map(|(i, _)| i)
-            .collect())
-    }
-
-    /// The issues that depend on `issue_id`.
-    pub fn get_dependents(&self, issue_id: &str) -> Result<Vec<Issue>> {
-        Ok(self
-            .get_dependents_with_type(issue_id)?
-            .into_iter()
-            .map(|(i, _)| i)
-            .collect())
-    }
-}
-
-impl Store {
-    /// Adds a dependency; see `Transaction::add_dependency`.
-    pub fn add_dependency(&self, dep: &Dependency, actor: &str) -> Result<()> {
-        self.transaction(|tx| tx.add_dependency(dep, actor))
-    }
-
-    /// Removes a dependency; see `Transaction::remove_dependency`.
-    pub fn remove_dependency(
-        &self,
-        issue_id: &str,
-        depends_on_id: &str,
-        actor: &str,
-    ) -> Result<()> {
-        self.transaction(|tx| tx.remove_dependency(issue_id, depends_on_id, actor))
-    }
-
-    /// The dependency rows of an issue.
-    pub fn get_dependency_records(&self, issue_id: &str) -> Result<Vec<Dependency>> {
-        self.snapshot(|tx| tx.get_dependency_records(issue_id))
-    }
-
-    /// Every dependency row, grouped by issue.
-    pub fn get_all_dependency_records(&self) -> Result<HashMap<String, Vec<Dependency>>> {
-        self.snapshot(|tx| tx.get_all_dependency_records())
-    }
-
-    /// The issues an issue depends on.
-    pub fn get_dependencies(&self, issue_id: &str) -> Result<Vec<Issue>> {
-        self.snapshot(|tx| tx.get_dependencies(issue_id))
-    }
-
-    /// The issues that depend on an issue.
-    pub fn get_dependents(&self, issue_id: &str) -> Result<Vec<Issue>> {
-        self.snapshot(|tx| tx.get_dependents(issue_id))
-    }
-
-    /// The issues an issue depends on, with the dependency type.
-    pub fn get_dependencies_with_type(&self, issue_id: &str) -> Result<Vec<(Issue, String)>> {
-        self.snapshot(|tx| tx.get_dependencies_with_type(issue_id))
-    }
-
-    /// The issues that depend on an issue, with the dependency type.
-    pub fn get_dependents_with_type(&self, issue_id: &str) -> Result<Vec<(Issue, String)>> {
-        self.snapshot(|tx| tx.get_dependents_with_type(issue_id))
     }
 }

@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::freshness::FreshnessMode;
-use crate::store::{OpenOptions, Store, Transaction};
+use crate::store::{OpenOptions, ReadTxn, Store};
+use beadstore_macros::store_ops;
 
 /// The prefix that marks a dependency target in another project.
 pub const EXTERNAL_PREFIX: &str = "external:";
@@ -88,7 +89,8 @@ fn ships(db: &Path, capability: &str) -> std::result::Result<bool, String> {
     Ok(!rows.is_empty())
 }
 
-impl Transaction<'_> {
+#[store_ops(read)]
+impl ReadTxn<'_> {
     /// Checks one external dependency against the project it names. Never fails for a
     /// missing or broken project: that is an unsatisfied status with its reason.
     pub fn check_external_dep(&self, reference: &str) -> Result<ExternalDepStatus> {
@@ -144,7 +146,9 @@ impl Transaction<'_> {
         }
         Ok(out)
     }
+}
 
+impl ReadTxn<'_> {
     /// Whether external dependencies are checked at all: only when the project names some
     /// external projects (otherwise they never hold back ready work, as in Go beads).
     pub(crate) fn external_projects_configured(&self) -> Result<bool> {
@@ -174,21 +178,6 @@ impl Transaction<'_> {
             }
         }
         Ok(out)
-    }
-}
-
-impl Store {
-    /// Checks one external dependency; see `Transaction::check_external_dep`.
-    pub fn check_external_dep(&self, reference: &str) -> Result<ExternalDepStatus> {
-        self.snapshot(|tx| tx.check_external_dep(reference))
-    }
-
-    /// Checks several external dependencies; see `Transaction::check_external_deps`.
-    pub fn check_external_deps(
-        &self,
-        references: &[String],
-    ) -> Result<BTreeMap<String, ExternalDepStatus>> {
-        self.snapshot(|tx| tx.check_external_deps(references))
     }
 }
 

@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::error::{Error, Result};
 use crate::model::time_serde::parse_stored;
 use crate::model::{Issue, Status, Timestamp};
-use crate::store::{Store, Transaction};
+use crate::store::ReadTxn;
 use crate::value::{column_texts, first_i64, text_pairs, Value};
+use beadstore_macros::store_ops;
 
 use super::columns::{issue_from_row, select_list};
 use super::ready::WorkFilter;
@@ -108,7 +109,8 @@ pub struct MoleculeProgress {
     pub last_closed: Option<Timestamp>,
 }
 
-impl Transaction<'_> {
+#[store_ops(read)]
+impl ReadTxn<'_> {
     /// Dependency and dependent counts for each id (ids without rows get zeros).
     pub fn get_dependency_counts(
         &self,
@@ -200,55 +202,6 @@ impl Transaction<'_> {
             self.append_external_leaves(&mut nodes, max_depth, all_paths)?;
         }
         Ok(nodes)
-    }
-
-    /// Adds the `external:` capabilities the tree's issues are blocked by as leaves: closed
-    /// with a check mark when the other project shipped it, blocked with an hourglass when not.
-    /// They follow the issue nodes, in tree order.
-    fn append_external_leaves(
-        &self,
-        nodes: &mut Vec<TreeNode>,
-        max_depth: usize,
-        all_paths: bool,
-    ) -> Result<()> {
-        let ids: Vec<String> = nodes.iter().map(|n| n.issue.id.clone()).collect();
-        let blockers = self.external_blockers(&ids)?;
-        if blockers.is_empty() {
-            return Ok(());
-        }
-        let references: Vec<String> = blockers.values().flatten().cloned().collect();
-        let statuses = self.check_external_deps(&references)?;
-        let mut added: BTreeSet<String> = BTreeSet::new();
-        let mut leaves = Vec::new();
-        for node in nodes.iter().filter(|n| n.depth < max_depth) {
-            for reference in blockers.get(&node.issue.id).into_iter().flatten() {
-                if !all_paths && !added.insert(reference.clone()) {
-                    continue;
-                }
-                let shipped = statuses.get(reference).is_some_and(|s| s.satisfied);
-                let capability = super::external::capability_of(reference);
-                let mut issue = Issue::new(if shipped {
-                    format!("\u{2713} {capability}")
-                } else {
-                    format!("\u{23f3} {capability}")
-                });
-                issue.id = reference.clone();
-                issue.priority = 0;
-                issue.status = if shipped {
-                    Status::Closed
-                } else {
-                    Status::Blocked
-                };
-                leaves.push(TreeNode {
-                    issue,
-                    depth: node.depth + 1,
-                    parent_id: node.issue.id.clone(),
-                    truncated: false,
-                });
-            }
-        }
-        nodes.extend(leaves);
-        Ok(())
     }
 
     /// Cycles in the dependency graph (all types but `relates-to`), each rotated to start at
@@ -437,48 +390,53 @@ impl Transaction<'_> {
     }
 }
 
-impl Store {
-    /// Dependency counts; see `Transaction::get_dependency_counts`.
-    pub fn get_dependency_counts(
+impl ReadTxn<'_> {
+    /// Adds the `external:` capabilities the tree's issues are blocked by as leaves: closed
+    /// with a check mark when the other project shipped it, blocked with an hourglass when not.
+    /// They follow the issue nodes, in tree order.
+    fn append_external_leaves(
         &self,
-        ids: &[String],
-    ) -> Result<HashMap<String, DependencyCounts>> {
-        self.snapshot(|tx| tx.get_dependency_counts(ids))
-    }
-
-    /// A dependency tree; see `Transaction::get_dependency_tree`.
-    pub fn get_dependency_tree(
-        &self,
-        root: &str,
+        nodes: &mut Vec<TreeNode>,
         max_depth: usize,
         all_paths: bool,
-        reverse: bool,
-    ) -> Result<Vec<TreeNode>> {
-        self.snapshot(|tx| tx.get_dependency_tree(root, max_depth, all_paths, reverse))
-    }
-
-    /// Cycles in the graph; see `Transaction::detect_cycles`.
-    pub fn detect_cycles(&self) -> Result<Vec<Vec<Issue>>> {
-        self.snapshot(|tx| tx.detect_cycles())
-    }
-
-    /// Open epics and their children's progress.
-    pub fn get_epics_eligible_for_closure(&self) -> Result<Vec<EpicStatus>> {
-        self.snapshot(|tx| tx.get_epics_eligible_for_closure())
-    }
-
-    /// Stale issues; see `Transaction::get_stale_issues`.
-    pub fn get_stale_issues(&self, filter: &StaleFilter) -> Result<Vec<Issue>> {
-        self.snapshot(|tx| tx.get_stale_issues(filter))
-    }
-
-    /// Database statistics.
-    pub fn get_statistics(&self) -> Result<Statistics> {
-        self.snapshot(|tx| tx.get_statistics())
-    }
-
-    /// Molecule progress.
-    pub fn get_molecule_progress(&self, molecule_id: &str) -> Result<MoleculeProgress> {
-        self.snapshot(|tx| tx.get_molecule_progress(molecule_id))
+    ) -> Result<()> {
+        let ids: Vec<String> = nodes.iter().map(|n| n.issue.id.clone()).collect();
+        let blockers = self.external_blockers(&ids)?;
+        if blockers.is_empty() {
+            return Ok(());
+        }
+        let references: Vec<String> = blockers.values().flatten().cloned().collect();
+        let statuses = self.check_external_deps(&references)?;
+        let mut added: BTreeSet<String> = BTreeSet::new();
+        let mut leaves = Vec::new();
+        for node in nodes.iter().filter(|n| n.depth < max_depth) {
+            for reference in blockers.get(&node.issue.id).into_iter().flatten() {
+                if !all_paths && !added.insert(reference.clone()) {
+                    continue;
+                }
+                let shipped = statuses.get(reference).is_some_and(|s| s.satisfied);
+                let capability = super::external::capability_of(reference);
+                let mut issue = Issue::new(if shipped {
+                    format!("\u{2713} {capability}")
+                } else {
+                    format!("\u{23f3} {capability}")
+                });
+                issue.id = reference.clone();
+                issue.priority = 0;
+                issue.status = if shipped {
+                    Status::Closed
+                } else {
+                    Status::Blocked
+                };
+                leaves.push(TreeNode {
+                    issue,
+                    depth: node.depth + 1,
+                    parent_id: node.issue.id.clone(),
+                    truncated: false,
+                });
+            }
+        }
+        nodes.extend(leaves);
+        Ok(())
     }
 }

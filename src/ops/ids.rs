@@ -6,8 +6,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::Timestamp;
-use crate::store::Transaction;
+use crate::store::{ReadTxn, WriteTxn};
 use crate::value::first_i64;
+use beadstore_macros::store_ops;
 
 /// The deepest a hierarchical id may nest (dots in the parent id).
 pub const MAX_HIERARCHY_DEPTH: usize = 3;
@@ -76,7 +77,7 @@ pub(crate) fn child_number(id: &str) -> Option<i64> {
 
 /// The hash length for the next id under `prefix`: the shortest whose birthday-collision odds,
 /// given how many top-level ids exist, stay within the configured bound.
-fn adaptive_length(tx: &Transaction<'_>, prefix: &str) -> Result<usize> {
+fn adaptive_length(tx: &ReadTxn<'_>, prefix: &str) -> Result<usize> {
     let count = first_i64(&tx.query(
         "SELECT count(*) FROM issues WHERE id LIKE ? || '-%' AND instr(substr(id, length(?) + 2), '.') = 0",
         &[prefix.into(), prefix.into()],
@@ -103,7 +104,7 @@ fn adaptive_length(tx: &Transaction<'_>, prefix: &str) -> Result<usize> {
 }
 
 /// The hash length to start from for a batch under `prefix` (computed once per batch, as Go).
-pub(crate) fn base_length(tx: &Transaction<'_>, prefix: &str) -> Result<usize> {
+pub(crate) fn base_length(tx: &ReadTxn<'_>, prefix: &str) -> Result<usize> {
     Ok(adaptive_length(tx, prefix)?.clamp(1, LONGEST_HASH))
 }
 
@@ -111,7 +112,7 @@ pub(crate) fn base_length(tx: &Transaction<'_>, prefix: &str) -> Result<usize> {
 /// included) and nothing in `taken` has.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn generate(
-    tx: &Transaction<'_>,
+    tx: &ReadTxn<'_>,
     prefix: &str,
     base: usize,
     title: &str,
@@ -153,7 +154,7 @@ pub(crate) fn generate(
 }
 
 /// Raises `parent`'s child counter to at least `child` (an explicit hierarchical id was used).
-pub(crate) fn note_child(tx: &Transaction<'_>, parent: &str, child: i64) -> Result<()> {
+pub(crate) fn note_child(tx: &WriteTxn<'_>, parent: &str, child: i64) -> Result<()> {
     tx.execute(
         "INSERT INTO child_counters (parent_id, last_child) VALUES (?, ?) ON CONFLICT (parent_id) DO UPDATE SET last_child = MAX(last_child, excluded.last_child)",
         &[parent.into(), child.into()],
@@ -161,7 +162,8 @@ pub(crate) fn note_child(tx: &Transaction<'_>, parent: &str, child: i64) -> Resu
     Ok(())
 }
 
-impl Transaction<'_> {
+#[store_ops(write)]
+impl WriteTxn<'_> {
     /// The next hierarchical child id of `parent_id` (`parent.N`), counting atomically. A
     /// deleted parent comes back from `issues.jsonl` when it is there; the parent may be at
     /// most `hierarchy.max-depth - 1` levels deep (default `MAX_HIERARCHY_DEPTH`).

@@ -4,53 +4,15 @@ use std::collections::HashMap;
 
 use crate::error::Result;
 use crate::model::Issue;
-use crate::store::{Store, Transaction};
+use crate::store::{ReadTxn, WriteTxn};
 use crate::value::{column_texts, text_pairs, Value};
+use beadstore_macros::store_ops;
 
 use super::columns::select_list;
 use super::record::{self, now, placeholders};
 
-impl Transaction<'_> {
-    /// Adds a label; adding one the issue already has changes nothing (no event).
-    pub fn add_label(&self, issue_id: &str, label: &str, actor: &str) -> Result<()> {
-        self.change_label(
-            "INSERT OR IGNORE INTO labels (issue_id, label) VALUES (?, ?)",
-            issue_id,
-            label,
-            actor,
-            ("label_added", "Added label"),
-        )
-    }
-
-    /// Removes a label; removing one the issue does not have changes nothing.
-    pub fn remove_label(&self, issue_id: &str, label: &str, actor: &str) -> Result<()> {
-        self.change_label(
-            "DELETE FROM labels WHERE issue_id = ? AND label = ?",
-            issue_id,
-            label,
-            actor,
-            ("label_removed", "Removed label"),
-        )
-    }
-
-    /// Runs `sql` on (issue, label); when a row changed, records `event` and marks the issue.
-    fn change_label(
-        &self,
-        sql: &str,
-        issue_id: &str,
-        label: &str,
-        actor: &str,
-        (event, verb): (&str, &str),
-    ) -> Result<()> {
-        self.require_issue(issue_id)?;
-        if self.execute(sql, &[issue_id.into(), label.into()])? > 0 {
-            let comment = format!("{verb}: {label}");
-            record::event(self, issue_id, event, actor, None, None, Some(&comment))?;
-            record::dirty(self, &[issue_id], &now())?;
-        }
-        Ok(())
-    }
-
+#[store_ops(read)]
+impl ReadTxn<'_> {
     /// The issue's labels, sorted (byte order).
     pub fn get_labels(&self, issue_id: &str) -> Result<Vec<String>> {
         Ok(column_texts(
@@ -88,29 +50,47 @@ impl Transaction<'_> {
     }
 }
 
-impl Store {
-    /// Adds a label; see `Transaction::add_label`.
+#[store_ops(write)]
+impl WriteTxn<'_> {
+    /// Adds a label; adding one the issue already has changes nothing (no event).
     pub fn add_label(&self, issue_id: &str, label: &str, actor: &str) -> Result<()> {
-        self.transaction(|tx| tx.add_label(issue_id, label, actor))
+        self.change_label(
+            "INSERT OR IGNORE INTO labels (issue_id, label) VALUES (?, ?)",
+            issue_id,
+            label,
+            actor,
+            ("label_added", "Added label"),
+        )
     }
 
-    /// Removes a label; see `Transaction::remove_label`.
+    /// Removes a label; removing one the issue does not have changes nothing.
     pub fn remove_label(&self, issue_id: &str, label: &str, actor: &str) -> Result<()> {
-        self.transaction(|tx| tx.remove_label(issue_id, label, actor))
+        self.change_label(
+            "DELETE FROM labels WHERE issue_id = ? AND label = ?",
+            issue_id,
+            label,
+            actor,
+            ("label_removed", "Removed label"),
+        )
     }
+}
 
-    /// The issue's labels, sorted.
-    pub fn get_labels(&self, issue_id: &str) -> Result<Vec<String>> {
-        self.snapshot(|tx| tx.get_labels(issue_id))
-    }
-
-    /// Labels of several issues at once.
-    pub fn get_labels_for_issues(&self, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
-        self.snapshot(|tx| tx.get_labels_for_issues(ids))
-    }
-
-    /// Issues carrying `label`.
-    pub fn get_issues_by_label(&self, label: &str) -> Result<Vec<Issue>> {
-        self.snapshot(|tx| tx.get_issues_by_label(label))
+impl WriteTxn<'_> {
+    /// Runs `sql` on (issue, label); when a row changed, records `event` and marks the issue.
+    fn change_label(
+        &self,
+        sql: &str,
+        issue_id: &str,
+        label: &str,
+        actor: &str,
+        (event, verb): (&str, &str),
+    ) -> Result<()> {
+        self.require_issue(issue_id)?;
+        if self.execute(sql, &[issue_id.into(), label.into()])? > 0 {
+            let comment = format!("{verb}: {label}");
+            record::event(self, issue_id, event, actor, None, None, Some(&comment))?;
+            record::dirty(self, &[issue_id], &now())?;
+        }
+        Ok(())
     }
 }

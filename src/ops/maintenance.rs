@@ -6,12 +6,37 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use crate::error::{Error, Result};
 use crate::model::time_serde::{format, parse_stored};
 use crate::model::{Issue, Timestamp};
-use crate::store::{Store, Transaction};
+use crate::store::{ReadTxn, Store, WriteTxn};
 use crate::value::{column_texts, first_i64, first_text, Value};
+use beadstore_macros::store_ops;
 
 use super::record::{self, now, placeholders};
 
-/// What `delete_issues` did (or, in a dry run, would do).
+/// How `delete_issues` treats issues outside the set that depend on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeleteOptions {
+    /// Deletes every issue that depends on the set too, transitively.
+    pub cascade: bool,
+    /// Deletes the set even though issues outside it depend on it (they keep dangling edges).
+    pub force: bool,
+}
+
+impl DeleteOptions {
+    /// Also deletes everything that depends on the set.
+    pub fn cascade(mut self, cascade: bool) -> Self {
+        self.cascade = cascade;
+        self
+    }
+
+    /// Deletes even when issues outside the set depend on it.
+    pub fn force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+}
+
+/// What `delete_issues` did (or `plan_delete_issues` says it would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DeleteReport {
     /// Issues tombstoned.
@@ -41,7 +66,17 @@ pub struct CompactionCandidate {
 
 const ACTIVE: &str = "'open', 'in_progress', 'blocked', 'deferred', 'hooked'";
 
-impl Transaction<'_> {
+#[store_ops(read)]
+impl ReadTxn<'_> {
+    /// What [`WriteTxn::delete_issues`] would delete with these options, deleting nothing.
+    pub fn plan_delete_issues(
+        &self,
+        ids: &[String],
+        options: &DeleteOptions,
+    ) -> Result<DeleteReport> {
+        self.deletion_plan(ids, options).map(|(report, _)| report)
+    }
+
     /// The content hash last exported for the issue; empty when never exported.
     pub fn get_export_hash(&self, issue_id: &str) -> Result<String> {
         Ok(first_text(self.query(
@@ -51,21 +86,6 @@ impl Transaction<'_> {
         .unwrap_or_default())
     }
 
-    /// Records the content hash just exported for the issue.
-    pub fn set_export_hash(&self, issue_id: &str, content_hash: &str) -> Result<()> {
-        self.execute(
-            "INSERT INTO export_hashes (issue_id, content_hash, exported_at) VALUES (?, ?, CURRENT_TIMESTAMP) ON CONFLICT (issue_id) DO UPDATE SET content_hash = excluded.content_hash, exported_at = excluded.exported_at",
-            &[issue_id.into(), content_hash.into()],
-        )?;
-        Ok(())
-    }
-
-    /// Forgets every export hash (the next export writes everything).
-    pub fn clear_all_export_hashes(&self) -> Result<()> {
-        self.execute("DELETE FROM export_hashes", &[])?;
-        Ok(())
-    }
-
     /// The content hash recorded with the issue's dirty mark; empty when none.
     pub fn get_dirty_issue_hash(&self, issue_id: &str) -> Result<String> {
         Ok(first_text(self.query(
@@ -73,16 +93,6 @@ impl Transaction<'_> {
             &[issue_id.into()],
         )?)
         .unwrap_or_default())
-    }
-
-    /// The hash of the JSONL file last synced (metadata `jsonl_file_hash`).
-    pub fn get_jsonl_file_hash(&self) -> Result<String> {
-        self.get_metadata("jsonl_file_hash")
-    }
-
-    /// Records the hash of the JSONL file just synced.
-    pub fn set_jsonl_file_hash(&self, hash: &str) -> Result<()> {
-        self.set_metadata("jsonl_file_hash", hash)
     }
 
     /// The reason given when the issue was last closed (from its `closed` events).
@@ -104,6 +114,112 @@ impl Transaction<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// Closed issues that compaction tier 1 may shrink: closed long enough
+    /// (`compact_tier1_days`), not compacted, not pinned, with no active issue depending on
+    /// them through `blocks` (and their children, `compact_tier1_dep_levels` deep).
+    pub fn get_tier1_candidates(&self) -> Result<Vec<CompactionCandidate>> {
+        let days = self.config_number("compact_tier1_days", 30)?;
+        let levels = self.config_number("compact_tier1_dep_levels", 2)?;
+        let sql = format!(
+            "WITH RECURSIVE tree(root, dependent, depth) AS (
+               SELECT depends_on_id, issue_id, 0 FROM dependencies WHERE type = 'blocks'
+               UNION
+               SELECT t.root, d.issue_id, t.depth + 1 FROM tree t JOIN dependencies d ON d.type = 'parent-child' AND d.depends_on_id = t.dependent WHERE t.depth < ?
+             )
+             SELECT i.id, i.closed_at, coalesce(i.original_size, length(i.description) + length(i.design) + length(i.notes) + length(i.acceptance_criteria)), 0
+               FROM issues i
+              WHERE i.status = 'closed' AND i.closed_at IS NOT NULL
+                AND julianday(i.closed_at) <= julianday('now', ?)
+                AND coalesce(i.compaction_level, 0) = 0 AND coalesce(i.pinned, 0) = 0
+                AND NOT EXISTS (SELECT 1 FROM tree t JOIN issues x ON x.id = t.dependent WHERE t.root = i.id AND x.status IN ({ACTIVE}))
+              ORDER BY julianday(i.closed_at), i.id"
+        );
+        self.candidates(&sql, &[levels.into(), format!("-{days} days").into()])
+    }
+
+    /// Tier 2: compacted once, closed long enough (`compact_tier2_days`), not pinned, with at
+    /// least `compact_tier2_commits` events and no active `blocks` dependent.
+    pub fn get_tier2_candidates(&self) -> Result<Vec<CompactionCandidate>> {
+        let days = self.config_number("compact_tier2_days", 90)?;
+        let events = self.config_number("compact_tier2_commits", 100)?;
+        let sql = format!(
+            "SELECT i.id, i.closed_at, coalesce(i.original_size, 0), (SELECT count(*) FROM events e WHERE e.issue_id = i.id) AS n
+               FROM issues i
+              WHERE i.status = 'closed' AND i.closed_at IS NOT NULL
+                AND julianday(i.closed_at) <= julianday('now', ?)
+                AND i.compaction_level = 1 AND coalesce(i.pinned, 0) = 0
+                AND (SELECT count(*) FROM events e WHERE e.issue_id = i.id) >= ?
+                AND NOT EXISTS (SELECT 1 FROM dependencies d JOIN issues x ON x.id = d.issue_id WHERE d.depends_on_id = i.id AND d.type = 'blocks' AND x.status IN ({ACTIVE}))
+              ORDER BY julianday(i.closed_at), i.id"
+        );
+        self.candidates(&sql, &[format!("-{days} days").into(), events.into()])
+    }
+
+    /// Whether the issue may be compacted at `tier` now, and why not.
+    pub fn check_compaction_eligibility(&self, issue_id: &str, tier: u8) -> Result<(bool, String)> {
+        let Some(issue) = self.get_issue(issue_id)? else {
+            return Ok((false, "issue not found".into()));
+        };
+        let refuse = |why: &str| Ok((false, why.to_owned()));
+        if issue.status != crate::model::Status::Closed {
+            return refuse("issue is not closed");
+        }
+        if issue.closed_at.is_none() {
+            return refuse("issue has no closed_at timestamp");
+        }
+        if issue.pinned {
+            return refuse("issue is pinned (protected from compaction)");
+        }
+        let (level, candidates, why) = match tier {
+            1 => (
+                0,
+                self.get_tier1_candidates()?,
+                "issue has open dependents or not closed long enough",
+            ),
+            2 => (
+                1,
+                self.get_tier2_candidates()?,
+                "issue has open dependents, not closed long enough, or insufficient events",
+            ),
+            other => return Ok((false, format!("invalid tier: {other}"))),
+        };
+        if issue.compaction_level != level {
+            return refuse(if tier == 1 {
+                "issue is already compacted"
+            } else {
+                "issue must be at compaction level 1 for tier 2"
+            });
+        }
+        if candidates.iter().any(|c| c.issue_id == issue_id) {
+            Ok((true, String::new()))
+        } else {
+            refuse(why)
+        }
+    }
+
+    /// The hash of the JSONL file last synced (metadata `jsonl_file_hash`).
+    pub fn get_jsonl_file_hash(&self) -> Result<String> {
+        self.get_metadata("jsonl_file_hash")
+    }
+}
+
+#[store_ops(write)]
+impl WriteTxn<'_> {
+    /// Records the content hash just exported for the issue.
+    pub fn set_export_hash(&self, issue_id: &str, content_hash: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO export_hashes (issue_id, content_hash, exported_at) VALUES (?, ?, CURRENT_TIMESTAMP) ON CONFLICT (issue_id) DO UPDATE SET content_hash = excluded.content_hash, exported_at = excluded.exported_at",
+            &[issue_id.into(), content_hash.into()],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets every export hash (the next export writes everything).
+    pub fn clear_all_export_hashes(&self) -> Result<()> {
+        self.execute("DELETE FROM export_hashes", &[])?;
+        Ok(())
     }
 
     /// Renames an issue and every row that refers to it (dependencies both ways, labels,
@@ -233,83 +349,19 @@ impl Transaction<'_> {
         self.rebuild_blocked_cache()
     }
 
-    /// Tombstones `ids` (and, with `cascade`, everything that depends on them); without
-    /// `cascade` or `force`, refuses when issues outside the set depend on it. Dependencies
-    /// of the set are removed. `dry_run` only reports.
-    pub fn delete_issues(
-        &self,
-        ids: &[String],
-        cascade: bool,
-        force: bool,
-        dry_run: bool,
-    ) -> Result<DeleteReport> {
-        let mut set: BTreeSet<String> = ids.iter().cloned().collect();
-        let mut report = DeleteReport::default();
-        let dependents_of = |id: &str| -> Result<Vec<String>> {
-            Ok(column_texts(
-                self.query(
-                    "SELECT DISTINCT issue_id FROM dependencies WHERE depends_on_id = ? ORDER BY issue_id",
-                    &[id.into()],
-                )?,
-                0,
-            ))
-        };
-        if cascade {
-            let mut queue: VecDeque<String> = set.iter().cloned().collect();
-            while let Some(id) = queue.pop_front() {
-                for d in dependents_of(&id)? {
-                    if set.insert(d.clone()) {
-                        queue.push_back(d);
-                    }
-                }
-            }
-        } else {
-            let mut outside = BTreeSet::new();
-            for id in ids {
-                for d in dependents_of(id)? {
-                    if !set.contains(&d) {
-                        outside.insert(d);
-                    }
-                }
-            }
-            if !outside.is_empty() && !force {
-                return Err(Error::InvalidInput(format!(
-                    "issues outside the deletion set depend on it: {}; use cascade to delete them or force to orphan them",
-                    outside.iter().cloned().collect::<Vec<_>>().join(", ")
-                )));
-            }
-            report.orphaned = outside.into_iter().collect();
-        }
-        let list: Vec<Value> = set.iter().map(|s| s.as_str().into()).collect();
-        let marks = placeholders(list.len().max(1));
-        let mut both = list.clone();
-        both.extend(list.iter().cloned());
-        let count = |sql: String, params: &[Value]| -> Result<usize> {
-            Ok(first_i64(&self.query(&sql, params)?).unwrap_or(0) as usize)
-        };
-        report.dependencies = count(
-            format!("SELECT count(*) FROM dependencies WHERE issue_id IN ({marks}) OR depends_on_id IN ({marks})"),
-            &both,
-        )?;
-        report.labels = count(
-            format!("SELECT count(*) FROM labels WHERE issue_id IN ({marks})"),
-            &list,
-        )?;
-        report.events = count(
-            format!("SELECT count(*) FROM events WHERE issue_id IN ({marks})"),
-            &list,
-        )?;
-        let existing = column_texts(
-            self.query(
-                &format!("SELECT id FROM issues WHERE id IN ({marks}) ORDER BY id"),
-                &list,
-            )?,
-            0,
-        );
-        report.deleted = existing.len();
-        if dry_run || existing.is_empty() {
+    /// Tombstones `ids` (and, with `options.cascade`, everything that depends on them);
+    /// without `cascade` or `force`, refuses when issues outside the set depend on it.
+    /// Dependencies of the set are removed. [`ReadTxn::plan_delete_issues`] reports the same
+    /// without deleting.
+    pub fn delete_issues(&self, ids: &[String], options: &DeleteOptions) -> Result<DeleteReport> {
+        let (report, existing) = self.deletion_plan(ids, options)?;
+        if existing.is_empty() {
             return Ok(report);
         }
+        let list: Vec<Value> = existing.iter().map(|s| s.as_str().into()).collect();
+        let marks = placeholders(list.len());
+        let mut both = list.clone();
+        both.extend(list.iter().cloned());
         self.execute(
             &format!("DELETE FROM dependencies WHERE issue_id IN ({marks}) OR depends_on_id IN ({marks})"),
             &both,
@@ -320,104 +372,9 @@ impl Transaction<'_> {
         Ok(report)
     }
 
-    /// Closed issues that compaction tier 1 may shrink: closed long enough
-    /// (`compact_tier1_days`), not compacted, not pinned, with no active issue depending on
-    /// them through `blocks` (and their children, `compact_tier1_dep_levels` deep).
-    pub fn get_tier1_candidates(&self) -> Result<Vec<CompactionCandidate>> {
-        let days = self.config_number("compact_tier1_days", 30)?;
-        let levels = self.config_number("compact_tier1_dep_levels", 2)?;
-        let sql = format!(
-            "WITH RECURSIVE tree(root, dependent, depth) AS (
-               SELECT depends_on_id, issue_id, 0 FROM dependencies WHERE type = 'blocks'
-               UNION
-               SELECT t.root, d.issue_id, t.depth + 1 FROM tree t JOIN dependencies d ON d.type = 'parent-child' AND d.depends_on_id = t.dependent WHERE t.depth < ?
-             )
-             SELECT i.id, i.closed_at, coalesce(i.original_size, length(i.description) + length(i.design) + length(i.notes) + length(i.acceptance_criteria)), 0
-               FROM issues i
-              WHERE i.status = 'closed' AND i.closed_at IS NOT NULL
-                AND julianday(i.closed_at) <= julianday('now', ?)
-                AND coalesce(i.compaction_level, 0) = 0 AND coalesce(i.pinned, 0) = 0
-                AND NOT EXISTS (SELECT 1 FROM tree t JOIN issues x ON x.id = t.dependent WHERE t.root = i.id AND x.status IN ({ACTIVE}))
-              ORDER BY julianday(i.closed_at), i.id"
-        );
-        self.candidates(&sql, &[levels.into(), format!("-{days} days").into()])
-    }
-
-    /// Tier 2: compacted once, closed long enough (`compact_tier2_days`), not pinned, with at
-    /// least `compact_tier2_commits` events and no active `blocks` dependent.
-    pub fn get_tier2_candidates(&self) -> Result<Vec<CompactionCandidate>> {
-        let days = self.config_number("compact_tier2_days", 90)?;
-        let events = self.config_number("compact_tier2_commits", 100)?;
-        let sql = format!(
-            "SELECT i.id, i.closed_at, coalesce(i.original_size, 0), (SELECT count(*) FROM events e WHERE e.issue_id = i.id) AS n
-               FROM issues i
-              WHERE i.status = 'closed' AND i.closed_at IS NOT NULL
-                AND julianday(i.closed_at) <= julianday('now', ?)
-                AND i.compaction_level = 1 AND coalesce(i.pinned, 0) = 0
-                AND (SELECT count(*) FROM events e WHERE e.issue_id = i.id) >= ?
-                AND NOT EXISTS (SELECT 1 FROM dependencies d JOIN issues x ON x.id = d.issue_id WHERE d.depends_on_id = i.id AND d.type = 'blocks' AND x.status IN ({ACTIVE}))
-              ORDER BY julianday(i.closed_at), i.id"
-        );
-        self.candidates(&sql, &[format!("-{days} days").into(), events.into()])
-    }
-
-    fn candidates(&self, sql: &str, params: &[Value]) -> Result<Vec<CompactionCandidate>> {
-        Ok(self
-            .query(sql, params)?
-            .iter()
-            .map(|r| CompactionCandidate {
-                issue_id: r[0].as_str().unwrap_or_default().to_owned(),
-                closed_at: r[1].as_str().and_then(parse_stored),
-                original_size: r[2].as_i64().unwrap_or(0),
-                dependent_count: r[3].as_i64().unwrap_or(0),
-            })
-            .collect())
-    }
-
-    fn config_number(&self, key: &str, default: i64) -> Result<i64> {
-        Ok(self.get_config(key)?.trim().parse().unwrap_or(default))
-    }
-
-    /// Whether the issue may be compacted at `tier` now, and why not.
-    pub fn check_compaction_eligibility(&self, issue_id: &str, tier: u8) -> Result<(bool, String)> {
-        let Some(issue) = self.get_issue(issue_id)? else {
-            return Ok((false, "issue not found".into()));
-        };
-        let refuse = |why: &str| Ok((false, why.to_owned()));
-        if issue.status != crate::model::Status::Closed {
-            return refuse("issue is not closed");
-        }
-        if issue.closed_at.is_none() {
-            return refuse("issue has no closed_at timestamp");
-        }
-        if issue.pinned {
-            return refuse("issue is pinned (protected from compaction)");
-        }
-        let (level, candidates, why) = match tier {
-            1 => (
-                0,
-                self.get_tier1_candidates()?,
-                "issue has open dependents or not closed long enough",
-            ),
-            2 => (
-                1,
-                self.get_tier2_candidates()?,
-                "issue has open dependents, not closed long enough, or insufficient events",
-            ),
-            other => return Ok((false, format!("invalid tier: {other}"))),
-        };
-        if issue.compaction_level != level {
-            return refuse(if tier == 1 {
-                "issue is already compacted"
-            } else {
-                "issue must be at compaction level 1 for tier 2"
-            });
-        }
-        if candidates.iter().any(|c| c.issue_id == issue_id) {
-            Ok((true, String::new()))
-        } else {
-            refuse(why)
-        }
+    /// Records the hash of the JSONL file just synced.
+    pub fn set_jsonl_file_hash(&self, hash: &str) -> Result<()> {
+        self.set_metadata("jsonl_file_hash", hash)
     }
 
     /// Records that the issue was compacted to `level` (its text is replaced by the caller
@@ -467,116 +424,107 @@ impl Transaction<'_> {
     }
 }
 
-impl Store {
-    /// The last exported content hash of an issue.
-    pub fn get_export_hash(&self, issue_id: &str) -> Result<String> {
-        self.snapshot(|tx| tx.get_export_hash(issue_id))
-    }
-
-    /// Records an exported content hash.
-    pub fn set_export_hash(&self, issue_id: &str, content_hash: &str) -> Result<()> {
-        self.transaction(|tx| tx.set_export_hash(issue_id, content_hash))
-    }
-
-    /// Forgets every export hash.
-    pub fn clear_all_export_hashes(&self) -> Result<()> {
-        self.transaction(|tx| tx.clear_all_export_hashes())
-    }
-
-    /// The content hash recorded with an issue's dirty mark.
-    pub fn get_dirty_issue_hash(&self, issue_id: &str) -> Result<String> {
-        self.snapshot(|tx| tx.get_dirty_issue_hash(issue_id))
-    }
-
-    /// The JSONL file hash last synced.
-    pub fn get_jsonl_file_hash(&self) -> Result<String> {
-        self.get_metadata("jsonl_file_hash")
-    }
-
-    /// Records the JSONL file hash.
-    pub fn set_jsonl_file_hash(&self, hash: &str) -> Result<()> {
-        self.set_metadata("jsonl_file_hash", hash)
-    }
-
-    /// The reason an issue was last closed.
-    pub fn get_close_reason(&self, issue_id: &str) -> Result<String> {
-        self.snapshot(|tx| tx.get_close_reason(issue_id))
-    }
-
-    /// Close reasons of several issues.
-    pub fn get_close_reasons_for_issues(&self, ids: &[String]) -> Result<HashMap<String, String>> {
-        self.snapshot(|tx| tx.get_close_reasons_for_issues(ids))
-    }
-
-    /// Renames an issue; see `Transaction::update_issue_id`.
-    pub fn update_issue_id(&self, old_id: &str, new_id: &str, actor: &str) -> Result<()> {
-        self.transaction(|tx| tx.update_issue_id(old_id, new_id, actor))
-    }
-
-    /// Renames an issue and rewrites its text; see `Transaction::update_issue_id_with_text`.
-    pub fn update_issue_id_with_text(
+impl ReadTxn<'_> {
+    /// The deletion report for `ids`, and which of the issues to delete exist.
+    fn deletion_plan(
         &self,
-        old_id: &str,
-        new_id: &str,
-        texts: &Issue,
-        actor: &str,
-    ) -> Result<()> {
-        self.transaction(|tx| tx.update_issue_id_with_text(old_id, new_id, texts, actor))
+        ids: &[String],
+        options: &DeleteOptions,
+    ) -> Result<(DeleteReport, Vec<String>)> {
+        let mut set: BTreeSet<String> = ids.iter().cloned().collect();
+        let mut report = DeleteReport::default();
+        let dependents_of = |id: &str| -> Result<Vec<String>> {
+            Ok(column_texts(
+                self.query(
+                    "SELECT DISTINCT issue_id FROM dependencies WHERE depends_on_id = ? ORDER BY issue_id",
+                    &[id.into()],
+                )?,
+                0,
+            ))
+        };
+        if options.cascade {
+            let mut queue: VecDeque<String> = set.iter().cloned().collect();
+            while let Some(id) = queue.pop_front() {
+                for d in dependents_of(&id)? {
+                    if set.insert(d.clone()) {
+                        queue.push_back(d);
+                    }
+                }
+            }
+        } else {
+            let mut outside = BTreeSet::new();
+            for id in ids {
+                for d in dependents_of(id)? {
+                    if !set.contains(&d) {
+                        outside.insert(d);
+                    }
+                }
+            }
+            if !outside.is_empty() && !options.force {
+                return Err(Error::InvalidInput(format!(
+                    "issues outside the deletion set depend on it: {}; use cascade to delete them or force to orphan them",
+                    outside.iter().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            }
+            report.orphaned = outside.into_iter().collect();
+        }
+        let list: Vec<Value> = set.iter().map(|s| s.as_str().into()).collect();
+        let marks = placeholders(list.len().max(1));
+        let mut both = list.clone();
+        both.extend(list.iter().cloned());
+        let count = |sql: String, params: &[Value]| -> Result<usize> {
+            Ok(first_i64(&self.query(&sql, params)?).unwrap_or(0) as usize)
+        };
+        report.dependencies = count(
+            format!("SELECT count(*) FROM dependencies WHERE issue_id IN ({marks}) OR depends_on_id IN ({marks})"),
+            &both,
+        )?;
+        report.labels = count(
+            format!("SELECT count(*) FROM labels WHERE issue_id IN ({marks})"),
+            &list,
+        )?;
+        report.events = count(
+            format!("SELECT count(*) FROM events WHERE issue_id IN ({marks})"),
+            &list,
+        )?;
+        let existing = column_texts(
+            self.query(
+                &format!("SELECT id FROM issues WHERE id IN ({marks}) ORDER BY id"),
+                &list,
+            )?,
+            0,
+        );
+        report.deleted = existing.len();
+        Ok((report, existing))
     }
 
+    fn candidates(&self, sql: &str, params: &[Value]) -> Result<Vec<CompactionCandidate>> {
+        Ok(self
+            .query(sql, params)?
+            .iter()
+            .map(|r| CompactionCandidate {
+                issue_id: r[0].as_str().unwrap_or_default().to_owned(),
+                closed_at: r[1].as_str().and_then(parse_stored),
+                original_size: r[2].as_i64().unwrap_or(0),
+                dependent_count: r[3].as_i64().unwrap_or(0),
+            })
+            .collect())
+    }
+
+    fn config_number(&self, key: &str, default: i64) -> Result<i64> {
+        Ok(self.get_config(key)?.trim().parse().unwrap_or(default))
+    }
+}
+
+impl Store {
     /// Go's `ResetCounter`: a no-op kept for API parity, as hash ids have no counter to reset.
     pub fn reset_counter(&self, _prefix: &str) -> Result<()> {
         Ok(())
-    }
-
-    /// Rewrites dependency prefixes; see `Transaction::rename_dependency_prefix`.
-    pub fn rename_dependency_prefix(&self, old_prefix: &str, new_prefix: &str) -> Result<()> {
-        self.transaction(|tx| tx.rename_dependency_prefix(old_prefix, new_prefix))
     }
 
     /// Kept for API parity with Go, where it is a no-op too: hash ids have no per-prefix
     /// counter (child counters are keyed by parent and move with `update_issue_id`).
     pub fn rename_counter_prefix(&self, _old_prefix: &str, _new_prefix: &str) -> Result<()> {
         Ok(())
-    }
-
-    /// Batch deletion; see `Transaction::delete_issues`.
-    pub fn delete_issues(
-        &self,
-        ids: &[String],
-        cascade: bool,
-        force: bool,
-        dry_run: bool,
-    ) -> Result<DeleteReport> {
-        self.transaction(|tx| tx.delete_issues(ids, cascade, force, dry_run))
-    }
-
-    /// Tier 1 compaction candidates.
-    pub fn get_tier1_candidates(&self) -> Result<Vec<CompactionCandidate>> {
-        self.snapshot(|tx| tx.get_tier1_candidates())
-    }
-
-    /// Tier 2 compaction candidates.
-    pub fn get_tier2_candidates(&self) -> Result<Vec<CompactionCandidate>> {
-        self.snapshot(|tx| tx.get_tier2_candidates())
-    }
-
-    /// Whether an issue may be compacted at a tier.
-    pub fn check_compaction_eligibility(&self, issue_id: &str, tier: u8) -> Result<(bool, String)> {
-        self.snapshot(|tx| tx.check_compaction_eligibility(issue_id, tier))
-    }
-
-    /// Records a compaction; see `Transaction::apply_compaction`.
-    pub fn apply_compaction(
-        &self,
-        issue_id: &str,
-        level: i64,
-        original_size: i64,
-        compressed_size: i64,
-        commit: &str,
-    ) -> Result<()> {
-        self.transaction(|tx| {
-            tx.apply_compaction(issue_id, level, original_size, compressed_size, commit)
-        })
     }
 }

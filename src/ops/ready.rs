@@ -10,8 +10,9 @@ use std::collections::HashMap;
 
 use crate::error::Result;
 use crate::model::{Issue, Status};
-use crate::store::{Store, Transaction};
+use crate::store::{ReadTxn, WriteTxn};
 use crate::value::{column_texts, first_i64, text_pairs, Value};
+use beadstore_macros::store_ops;
 
 use super::columns::select_list;
 use super::external::EXTERNAL_PREFIX;
@@ -144,20 +145,8 @@ pub struct BlockedIssue {
 
 const DESCENDANTS: &str = "i.id IN (WITH RECURSIVE tree(id) AS (SELECT issue_id FROM dependencies WHERE type = 'parent-child' AND depends_on_id = ? UNION SELECT d.issue_id FROM dependencies d JOIN tree t ON d.depends_on_id = t.id WHERE d.type = 'parent-child') SELECT id FROM tree)";
 
-impl Transaction<'_> {
-    /// Recomputes `blocked_issues_cache` from the dependencies as they are now.
-    pub fn rebuild_blocked_cache(&self) -> Result<()> {
-        self.execute("DELETE FROM blocked_issues_cache", &[])?;
-        self.execute(
-            &format!(
-                "INSERT INTO blocked_issues_cache (issue_id) {}",
-                blocked_set_sql()
-            ),
-            &[],
-        )?;
-        Ok(())
-    }
-
+#[store_ops(read)]
+impl ReadTxn<'_> {
     /// The blocked set computed from the dependencies now (what the cache must equal).
     pub fn compute_blocked_ids(&self) -> Result<Vec<String>> {
         let mut ids = column_texts(self.query(&blocked_set_sql(), &[])?, 0);
@@ -208,6 +197,110 @@ impl Transaction<'_> {
         Ok(issues)
     }
 
+    /// Active issues that are blocked (by status, by an active `blocks` target or by an
+    /// `external:` one), with their blockers, by priority. Only `filter.parent_id` applies.
+    pub fn get_blocked_issues(&self, filter: &WorkFilter) -> Result<Vec<BlockedIssue>> {
+        let mut params: Vec<Value> = Vec::new();
+        let mut scope = String::new();
+        if let Some(parent) = &filter.parent_id {
+            scope = format!(" AND {DESCENDANTS}");
+            params.push(parent.as_str().into());
+        }
+        let blocker = format!(
+            "d.type = 'blocks' AND (d.depends_on_id LIKE 'external:%' OR EXISTS (SELECT 1 FROM issues b WHERE b.id = d.depends_on_id AND b.status IN ({ACTIVE})))"
+        );
+        let sql = format!(
+            "SELECT {} FROM issues i WHERE i.status IN ({ACTIVE}) AND (i.pinned = 0 OR i.pinned IS NULL)
+               AND (i.status IN ('blocked', 'deferred') OR EXISTS (SELECT 1 FROM dependencies d WHERE d.issue_id = i.id AND {blocker})){scope}
+             ORDER BY i.priority ASC, i.id ASC",
+            select_list("i")
+        );
+        let issues = self.issues_with_labels(&sql, &params)?;
+        // Every active issue's blockers in one pass, not one query per blocked issue.
+        let mut blockers: HashMap<String, Vec<String>> = HashMap::new();
+        for (issue, target) in text_pairs(self.query(
+            &format!("SELECT d.issue_id, d.depends_on_id FROM dependencies d JOIN issues i ON i.id = d.issue_id WHERE i.status IN ({ACTIVE}) AND {blocker} ORDER BY d.issue_id, d.depends_on_id"),
+            &[],
+        )?) {
+            blockers.entry(issue).or_default().push(target);
+        }
+        let mut out = Vec::with_capacity(issues.len());
+        for issue in issues {
+            let blocked_by = blockers.remove(&issue.id).unwrap_or_default();
+            out.push(BlockedIssue { issue, blocked_by });
+        }
+        if self.external_projects_configured()? {
+            let references: Vec<String> = out
+                .iter()
+                .flat_map(|b| b.blocked_by.iter())
+                .filter(|r| r.starts_with(EXTERNAL_PREFIX))
+                .cloned()
+                .collect();
+            let statuses = self.check_external_deps(&references)?;
+            for blocked in &mut out {
+                blocked
+                    .blocked_by
+                    .retain(|r| statuses.get(r).is_none_or(|s| !s.satisfied));
+            }
+            out.retain(|b| {
+                !b.blocked_by.is_empty()
+                    || matches!(b.issue.status, Status::Blocked | Status::Deferred)
+            });
+        }
+        Ok(out)
+    }
+
+    /// Whether the issue is blocked (in the cache), and the active `blocks` targets that block
+    /// it directly (empty when it is blocked only through its parent or a gate) (GH#962).
+    pub fn is_blocked(&self, issue_id: &str) -> Result<(bool, Vec<String>)> {
+        let cached = self.query(
+            "SELECT 1 FROM blocked_issues_cache WHERE issue_id = ?",
+            &[issue_id.into()],
+        )?;
+        if cached.is_empty() {
+            return Ok((false, Vec::new()));
+        }
+        let blockers = column_texts(
+            self.query(
+                &format!("SELECT b.id FROM dependencies d JOIN issues b ON b.id = d.depends_on_id WHERE d.issue_id = ? AND d.type = 'blocks' AND b.status IN ({ACTIVE}) ORDER BY b.priority ASC, b.id ASC"),
+                &[issue_id.into()],
+            )?,
+            0,
+        );
+        Ok((true, blockers))
+    }
+
+    /// Open or in-progress issues that a `blocks` dependency on `closed_id` held back and that
+    /// are no longer blocked (GH#679); call after closing it.
+    pub fn get_newly_unblocked_by_close(&self, closed_id: &str) -> Result<Vec<Issue>> {
+        let sql = format!(
+            "SELECT {} FROM issues i WHERE i.status IN ('open', 'in_progress') AND (i.pinned = 0 OR i.pinned IS NULL)
+               AND EXISTS (SELECT 1 FROM dependencies d WHERE d.issue_id = i.id AND d.depends_on_id = ? AND d.type = 'blocks')
+               AND NOT EXISTS (SELECT 1 FROM blocked_issues_cache c WHERE c.issue_id = i.id)
+             ORDER BY i.priority ASC, i.id ASC",
+            select_list("i")
+        );
+        self.issues_with_labels(&sql, &[closed_id.into()])
+    }
+}
+
+#[store_ops(write)]
+impl WriteTxn<'_> {
+    /// Recomputes `blocked_issues_cache` from the dependencies as they are now.
+    pub fn rebuild_blocked_cache(&self) -> Result<()> {
+        self.execute("DELETE FROM blocked_issues_cache", &[])?;
+        self.execute(
+            &format!(
+                "INSERT INTO blocked_issues_cache (issue_id) {}",
+                blocked_set_sql()
+            ),
+            &[],
+        )?;
+        Ok(())
+    }
+}
+
+impl ReadTxn<'_> {
     /// How many issues `get_ready_work` would return with no limit, counted by the engine
     /// (rows are only read when external blockers must be checked one by one).
     pub(crate) fn count_ready_work(&self, filter: &WorkFilter) -> Result<i64> {
@@ -324,119 +417,5 @@ impl Transaction<'_> {
         } else {
             configured
         })
-    }
-
-    /// Active issues that are blocked (by status, by an active `blocks` target or by an
-    /// `external:` one), with their blockers, by priority. Only `filter.parent_id` applies.
-    pub fn get_blocked_issues(&self, filter: &WorkFilter) -> Result<Vec<BlockedIssue>> {
-        let mut params: Vec<Value> = Vec::new();
-        let mut scope = String::new();
-        if let Some(parent) = &filter.parent_id {
-            scope = format!(" AND {DESCENDANTS}");
-            params.push(parent.as_str().into());
-        }
-        let blocker = format!(
-            "d.type = 'blocks' AND (d.depends_on_id LIKE 'external:%' OR EXISTS (SELECT 1 FROM issues b WHERE b.id = d.depends_on_id AND b.status IN ({ACTIVE})))"
-        );
-        let sql = format!(
-            "SELECT {} FROM issues i WHERE i.status IN ({ACTIVE}) AND (i.pinned = 0 OR i.pinned IS NULL)
-               AND (i.status IN ('blocked', 'deferred') OR EXISTS (SELECT 1 FROM dependencies d WHERE d.issue_id = i.id AND {blocker})){scope}
-             ORDER BY i.priority ASC, i.id ASC",
-            select_list("i")
-        );
-        let issues = self.issues_with_labels(&sql, &params)?;
-        // Every active issue's blockers in one pass, not one query per blocked issue.
-        let mut blockers: HashMap<String, Vec<String>> = HashMap::new();
-        for (issue, target) in text_pairs(self.query(
-            &format!("SELECT d.issue_id, d.depends_on_id FROM dependencies d JOIN issues i ON i.id = d.issue_id WHERE i.status IN ({ACTIVE}) AND {blocker} ORDER BY d.issue_id, d.depends_on_id"),
-            &[],
-        )?) {
-            blockers.entry(issue).or_default().push(target);
-        }
-        let mut out = Vec::with_capacity(issues.len());
-        for issue in issues {
-            let blocked_by = blockers.remove(&issue.id).unwrap_or_default();
-            out.push(BlockedIssue { issue, blocked_by });
-        }
-        if self.external_projects_configured()? {
-            let references: Vec<String> = out
-                .iter()
-                .flat_map(|b| b.blocked_by.iter())
-                .filter(|r| r.starts_with(EXTERNAL_PREFIX))
-                .cloned()
-                .collect();
-            let statuses = self.check_external_deps(&references)?;
-            for blocked in &mut out {
-                blocked
-                    .blocked_by
-                    .retain(|r| statuses.get(r).is_none_or(|s| !s.satisfied));
-            }
-            out.retain(|b| {
-                !b.blocked_by.is_empty()
-                    || matches!(b.issue.status, Status::Blocked | Status::Deferred)
-            });
-        }
-        Ok(out)
-    }
-
-    /// Whether the issue is blocked (in the cache), and the active `blocks` targets that block
-    /// it directly (empty when it is blocked only through its parent or a gate) (GH#962).
-    pub fn is_blocked(&self, issue_id: &str) -> Result<(bool, Vec<String>)> {
-        let cached = self.query(
-            "SELECT 1 FROM blocked_issues_cache WHERE issue_id = ?",
-            &[issue_id.into()],
-        )?;
-        if cached.is_empty() {
-            return Ok((false, Vec::new()));
-        }
-        let blockers = column_texts(
-            self.query(
-                &format!("SELECT b.id FROM dependencies d JOIN issues b ON b.id = d.depends_on_id WHERE d.issue_id = ? AND d.type = 'blocks' AND b.status IN ({ACTIVE}) ORDER BY b.priority ASC, b.id ASC"),
-                &[issue_id.into()],
-            )?,
-            0,
-        );
-        Ok((true, blockers))
-    }
-
-    /// Open or in-progress issues that a `blocks` dependency on `closed_id` held back and that
-    /// are no longer blocked (GH#679); call after closing it.
-    pub fn get_newly_unblocked_by_close(&self, closed_id: &str) -> Result<Vec<Issue>> {
-        let sql = format!(
-            "SELECT {} FROM issues i WHERE i.status IN ('open', 'in_progress') AND (i.pinned = 0 OR i.pinned IS NULL)
-               AND EXISTS (SELECT 1 FROM dependencies d WHERE d.issue_id = i.id AND d.depends_on_id = ? AND d.type = 'blocks')
-               AND NOT EXISTS (SELECT 1 FROM blocked_issues_cache c WHERE c.issue_id = i.id)
-             ORDER BY i.priority ASC, i.id ASC",
-            select_list("i")
-        );
-        self.issues_with_labels(&sql, &[closed_id.into()])
-    }
-}
-
-impl Store {
-    /// Ready work; see `Transaction::get_ready_work`.
-    pub fn get_ready_work(&self, filter: &WorkFilter) -> Result<Vec<Issue>> {
-        self.snapshot(|tx| tx.get_ready_work(filter))
-    }
-
-    /// Blocked issues; see `Transaction::get_blocked_issues`.
-    pub fn get_blocked_issues(&self, filter: &WorkFilter) -> Result<Vec<BlockedIssue>> {
-        self.snapshot(|tx| tx.get_blocked_issues(filter))
-    }
-
-    /// Whether an issue is blocked, and by what; see `Transaction::is_blocked`.
-    pub fn is_blocked(&self, issue_id: &str) -> Result<(bool, Vec<String>)> {
-        self.snapshot(|tx| tx.is_blocked(issue_id))
-    }
-
-    /// Issues a close just unblocked; see `Transaction::get_newly_unblocked_by_close`.
-    pub fn get_newly_unblocked_by_close(&self, closed_id: &str) -> Result<Vec<Issue>> {
-        self.snapshot(|tx| tx.get_newly_unblocked_by_close(closed_id))
-    }
-
-    /// Rebuilds the blocked cache now (it is kept current by every write; this repairs a file
-    /// another tool left stale).
-    pub fn rebuild_blocked_cache(&self) -> Result<()> {
-        self.transaction(|tx| tx.rebuild_blocked_cache())
     }
 }

@@ -5,7 +5,7 @@ use chrono::Local;
 use crate::error::Result;
 use crate::model::time_serde::format;
 use crate::model::Timestamp;
-use crate::store::Transaction;
+use crate::store::WriteTxn;
 use crate::value::Value;
 
 /// Now, in local time with its offset (what Go stores).
@@ -15,7 +15,7 @@ pub(crate) fn now() -> Timestamp {
 
 /// Appends one event; `created_at` takes the column default, as in Go.
 pub(crate) fn event(
-    tx: &Transaction<'_>,
+    tx: &WriteTxn<'_>,
     issue_id: &str,
     event_type: &str,
     actor: &str,
@@ -38,7 +38,7 @@ pub(crate) fn event(
 }
 
 /// Marks issues as changed since the last export, all at `at`.
-pub(crate) fn dirty(tx: &Transaction<'_>, ids: &[&str], at: &Timestamp) -> Result<()> {
+pub(crate) fn dirty(tx: &WriteTxn<'_>, ids: &[&str], at: &Timestamp) -> Result<()> {
     let at = format(at);
     for id in ids {
         tx.execute(

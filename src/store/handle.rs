@@ -1,7 +1,7 @@
 //! An open database with its connections: one writer and a pool of readers.
 
 use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -21,6 +21,8 @@ const IDLE_READERS: usize = 8;
 /// One open database. Dropping it closes every connection; then the engine releases the file.
 pub(crate) struct Handle {
     writer: Mutex<EngineConn>,
+    /// The thread holding the writer connection (0: none), to refuse a nested write at once.
+    writer_thread: AtomicU64,
     idle_readers: Mutex<Vec<EngineConn>>,
     busy_timeout: Duration,
     closed: AtomicBool,
@@ -50,6 +52,7 @@ impl Handle {
         }
         Ok(Handle {
             writer: Mutex::new(writer),
+            writer_thread: AtomicU64::new(0),
             idle_readers: Mutex::new(Vec::new()),
             busy_timeout,
             closed: AtomicBool::new(false),
@@ -126,6 +129,10 @@ impl Handle {
 
     /// The writer connection, waited for at most the busy timeout, with the file locked.
     pub(crate) fn writer(&self, op: &'static str) -> Result<WriterGuard<'_>> {
+        let thread = current_thread_tag();
+        if self.writer_thread.load(Ordering::Acquire) == thread {
+            return Err(Error::NestedWrite { op });
+        }
         let guard = if self.busy_timeout.is_zero() {
             self.writer.try_lock()
         } else {
@@ -146,7 +153,12 @@ impl Handle {
         }
         let lock = self.lock_file(LockMode::Write, op)?;
         self.catch_up(&guard)?;
-        Ok(WriterGuard { _lock: lock, guard })
+        self.writer_thread.store(thread, Ordering::Release);
+        Ok(WriterGuard {
+            _lock: lock,
+            guard,
+            owner: &self.writer_thread,
+        })
     }
 
     /// A reader connection from the pool (or a new one), with the file locked for reading; it
@@ -270,6 +282,22 @@ pub(crate) struct WriterGuard<'a> {
     // Declared first: the file lock goes before the connection is handed to another thread.
     _lock: Option<OpLock>,
     guard: MutexGuard<'a, EngineConn>,
+    owner: &'a AtomicU64,
+}
+
+impl Drop for WriterGuard<'_> {
+    fn drop(&mut self) {
+        self.owner.store(0, Ordering::Release);
+    }
+}
+
+/// A tag for the current thread, never 0, unique among live threads of the process.
+fn current_thread_tag() -> u64 {
+    thread_local! {
+        static TAG: u8 = const { 0 };
+    }
+    // The address of a thread-local is distinct for every live thread.
+    TAG.with(|t| t as *const u8 as u64)
 }
 
 impl std::ops::Deref for WriterGuard<'_> {

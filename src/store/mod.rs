@@ -32,7 +32,8 @@ pub use location::MEMORY;
 pub use monitor::Monitor;
 #[cfg(feature = "tokio")]
 pub use monitor::ReplacementEvents;
-pub use transaction::Transaction;
+use transaction::Failure;
+pub use transaction::{ReadTxn, WriteTxn};
 
 /// The busy timeout used when none is given: how long to wait for a lock before giving up.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -376,24 +377,65 @@ impl Store {
         self.read_on("query", |r| r.query("query", sql, params))
     }
 
-    /// Runs `work` inside one IMMEDIATE transaction on the writer connection: committed when it
-    /// returns `Ok`, rolled back on `Err` and on panic (the panic then continues).
-    pub fn transaction<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    /// Runs `work` inside one IMMEDIATE write transaction on the writer connection: committed
+    /// when it returns `Ok`, rolled back on `Err` and on panic (the panic then continues). The
+    /// closure may return its own error type, as long as beadstore's errors convert into it. A
+    /// write on this store from inside `work` (on the same thread) fails at once with
+    /// [`Error::NestedWrite`]: write through `tx` instead.
+    pub fn transaction<T, E>(
+        &self,
+        work: impl FnOnce(&WriteTxn<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<Error> + 'static,
+    {
         self.require_writable("transaction")?;
-        self.write_on("transaction", |w| transaction::run(w, &self.project, work))
+        let outcome = self.write_on("transaction", |w| {
+            match transaction::run_write(w, &self.project, |tx| work(tx).map_err(Failure::Work)) {
+                Ok(value) => Ok(Ok(value)),
+                Err(Failure::Work(e)) => Ok(Err(e)),
+                Err(Failure::Store(e)) => Err(e),
+            }
+        });
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(self.explain_work_failure("transaction", e, true)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Runs `work` against one consistent snapshot on a reader connection: every query inside
-    /// sees the database as of the first read, whatever commits meanwhile; writes are refused
-    /// with `Error::ReadOnly`. Writers are never blocked by it (WAL).
-    pub fn snapshot<T>(&self, work: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    /// sees the database as of the first read, whatever commits meanwhile. Writes do not
+    /// compile on a [`ReadTxn`]. Writers are never blocked by it (WAL).
+    pub fn snapshot<T, E>(
+        &self,
+        work: impl FnOnce(&ReadTxn<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E>
+    where
+        E: From<Error> + 'static,
+    {
         let handle = self.handle("snapshot")?;
         let reader = handle
             .reader("snapshot")
             .map_err(|e| self.explain_failure("snapshot", e))?;
-        let result = transaction::run_snapshot(&reader, &self.project, self.read_only, work);
+        let result = transaction::run_read(&reader, &self.project, self.read_only, work);
         // `work` runs once: a snapshot the file changed under is reported, not repeated.
-        result.map_err(|e| self.explain_failure("snapshot", e))
+        result.map_err(|e| self.explain_work_failure("snapshot", e, false))
+    }
+
+    /// A failure `work` returned, explained as `Error::Replaced` when it is one of beadstore's
+    /// own errors caused by the file changing under the call; any other error type is the
+    /// caller's and passes through unchanged.
+    fn explain_work_failure<E: 'static>(&self, op: &'static str, mut e: E, wrote: bool) -> E {
+        if let Some(err) = (&mut e as &mut dyn std::any::Any).downcast_mut::<Error>() {
+            let original = std::mem::replace(err, Error::Closed { op });
+            *err = if wrote {
+                self.explain_write_failure(op, original)
+            } else {
+                self.explain_failure(op, original)
+            };
+        }
+        e
     }
 
     /// Checks the file against the tables and columns beadstore needs.

@@ -1,36 +1,65 @@
-//! Explicit write transactions on the writer connection.
+//! Read and write transactions as distinct types: a read snapshot can only read, a write
+//! transaction can do both and sees its own writes.
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use crate::engine::EngineConn;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::project::{ProjectConfig, ProjectSource};
 use crate::value::{Row, Value};
 
-/// An open transaction: an IMMEDIATE write transaction (statements see its own writes), or a
-/// read snapshot (every query sees the database as of its first read; writes are refused).
-pub struct Transaction<'a> {
+/// A read transaction: every query sees the database as of its first read, whatever commits
+/// meanwhile. Every beads read operation is a method of this type; a [`WriteTxn`] derefs to it.
+///
+/// A write on a read transaction does not compile:
+///
+/// ```compile_fail
+/// # fn main() -> beadstore::Result<()> {
+/// let store = beadstore::Store::in_memory()?;
+/// store.snapshot(|tx| tx.set_config("issue_prefix", "bd"))?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// while the same call on a write transaction does, and reads inside see it:
+///
+/// ```
+/// # fn main() -> beadstore::Result<()> {
+/// let store = beadstore::Store::in_memory()?;
+/// let prefix = store.transaction(|tx| {
+///     tx.set_config("issue_prefix", "bd")?;
+///     tx.get_config("issue_prefix")
+/// })?;
+/// assert_eq!(prefix, "bd");
+/// # Ok(())
+/// # }
+/// ```
+pub struct ReadTxn<'a> {
     conn: &'a EngineConn,
     project: &'a ProjectSource,
 }
 
-impl Transaction<'_> {
-    /// Runs one statement with parameters; returns rows changed.
-    pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
-        self.conn.execute("transaction execute", sql, params)
-    }
+/// An IMMEDIATE write transaction on the writer connection: committed when the closure given to
+/// [`Store::transaction`](crate::Store::transaction) returns `Ok`, rolled back otherwise. It
+/// derefs to [`ReadTxn`], so every read sees this transaction's own uncommitted writes.
+pub struct WriteTxn<'a> {
+    read: ReadTxn<'a>,
+}
 
-    /// Runs several `;`-separated statements without parameters.
-    pub fn execute_batch(&self, sql: &str) -> Result<()> {
-        self.conn.execute_batch("transaction execute batch", sql)
+impl<'a> std::ops::Deref for WriteTxn<'a> {
+    type Target = ReadTxn<'a>;
+    fn deref(&self) -> &ReadTxn<'a> {
+        &self.read
     }
+}
 
-    /// Runs a query and returns every row, including this transaction's uncommitted writes.
+impl ReadTxn<'_> {
+    /// Runs a query and returns every row.
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         self.conn.query("transaction query", sql, params)
     }
 
-    /// The store's project configuration (`.beads/config.yaml` beside the database).
+    /// The store's project configuration (`.beads/config.yaml` and the `BD_*` environment).
     pub fn project_config(&self) -> Result<std::sync::Arc<ProjectConfig>> {
         self.project.get()
     }
@@ -41,41 +70,59 @@ impl Transaction<'_> {
     }
 }
 
-/// Runs `work` in a deferred (read) transaction on `conn` with writes refused, then ends it.
-pub(super) fn run_snapshot<T>(
+impl WriteTxn<'_> {
+    /// Runs one statement with parameters; returns rows changed.
+    pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+        self.read.conn.execute("transaction execute", sql, params)
+    }
+
+    /// Runs several `;`-separated statements without parameters.
+    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        self.read
+            .conn
+            .execute_batch("transaction execute batch", sql)
+    }
+}
+
+/// Runs `work` in a deferred (read) transaction on `conn`, with writes refused by the engine
+/// too (raw SQL through `query` cannot write), then ends it.
+pub(super) fn run_read<T, E: From<Error>>(
     conn: &EngineConn,
     project: &ProjectSource,
     database_read_only: bool,
-    work: impl FnOnce(&Transaction<'_>) -> Result<T>,
-) -> Result<T> {
+    work: impl FnOnce(&ReadTxn<'_>) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
     conn.set_query_only(true, database_read_only)?;
-    let result = run_with(conn, project, "BEGIN", work);
+    let tx = ReadTxn { conn, project };
+    let result = run_with(conn, "BEGIN", || work(&tx));
     conn.set_query_only(false, database_read_only)?;
     result
 }
 
-pub(super) fn run<T>(
+/// Runs `work` in an IMMEDIATE transaction on the writer connection `conn`.
+pub(super) fn run_write<T, E: From<Error>>(
     conn: &EngineConn,
     project: &ProjectSource,
-    work: impl FnOnce(&Transaction<'_>) -> Result<T>,
-) -> Result<T> {
-    run_with(conn, project, "BEGIN IMMEDIATE", work)
+    work: impl FnOnce(&WriteTxn<'_>) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    let tx = WriteTxn {
+        read: ReadTxn { conn, project },
+    };
+    run_with(conn, "BEGIN IMMEDIATE", || work(&tx))
 }
 
-fn run_with<T>(
+fn run_with<T, E: From<Error>>(
     conn: &EngineConn,
-    project: &ProjectSource,
     begin: &str,
-    work: impl FnOnce(&Transaction<'_>) -> Result<T>,
-) -> Result<T> {
+    work: impl FnOnce() -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
     conn.execute_batch("begin transaction", begin)?;
-    let tx = Transaction { conn, project };
-    match catch_unwind(AssertUnwindSafe(|| work(&tx))) {
+    match catch_unwind(AssertUnwindSafe(work)) {
         Ok(Ok(value)) => match conn.execute_batch("commit", "COMMIT") {
             Ok(()) => Ok(value),
             Err(e) => {
                 let _ = conn.execute_batch("rollback", "ROLLBACK");
-                Err(e)
+                Err(e.into())
             }
         },
         Ok(Err(e)) => {
@@ -86,5 +133,20 @@ fn run_with<T>(
             let _ = conn.execute_batch("rollback", "ROLLBACK");
             resume_unwind(panic)
         }
+    }
+}
+
+/// Keeps a failure of the engine around a transaction (begin, commit) apart from the one the
+/// caller's closure returned, so each is reported in its own type.
+pub(super) enum Failure<E> {
+    /// Beginning or committing failed.
+    Store(Error),
+    /// The closure failed; the transaction was rolled back.
+    Work(E),
+}
+
+impl<E> From<Error> for Failure<E> {
+    fn from(e: Error) -> Self {
+        Failure::Store(e)
     }
 }

@@ -84,7 +84,7 @@ fn hold(db: &str, millis: &str) -> Result<(), String> {
     let hold_for = Duration::from_millis(number(millis)?);
     let store = Store::open(db).map_err(|e| e.to_string())?;
     store
-        .transaction(|tx| {
+        .transaction(|tx| -> beadstore::Result<_> {
             tx.execute(
                 "INSERT OR REPLACE INTO config (key, value) VALUES ('held_by', 'testkit')",
                 &[],
@@ -105,7 +105,7 @@ fn generations(db: &str, rounds: &str, per_round: &str) -> Result<(), String> {
         let store = Store::open_with(db, options.clone()).map_err(|e| e.to_string())?;
         for _ in 0..number(per_round)? {
             let gen = store
-                .transaction(|tx| {
+                .transaction(|tx| -> beadstore::Result<_> {
                     tx.execute("UPDATE gens SET gen = gen + 1", &[])?;
                     let rows = tx.query("SELECT max(gen) FROM gens", &[])?;
                     Ok(rows[0][0].as_i64().unwrap_or(-1))

@@ -1,6 +1,7 @@
 //! Issues: create, show, list, update, close, reopen, delete.
 
 use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status};
+use beadstore::ops::maintenance::DeleteOptions;
 use beadstore::ops::{IssueFilter, IssueUpdate};
 use beadstore::Error;
 use serde::Serialize;
@@ -35,7 +36,7 @@ pub fn create(ctx: &Ctx<'_>, args: &CreateArgs) -> Result<(), Failure> {
     let mut labels = args.labels.clone();
     labels.sort();
     labels.dedup();
-    let created = store.transaction(|tx| {
+    let created = store.transaction(|tx| -> Result<Issue, Failure> {
         if let Some(parent) = &args.parent {
             issue.id = tx.next_child_id(parent)?;
         } else if let Some(id) = &args.id {
@@ -52,11 +53,7 @@ pub fn create(ctx: &Ctx<'_>, args: &CreateArgs) -> Result<(), Failure> {
             tx.add_label(&created.id, label, &actor)?;
         }
         for spec in &args.deps {
-            let dep = parse_dep(&created.id, spec).map_err(|f| match f {
-                Failure::User(m) => Error::InvalidInput(m),
-                Failure::Storage(e) => e,
-            })?;
-            tx.add_dependency(&dep, &actor)?;
+            tx.add_dependency(&parse_dep(&created.id, spec)?, &actor)?;
         }
         Ok(tx.get_issue(&created.id)?.unwrap_or(created))
     })?;
@@ -257,10 +254,11 @@ pub fn delete(
             return Err(no_issue(id));
         }
     }
+    let options = DeleteOptions::default().cascade(cascade).force(force);
     let report = if dry_run {
-        store.snapshot(|tx| tx.delete_issues(ids, cascade, force, true))
+        store.plan_delete_issues(ids, &options)
     } else {
-        store.delete_issues(ids, cascade, force, false)
+        store.delete_issues(ids, &options)
     };
     let report = report?;
     ctx.finish(store)?;
