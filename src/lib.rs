@@ -9,7 +9,7 @@
 //! # fn main() -> beadstore::Result<()> {
 //! let dir = std::env::temp_dir().join(format!("beadstore-doc-{}", std::process::id()));
 //! let path = dir.join(".beads/beads.db");
-//! let store = Store::open(path.to_string_lossy())?;   // creates the file and the beads schema
+//! let store = Store::open(&path)?;                    // creates the file and the beads schema
 //! store.set_config("issue_prefix", "bd")?;
 //! store.execute(
 //!     "INSERT INTO issues (id, title) VALUES (?, ?)",

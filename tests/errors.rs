@@ -95,7 +95,7 @@ fn a_file_held_by_another_process_gives_locked_after_the_busy_timeout() {
     // The URI form of the timeout bounds the wait the same way.
     let start = Instant::now();
     let uri = format!("file:{}?_pragma=busy_timeout(100)", t.path_str());
-    assert!(matches!(Store::open(&uri), Err(Error::Locked { .. })));
+    assert!(matches!(Store::open_uri(&uri), Err(Error::Locked { .. })));
     assert!(start.elapsed() < Duration::from_millis(1000));
 
     // A long enough timeout waits for the holder to finish, then opens.

@@ -64,7 +64,7 @@ fn memory_stores_are_private() {
         .unwrap();
     assert_eq!(rows[0][0].as_str(), Some("only in a"));
     // Go's shared-cache memory DSN also gives a private database.
-    let c = Store::open("file:memdb?mode=memory&cache=shared").unwrap();
+    let c = Store::open_uri("file:memdb?mode=memory&cache=shared").unwrap();
     assert_eq!(c.path(), ":memory:");
     assert_eq!(c.get_config("issue_prefix").unwrap(), "");
 }
@@ -78,7 +78,7 @@ fn file_uris_are_parsed_and_never_become_file_names() {
         "file:{}?_pragma=foreign_keys(ON)&_pragma=busy_timeout(1234)&_time_format=sqlite",
         file.display()
     );
-    let store = Store::open(&uri).unwrap();
+    let store = Store::open_uri(&uri).unwrap();
     assert_eq!(store.path(), file.to_str().unwrap());
     assert_eq!(store.busy_timeout(), Duration::from_millis(1234));
     store.close().unwrap();
@@ -95,7 +95,7 @@ fn file_uris_are_parsed_and_never_become_file_names() {
     );
 
     // mode=ro gives a read-only store.
-    let ro = Store::open(format!("file:{}?mode=ro", file.display())).unwrap();
+    let ro = Store::open_uri(&format!("file:{}?mode=ro", file.display())).unwrap();
     assert!(ro.is_read_only());
     assert!(matches!(
         ro.set_config("k", "v"),
@@ -110,7 +110,7 @@ fn file_uris_are_parsed_and_never_become_file_names() {
         format!("file:{}?unknown=1", file.display()),
     ] {
         assert!(
-            matches!(Store::open(&bad), Err(Error::InvalidInput(_))),
+            matches!(Store::open_uri(&bad), Err(Error::InvalidInput(_))),
             "{bad} should be rejected"
         );
     }

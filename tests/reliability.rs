@@ -374,7 +374,7 @@ fn stock_sqlite_and_beadstore_wait_for_each_other_and_never_corrupt_the_file() {
     // SQLite writes (an open write transaction): beadstore waits, then reports Locked.
     let mut holder = python_sqlite_holding(&t.path, "BEGIN IMMEDIATE").expect("python sqlite3");
     let asked = Instant::now();
-    let result = beadstore::Store::open(&short).and_then(|s| {
+    let result = beadstore::Store::open_uri(&short).and_then(|s| {
         let r = s.set_config("written_by", "beadstore");
         let _ = s.close();
         r
@@ -392,7 +392,7 @@ fn stock_sqlite_and_beadstore_wait_for_each_other_and_never_corrupt_the_file() {
     assert!(holder.wait().unwrap().success());
 
     // Once SQLite committed, beadstore sees its write and writes its own.
-    let store = beadstore::Store::open(&short).unwrap();
+    let store = beadstore::Store::open_uri(&short).unwrap();
     assert_eq!(store.get_config("held_by").unwrap(), "sqlite");
     store.set_config("written_by", "beadstore").unwrap();
 
@@ -444,7 +444,7 @@ fn stock_sqlite_and_beadstore_wait_for_each_other_and_never_corrupt_the_file() {
     );
     drop(idle.stdin.take());
     assert!(idle.wait().unwrap().success());
-    let store = beadstore::Store::open(&short).unwrap();
+    let store = beadstore::Store::open_uri(&short).unwrap();
     store.set_config("after_idle", "beadstore").unwrap();
     store.close().unwrap();
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::freshness::FreshnessMode;
-use crate::store::{OpenOptions, ReadTxn, Store};
+use crate::store::{OpenOptions, ReadTxn};
 use beadstore_macros::store_ops;
 
 /// The prefix that marks a dependency target in another project.
@@ -76,7 +76,8 @@ fn ships(db: &Path, capability: &str) -> std::result::Result<bool, String> {
         .read_only(true)
         .freshness(FreshnessMode::Off)
         .busy_timeout(Duration::ZERO);
-    let store = Store::open_with(db.to_string_lossy(), options)
+    let store = options
+        .open(db)
         .map_err(|e| format!("cannot open project database: {e}"))?;
     let rows = store
         .query(

@@ -29,24 +29,43 @@ impl Location {
     }
 }
 
-/// Parses what a caller passed to `Store::open`. A `file:` URI never becomes a literal file name.
-pub(crate) fn parse(input: &str, cwd: &Path) -> Result<Location> {
-    if input.is_empty() {
+/// What a caller passed to `Store::open`: a file path (made absolute against `cwd`), or
+/// `:memory:`. Nothing in it is read as a URI: `file:x` is a file named `file:x`.
+pub(crate) fn from_path(path: &Path, cwd: &Path) -> Result<Location> {
+    if path.as_os_str().is_empty() {
         return Err(Error::InvalidInput("database path is empty".into()));
     }
-    if input == MEMORY {
+    if path.as_os_str() == MEMORY {
         return Ok(Location {
             file: None,
             read_only: false,
             busy_timeout: None,
         });
     }
+    // The engine opens its files by a UTF-8 name: a lossy conversion could open another file.
+    if path.to_str().is_none() {
+        return Err(Error::InvalidInput(format!(
+            "database path {} is not valid UTF-8, which the engine needs to open a file by name",
+            path.display()
+        )));
+    }
+    Ok(Location {
+        file: Some(absolute(path, cwd)),
+        read_only: false,
+        busy_timeout: None,
+    })
+}
+
+/// What a caller passed to `Store::open_uri`: `:memory:` or a `file:` URI, whose parameters
+/// are read and never become part of the file name.
+pub(crate) fn parse_uri(input: &str, cwd: &Path) -> Result<Location> {
+    if input == MEMORY {
+        return from_path(Path::new(input), cwd);
+    }
     let Some(rest) = input.strip_prefix("file:") else {
-        return Ok(Location {
-            file: Some(absolute(Path::new(input), cwd)),
-            read_only: false,
-            busy_timeout: None,
-        });
+        return Err(Error::InvalidInput(format!(
+            "database URI {input:?} does not start with file: (open a plain path with Store::open)"
+        )));
     };
     let (raw_path, query) = match rest.split_once('?') {
         Some((p, q)) => (p, q),
@@ -200,20 +219,48 @@ mod tests {
     use super::*;
 
     fn parse_at(input: &str) -> Result<Location> {
-        parse(input, Path::new("/work/here"))
+        parse_uri(input, Path::new("/work/here"))
+    }
+
+    fn path_at(input: impl AsRef<Path>) -> Result<Location> {
+        from_path(input.as_ref(), Path::new("/work/here"))
     }
 
     #[test]
     fn plain_paths_become_absolute() -> Result<()> {
-        let loc = parse_at("db/beads.db")?;
+        let loc = path_at("db/beads.db")?;
         assert_eq!(loc.file, Some(PathBuf::from("/work/here/db/beads.db")));
-        let loc = parse_at("../x/./beads.db")?;
+        let loc = path_at("../x/./beads.db")?;
         assert_eq!(loc.file, Some(PathBuf::from("/work/x/beads.db")));
         Ok(())
     }
 
     #[test]
+    fn a_path_is_never_read_as_a_uri_and_a_uri_must_be_one() -> Result<()> {
+        let loc = path_at("file:x.db?mode=ro")?;
+        assert_eq!(
+            loc.file,
+            Some(PathBuf::from("/work/here/file:x.db?mode=ro"))
+        );
+        assert!(!loc.read_only);
+        assert!(matches!(
+            parse_at("plain/beads.db"),
+            Err(Error::InvalidInput(_))
+        ));
+        assert!(matches!(path_at(""), Err(Error::InvalidInput(_))));
+        Ok(())
+    }
+
+    #[test]
+    fn a_path_that_is_not_utf8_is_refused_not_opened_lossily() {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = std::ffi::OsStr::from_bytes(b"/tmp/be\xffads.db");
+        assert!(matches!(path_at(odd), Err(Error::InvalidInput(_))));
+    }
+
+    #[test]
     fn memory_forms() -> Result<()> {
+        assert!(path_at(":memory:")?.file.is_none());
         assert!(parse_at(":memory:")?.file.is_none());
         assert!(parse_at("file:memdb?mode=memory&cache=shared")?
             .file

@@ -107,6 +107,22 @@ impl OpenOptions {
         self.read_only = read_only;
         self
     }
+
+    /// Opens a database file (or `:memory:`) with these options; see [`Store::open`].
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_at(location::from_path(path.as_ref(), &current_dir()?)?, self)
+    }
+
+    /// Opens a `file:` URI (or `:memory:`) with these options; see [`Store::open_uri`]. The
+    /// options win over the URI's own `_pragma=busy_timeout`; `mode=ro` or the options make
+    /// it read-only.
+    pub fn open_uri(&self, uri: &str) -> Result<Store> {
+        Store::open_at(location::parse_uri(uri, &current_dir()?)?, self)
+    }
+}
+
+fn current_dir() -> Result<PathBuf> {
+    std::env::current_dir().map_err(|e| Error::io("current directory", ".", e))
 }
 
 /// An open beads database. `Send + Sync`: share it with `Arc` across threads.
@@ -140,22 +156,31 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating when missing) a database read-write: a path, `:memory:` or a `file:` URI.
-    pub fn open(path: impl AsRef<str>) -> Result<Store> {
-        Self::open_with(path, OpenOptions::new())
+    /// Opens (creating when missing) a database file read-write, or a private in-memory
+    /// database for `:memory:`. Nothing in the path is read as a URI; see [`Store::open_uri`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        OpenOptions::new().open(path)
     }
 
-    /// Opens with explicit options; see [`OpenOptions`].
-    pub fn open_with(path: impl AsRef<str>, options: OpenOptions) -> Result<Store> {
-        let cwd = std::env::current_dir().map_err(|e| Error::io("current directory", ".", e))?;
-        let location = location::parse(path.as_ref(), &cwd)?;
+    /// Opens a `file:` URI (`mode=ro`, `mode=memory`, `_pragma=busy_timeout(N)`, the Go
+    /// connection-string parameters) or `:memory:`.
+    pub fn open_uri(uri: &str) -> Result<Store> {
+        OpenOptions::new().open_uri(uri)
+    }
+
+    /// Opens a path with explicit options; the same as `options.open(path)`.
+    pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Store> {
+        options.open(path)
+    }
+
+    fn open_at(location: location::Location, options: &OpenOptions) -> Result<Store> {
         let busy_timeout = options
             .busy_timeout
             .or(location.busy_timeout)
             .unwrap_or(DEFAULT_BUSY_TIMEOUT);
         let read_only = options.read_only || location.read_only;
         let path = location.display();
-        let project = match options.project {
+        let project = match options.project.clone() {
             Some(config) => ProjectSource::given(config, location.file.clone()),
             None => ProjectSource::lazy(location.file.clone()),
         };
@@ -205,8 +230,8 @@ impl Store {
 
     /// Opens an existing database read-only. Fails with `NotFound` when the file is missing and
     /// with `InvalidInput` for `:memory:`; every write returns `Error::ReadOnly`.
-    pub fn open_read_only(path: impl AsRef<str>) -> Result<Store> {
-        Self::open_with(path, OpenOptions::new().read_only(true))
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Store> {
+        OpenOptions::new().read_only(true).open(path)
     }
 
     /// A private in-memory database with the full schema; no other store ever sees it.

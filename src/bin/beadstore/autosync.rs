@@ -115,7 +115,7 @@ pub fn due_for_read(store: &Store, read_only_wanted: bool) -> Option<PathBuf> {
 /// Imports the changed JSONL through a read-write store of its own, for a read command; a
 /// failure (the file not writable, a conflict marker) is a warning and the read goes on.
 pub fn import_for_read(db: &str, jsonl: &Path, actor: &str) {
-    let imported = Store::open_with(db, crate::cmd::one_shot()).and_then(|writer| {
+    let imported = crate::cmd::open_db(db, crate::cmd::one_shot()).and_then(|writer| {
         let outcome = writer.import_jsonl_if_changed(jsonl, &options(actor));
         writer.close()?;
         outcome

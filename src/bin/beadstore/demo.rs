@@ -130,12 +130,10 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>, json: bool) -> Result<
     let (store, open) = timed(|| Store::open(&db));
     let store = std::sync::Arc::new(store?);
     let (reader, open_ro) = timed(|| {
-        Store::open_with(
-            &db,
-            OpenOptions::new()
-                .read_only(true)
-                .freshness(FreshnessMode::Off),
-        )
+        OpenOptions::new()
+            .read_only(true)
+            .freshness(FreshnessMode::Off)
+            .open(&db)
     });
     reader?.close()?;
 
@@ -262,10 +260,9 @@ fn replace_like_git(store: &Store, ws: &Workspace) -> Result<(Issue, Instant), F
     let incoming = ws.root.join(".beads").join("beads.db.incoming");
     let io = |e: std::io::Error| Failure::User(format!("demo file copy failed: {e}"));
     std::fs::copy(ws.db(), &incoming).map_err(io)?;
-    let theirs = Store::open_with(
-        path_str(&incoming)?,
-        OpenOptions::new().freshness(FreshnessMode::Off),
-    )?;
+    let theirs = OpenOptions::new()
+        .freshness(FreshnessMode::Off)
+        .open(&incoming)?;
     let mut issue = Issue::new("Merged from a teammate's branch");
     issue.priority = 0;
     let merged = theirs.create_issue(issue, "teammate")?;

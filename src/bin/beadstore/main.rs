@@ -121,7 +121,7 @@ fn explain(cli: &Cli, failure: Failure) -> Failure {
         return failure;
     };
     let probe = Ctx { cli }.locate().ok().and_then(|path| {
-        let store = beadstore::Store::open_with(path, cmd::one_shot().read_only(true)).ok()?;
+        let store = cmd::open_db(path, cmd::one_shot().read_only(true)).ok()?;
         let report = store.probe().ok();
         let _ = store.close();
         report

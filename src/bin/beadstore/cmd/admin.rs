@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use beadstore::{FreshnessEvent, MigrationState, OpenOptions, SchemaAction, Store};
+use beadstore::{FreshnessEvent, MigrationState, OpenOptions, SchemaAction};
 use clap::CommandFactory;
 
 use super::{one_shot, Ctx};
@@ -22,7 +22,7 @@ pub fn init(ctx: &Ctx<'_>, prefix: Option<&str>) -> Result<(), Failure> {
         None => discover::default_prefix().map_err(Failure::User)?,
     };
     validate_prefix(&prefix)?;
-    let store = Store::open_with(&path, one_shot())?;
+    let store = crate::cmd::open_db(&path, one_shot())?;
     let existing = store.get_config("issue_prefix")?;
     if existing != prefix {
         store.set_config("issue_prefix", &prefix)?;
@@ -139,7 +139,7 @@ pub fn describe(event: &FreshnessEvent, json: bool) -> String {
 }
 
 pub fn watch(ctx: &Ctx<'_>, poll_ms: u64, count: usize) -> Result<(), Failure> {
-    let store = Arc::new(Store::open_with(
+    let store = Arc::new(crate::cmd::open_db(
         ctx.locate()?,
         OpenOptions::new().read_only(true),
     )?);

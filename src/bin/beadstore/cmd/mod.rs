@@ -26,7 +26,7 @@ impl Ctx<'_> {
     /// (GH#804), except by the import of a JSONL a `git pull` changed (see `autosync`).
     pub fn reader(&self) -> Result<Store, Failure> {
         let path = self.locate()?;
-        let store = Store::open_with(&path, one_shot().read_only(true))?;
+        let store = open_db(&path, one_shot().read_only(true))?;
         if !Policy::for_command(self.cli).import_first {
             return Ok(store);
         }
@@ -36,13 +36,13 @@ impl Ctx<'_> {
         let db = store.path().to_owned();
         store.close()?;
         autosync::import_for_read(&db, &jsonl, &self.actor());
-        Ok(Store::open_with(&db, one_shot().read_only(true))?)
+        Ok(open_db(&db, one_shot().read_only(true))?)
     }
 
     /// The store for a command that writes (read-only with `--read-only`, so writes fail),
     /// with a JSONL a `git pull` changed imported first.
     pub fn writer(&self) -> Result<Store, Failure> {
-        let store = Store::open_with(self.locate()?, one_shot().read_only(self.cli.read_only))?;
+        let store = open_db(self.locate()?, one_shot().read_only(self.cli.read_only))?;
         if Policy::for_command(self.cli).import_first {
             if store.is_read_only() {
                 autosync::due_for_read(&store, true);
@@ -103,6 +103,17 @@ impl Ctx<'_> {
 /// meanwhile that a check would catch, so no watch is set up.
 pub fn one_shot() -> OpenOptions {
     OpenOptions::new().freshness(FreshnessMode::Off)
+}
+
+/// Opens what `--db` (or `BEADS_DB`, or discovery) named: a `file:` URI through the URI entry
+/// point, anything else as a path (`:memory:` included).
+pub fn open_db(db: impl AsRef<str>, options: OpenOptions) -> beadstore::Result<Store> {
+    let db = db.as_ref();
+    if db.starts_with("file:") {
+        options.open_uri(db)
+    } else {
+        options.open(db)
+    }
 }
 
 /// Pretty JSON on standard output.
