@@ -9,11 +9,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A database file, issue or key that was asked for does not exist.
-    #[error("{what}: not found")]
+    /// A database file, issue, dependency or molecule that was asked for does not exist.
+    #[error("{kind} {id}: not found{}", .detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
     NotFound {
-        /// What was looked for (a path, an id, a key), with the operation.
-        what: String,
+        /// What kind of thing was looked for.
+        kind: NotFoundKind,
+        /// Its id (a database's path; a dependency's `from -> to`).
+        id: String,
+        /// Where it was looked for, when that is more than the database.
+        detail: Option<String>,
     },
     /// The store was closed; no operation runs after `close()`.
     #[error("{op}: store is closed")]
@@ -156,7 +160,60 @@ pub enum Error {
     },
 }
 
+/// What kind of thing an [`Error::NotFound`] did not find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NotFoundKind {
+    /// The database file.
+    Database,
+    /// An issue named by the operation.
+    Issue,
+    /// The parent of a hierarchical id (`parent.N`).
+    Parent,
+    /// The issue a new dependency points to.
+    DependencyTarget,
+    /// A dependency edge between two issues.
+    Dependency,
+    /// A molecule (an epic whose children are its steps).
+    Molecule,
+}
+
+impl std::fmt::Display for NotFoundKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NotFoundKind::Database => "database",
+            NotFoundKind::Issue => "issue",
+            NotFoundKind::Parent => "parent issue",
+            NotFoundKind::DependencyTarget => "dependency target",
+            NotFoundKind::Dependency => "dependency",
+            NotFoundKind::Molecule => "molecule",
+        })
+    }
+}
+
 impl Error {
+    /// `NotFound` for `id` of `kind`.
+    pub(crate) fn not_found(kind: NotFoundKind, id: impl Into<String>) -> Self {
+        Error::NotFound {
+            kind,
+            id: id.into(),
+            detail: None,
+        }
+    }
+
+    /// `NotFound` for `id` of `kind`, saying where it was looked for.
+    pub(crate) fn not_found_in(
+        kind: NotFoundKind,
+        id: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Error::NotFound {
+            kind,
+            id: id.into(),
+            detail: Some(detail.into()),
+        }
+    }
+
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             op,

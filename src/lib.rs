@@ -36,7 +36,7 @@ pub mod store;
 pub mod time;
 mod value;
 
-pub use error::{Error, Result};
+pub use error::{Error, NotFoundKind, Result};
 /// Disk fault injection for tests of full and failing disks (feature `fault-injection`).
 #[cfg(feature = "fault-injection")]
 pub mod faults {

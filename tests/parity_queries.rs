@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status};
 use beadstore::ops::{CreateOptions, IssueFilter, IssueUpdate, OrphanHandling};
-use beadstore::{Error, Store};
+use beadstore::{Error, NotFoundKind, Store};
 use common::issues::{at, ids, store_with_prefix};
 use common::TempDb;
 
@@ -1119,7 +1119,7 @@ fn a_parent_comes_back_from_the_history_once_skipping_bad_lines_and_keeping_its_
     assert!(!store.try_resurrect_parent_chain("bd-lost.1").unwrap());
     assert!(matches!(
         store.next_child_id("bd-lost").unwrap_err(),
-        Error::NotFound { .. }
+        Error::NotFound { kind: NotFoundKind::Parent, ref id, .. } if id == "bd-lost"
     ));
     let anchor = store
         .create_issue(with_id("bd-anchor", "still here"), "me")

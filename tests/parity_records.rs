@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status, Timestamp};
 use beadstore::ops::IssueUpdate;
-use beadstore::{Error, Store};
+use beadstore::{Error, NotFoundKind, Store};
 use common::issues::{create, store_with_prefix};
 use common::TempDb;
 
@@ -489,7 +489,7 @@ fn compaction_candidates_need_age_history_and_no_active_dependents_and_a_missing
         .apply_compaction("bd-999", 1, 100, 50, "abc123")
         .unwrap_err();
     assert!(
-        matches!(&err, Error::NotFound { what } if what.contains("bd-999")),
+        matches!(&err, Error::NotFound { kind: NotFoundKind::Issue, id, .. } if id == "bd-999"),
         "{err:?}"
     );
     assert_eq!(

@@ -6,7 +6,7 @@ mod common;
 use std::io::BufRead;
 use std::time::{Duration, Instant};
 
-use beadstore::{params, Error, OpenOptions, Store};
+use beadstore::{params, Error, NotFoundKind, OpenOptions, Store};
 use common::{spawn_testkit, wait_for_line, TempDb};
 
 fn seeded() -> TempDb {
@@ -24,7 +24,10 @@ fn seeded() -> TempDb {
 fn missing_file_is_not_found_and_memory_is_refused() {
     let t = TempDb::new();
     let err = Store::open_read_only(t.path_str()).unwrap_err();
-    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert!(
+        matches!(&err, Error::NotFound { kind: NotFoundKind::Database, id, .. } if id == t.path_str()),
+        "{err:?}"
+    );
     assert!(
         !t.path.exists(),
         "a read-only open must not create the file"

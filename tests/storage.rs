@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status};
 use beadstore::ops::maintenance::DeleteOptions;
 use beadstore::ops::{IssueFilter, IssueUpdate, WorkFilter};
-use beadstore::{Error, Store};
+use beadstore::{Error, NotFoundKind, Store};
 use common::issues::{create, ids, store_with_prefix};
 use common::TempDb;
 
@@ -194,7 +194,10 @@ fn bad_input_is_a_typed_error_and_writes_nothing() {
     let err = store
         .update_issue("bd-missing", &IssueUpdate::default(), "me")
         .unwrap_err();
-    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+    assert!(
+        matches!(&err, Error::NotFound { kind: NotFoundKind::Issue, id, .. } if id == "bd-missing"),
+        "{err:?}"
+    );
     // A tombstone with the same id is replaced by a new create.
     store.create_tombstone("bd-dup", "me", "gone").unwrap();
     let replaced = store.create_issue(a, "me").unwrap();

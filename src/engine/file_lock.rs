@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 
 /// SQLite's PENDING byte: the start of its lock bytes.
 const PENDING: u64 = 0x4000_0000;
@@ -848,9 +848,7 @@ fn is_permission(e: &std::io::Error) -> bool {
 
 fn not_found_or_io(path: &Path, e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::NotFound {
-        Error::NotFound {
-            what: format!("database {}", path.display()),
-        }
+        Error::not_found(NotFoundKind::Database, path.display().to_string())
     } else {
         Error::io("open for locking", path, e)
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::export::sha256_hex;
 use super::read::{read_issues, Line};
 use super::sync_state::read_stamped;
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 use crate::model::{Comment, Dependency, Issue, Status};
 use crate::ops::issues::{fill_defaults, validate_as};
 use crate::ops::record;
@@ -279,9 +279,9 @@ impl WriteTxn<'_> {
                     None
                 }
                 Some(_) => {
-                    let local = self.get_issue(&issue.id)?.ok_or_else(|| Error::NotFound {
-                        what: format!("issue {}", issue.id),
-                    })?;
+                    let local = self
+                        .get_issue(&issue.id)?
+                        .ok_or_else(|| Error::not_found(NotFoundKind::Issue, &issue.id))?;
                     // An edit made here since the file was written wins over the file's
                     // older copy, as in Go's importer: only a newer `updated_at` replaces.
                     if issue.updated_at > local.updated_at {
@@ -402,12 +402,11 @@ impl WriteTxn<'_> {
                     DependencyOutcome::Missing(reason)
                         if options.strict_dependencies || orphans == OrphanHandling::Strict =>
                     {
-                        return Err(Error::NotFound {
-                            what: format!(
-                                "{reason} for dependency {} -> {} in {source}",
-                                dep.issue_id, dep.depends_on_id
-                            ),
-                        });
+                        return Err(Error::not_found_in(
+                            NotFoundKind::Dependency,
+                            format!("{} -> {}", dep.issue_id, dep.depends_on_id),
+                            format!("{reason}, in {source}"),
+                        ));
                     }
                     DependencyOutcome::Missing(reason) => {
                         summary.dependencies_skipped.push((dep, reason));

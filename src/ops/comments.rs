@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 use crate::model::time_serde::{format, unset};
 use crate::model::{Comment, Event, Timestamp};
 use crate::store::{ReadTxn, WriteTxn};
@@ -140,9 +140,7 @@ impl WriteTxn<'_> {
             &[format(&at).into(), issue_id.into()],
         )?;
         if touched == 0 {
-            return Err(Error::NotFound {
-                what: format!("issue {issue_id}"),
-            });
+            return Err(Error::not_found(NotFoundKind::Issue, issue_id));
         }
         record::event(
             self,

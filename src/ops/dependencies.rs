@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 use crate::model::time_serde::{format, unset};
 use crate::model::{dep_type, Dependency, Issue, IssueType};
 use crate::store::{ReadTxn, WriteTxn};
@@ -99,16 +99,12 @@ impl WriteTxn<'_> {
         }
         let source = self
             .get_issue(&dep.issue_id)?
-            .ok_or_else(|| Error::NotFound {
-                what: format!("issue {}", dep.issue_id),
-            })?;
+            .ok_or_else(|| Error::not_found(NotFoundKind::Issue, &dep.issue_id))?;
         let external = dep.depends_on_id.starts_with(EXTERNAL);
         if !external {
-            let target = self
-                .get_issue(&dep.depends_on_id)?
-                .ok_or_else(|| Error::NotFound {
-                    what: format!("dependency target {}", dep.depends_on_id),
-                })?;
+            let target = self.get_issue(&dep.depends_on_id)?.ok_or_else(|| {
+                Error::not_found(NotFoundKind::DependencyTarget, &dep.depends_on_id)
+            })?;
             if dep.issue_id == dep.depends_on_id {
                 return Err(Error::InvalidInput("issue cannot depend on itself".into()));
             }
@@ -192,9 +188,10 @@ impl WriteTxn<'_> {
             0,
         );
         if types.is_empty() {
-            return Err(Error::NotFound {
-                what: format!("dependency from {issue_id} to {depends_on_id}"),
-            });
+            return Err(Error::not_found(
+                NotFoundKind::Dependency,
+                format!("{issue_id} -> {depends_on_id}"),
+            ));
         }
         self.execute(
             "DELETE FROM dependencies WHERE issue_id = ? AND depends_on_id = ?",

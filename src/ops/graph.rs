@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 use crate::model::time_serde::parse_stored;
 use crate::model::{Issue, Status, Timestamp};
 use crate::store::ReadTxn;
@@ -351,9 +351,7 @@ impl ReadTxn<'_> {
     pub fn get_molecule_progress(&self, molecule_id: &str) -> Result<MoleculeProgress> {
         let molecule = self
             .get_issue(molecule_id)?
-            .ok_or_else(|| Error::NotFound {
-                what: format!("molecule {molecule_id}"),
-            })?;
+            .ok_or_else(|| Error::not_found(NotFoundKind::Molecule, molecule_id))?;
         let rows = self.query(
             "SELECT c.id, c.status, c.closed_at FROM dependencies d JOIN issues c ON c.id = d.issue_id WHERE d.type = 'parent-child' AND d.depends_on_id = ? ORDER BY c.created_at, c.id",
             &[molecule_id.into()],

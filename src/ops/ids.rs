@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 use crate::model::Timestamp;
 use crate::store::{ReadTxn, WriteTxn};
 use crate::value::first_i64;
@@ -178,9 +178,7 @@ impl WriteTxn<'_> {
                 .transpose()?
                 .unwrap_or(false)
         {
-            return Err(Error::NotFound {
-                what: format!("parent issue {parent_id}"),
-            });
+            return Err(Error::not_found(NotFoundKind::Parent, parent_id));
         }
         let max_depth = self
             .project_config()?

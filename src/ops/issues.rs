@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 use crate::model::time_serde::format;
 use crate::model::{dep_type, Issue, IssueType, Status, Timestamp};
 use crate::store::{ReadTxn, Store, WriteTxn};
@@ -28,9 +28,7 @@ fn invalid(message: impl Into<String>) -> Error {
 }
 
 fn not_found(id: &str) -> Error {
-    Error::NotFound {
-        what: format!("issue {id}"),
-    }
+    Error::not_found(NotFoundKind::Issue, id)
 }
 
 /// Checks an issue before it is written, with the project's custom statuses and types.
@@ -972,9 +970,11 @@ impl WriteTxn<'_> {
                     OrphanHandling::Allow => {}
                     OrphanHandling::Skip => return Ok(false),
                     OrphanHandling::Strict => {
-                        return Err(Error::NotFound {
-                            what: format!("parent issue {parent} of {id} (strict mode)"),
-                        })
+                        return Err(Error::not_found_in(
+                            NotFoundKind::Parent,
+                            parent,
+                            format!("of {id}; strict orphan handling"),
+                        ))
                     }
                     OrphanHandling::Resurrect => {
                         let history = options.resurrect_from.clone().or(self.jsonl_history());
@@ -983,11 +983,13 @@ impl WriteTxn<'_> {
                             None => false,
                         };
                         if !found {
-                            return Err(Error::NotFound {
-                                what: format!(
-                                    "parent issue {parent} of {id} (not in the batch, the database or the JSONL history)"
+                            return Err(Error::not_found_in(
+                                NotFoundKind::Parent,
+                                parent,
+                                format!(
+                                    "of {id}; not in the batch, the database or the JSONL history"
                                 ),
-                            });
+                            ));
                         }
                     }
                 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 use crate::model::time_serde::{format, parse_stored};
 use crate::model::{Issue, Timestamp};
 use crate::store::{ReadTxn, Store, WriteTxn};
@@ -253,9 +253,7 @@ impl WriteTxn<'_> {
             &[new_id.into(), old_id.into()],
         )?;
         if copied == 0 {
-            return Err(Error::NotFound {
-                what: format!("issue {old_id}"),
-            });
+            return Err(Error::not_found(NotFoundKind::Issue, old_id));
         }
         self.execute(
             "UPDATE issues SET updated_at = ? WHERE id = ?",
@@ -307,9 +305,9 @@ impl WriteTxn<'_> {
         actor: &str,
     ) -> Result<()> {
         self.update_issue_id(old_id, new_id, actor)?;
-        let mut issue = self.get_issue(new_id)?.ok_or_else(|| Error::NotFound {
-            what: format!("issue {new_id}"),
-        })?;
+        let mut issue = self
+            .get_issue(new_id)?
+            .ok_or_else(|| Error::not_found(NotFoundKind::Issue, new_id))?;
         issue.title = texts.title.clone();
         issue.description = texts.description.clone();
         issue.design = texts.design.clone();
@@ -400,9 +398,7 @@ impl WriteTxn<'_> {
             ],
         )?;
         if changed == 0 {
-            return Err(Error::NotFound {
-                what: format!("issue {issue_id}"),
-            });
+            return Err(Error::not_found(NotFoundKind::Issue, issue_id));
         }
         let reduction = if original_size > 0 {
             (1.0 - compressed_size as f64 / original_size as f64) * 100.0

@@ -18,7 +18,7 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::engine::file_lock::{FileGate, LockMode};
 use crate::engine::{Checkpoint, EngineConn, EngineDb, Target};
-use crate::error::{Error, Result};
+use crate::error::{Error, NotFoundKind, Result};
 use crate::freshness::{FreshnessMode, Opened, ReplacementKind, Tracker};
 use crate::project::{ProjectConfig, ProjectSource};
 use crate::schema::{self, ProbeReport};
@@ -639,9 +639,11 @@ fn open_file_handle_once(
 ) -> Result<Handle> {
     if read_only {
         let gate = FileGate::open(file, false).map_err(|e| match e {
-            Error::NotFound { .. } => Error::NotFound {
-                what: format!("open read-only: database {path}"),
-            },
+            Error::NotFound { .. } => Error::not_found_in(
+                NotFoundKind::Database,
+                path,
+                "a read-only open never creates the file",
+            ),
             other => other,
         })?;
         let id = gate.key();
