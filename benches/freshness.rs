@@ -65,7 +65,7 @@ fn check_cost(c: &mut Criterion) {
             let mut last = state.lock().expect("mutex");
             let m = std::fs::metadata(&path).expect("stat");
             *last = black_box(std::os::unix::fs::MetadataExt::ino(&m));
-        })
+        });
     });
     g.finish();
 
@@ -78,7 +78,7 @@ fn check_cost(c: &mut Criterion) {
     ] {
         let store = open(&path, mode);
         g.bench_function(name, |b| {
-            b.iter(|| black_box(store.get_config("generation").expect("get")))
+            b.iter(|| black_box(store.get_config("generation").expect("get")));
         });
         store.close().expect("close");
     }
@@ -93,7 +93,7 @@ fn check_cost(c: &mut Criterion) {
                 )
                 .expect("sqlite get");
             black_box(v)
-        })
+        });
     });
     g.finish();
 
@@ -120,7 +120,7 @@ fn check_cost(c: &mut Criterion) {
             foreign_write,
             |_| black_box(store.get_config("foreign").expect("get")),
             BatchSize::PerIteration,
-        )
+        );
     });
     store.close().expect("close");
     let conn = rusqlite::Connection::open(&path).expect("sqlite");
@@ -136,7 +136,7 @@ fn check_cost(c: &mut Criterion) {
                 black_box(v)
             },
             BatchSize::PerIteration,
-        )
+        );
     });
     g.finish();
 }
@@ -203,7 +203,7 @@ fn latency(c: &mut Criterion) {
                     store.refresh().expect("follow");
                 }
                 total
-            })
+            });
         });
         store.close().expect("close");
     }
@@ -223,7 +223,7 @@ fn latency(c: &mut Criterion) {
                 black_box(store.get_config("generation").expect("get"))
             },
             BatchSize::PerIteration,
-        )
+        );
     });
     store.close().expect("close");
     g.bench_function("c_sqlite", |b| {
@@ -247,7 +247,7 @@ fn latency(c: &mut Criterion) {
                 conn
             },
             BatchSize::PerIteration,
-        )
+        );
     });
     g.finish();
 }

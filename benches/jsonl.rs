@@ -222,7 +222,7 @@ fn import(c: &mut Criterion) {
                 store
             },
             BatchSize::PerIteration,
-        )
+        );
     });
     let c_path = base.join("import-c.db");
     g.bench_function("c_sqlite", |b| {
@@ -236,7 +236,7 @@ fn import(c: &mut Criterion) {
                 conn
             },
             BatchSize::PerIteration,
-        )
+        );
     });
     g.finish();
 }
@@ -259,7 +259,7 @@ fn export(c: &mut Criterion) {
                     .text
                     .len(),
             )
-        })
+        });
     });
     store.close().expect("close");
     let conn = rusqlite::Connection::open(&path).expect("sqlite");

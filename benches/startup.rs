@@ -95,7 +95,7 @@ fn startup(c: &mut Criterion) {
                     store
                 },
                 BatchSize::PerIteration,
-            )
+            );
         });
         g.bench_function("c_sqlite", |b| {
             b.iter_batched(
@@ -106,7 +106,7 @@ fn startup(c: &mut Criterion) {
                     conn
                 },
                 BatchSize::PerIteration,
-            )
+            );
         });
         g.finish();
 
@@ -120,7 +120,7 @@ fn startup(c: &mut Criterion) {
                     store
                 },
                 BatchSize::PerIteration,
-            )
+            );
         });
         g.bench_function("c_sqlite", |b| {
             b.iter_batched(
@@ -137,7 +137,7 @@ fn startup(c: &mut Criterion) {
                     conn
                 },
                 BatchSize::PerIteration,
-            )
+            );
         });
         g.finish();
     }
@@ -157,7 +157,7 @@ fn startup(c: &mut Criterion) {
                 store
             },
             BatchSize::PerIteration,
-        )
+        );
     });
     g.finish();
 }
@@ -201,7 +201,7 @@ fn checkpoint(c: &mut Criterion) {
                 },
                 |store| store.close().expect("close"),
                 BatchSize::PerIteration,
-            )
+            );
         });
         g.bench_function("c_sqlite", |b| {
             b.iter_batched(
@@ -225,7 +225,7 @@ fn checkpoint(c: &mut Criterion) {
                     drop(conn);
                 },
                 BatchSize::PerIteration,
-            )
+            );
         });
         g.finish();
     }
@@ -250,7 +250,7 @@ fn process_cold_start(c: &mut Criterion) {
                 String::from_utf8_lossy(&out.stderr)
             );
             black_box(out.stdout.len())
-        })
+        });
     });
     let shell = std::process::Command::new("sqlite3")
         .arg("--version")
@@ -264,7 +264,7 @@ fn process_cold_start(c: &mut Criterion) {
                     .expect("run sqlite3");
                 assert!(out.status.success());
                 black_box(out.stdout.len())
-            })
+            });
         });
     } else {
         eprintln!("process_info_10k: no sqlite3 shell installed, beadstore only");

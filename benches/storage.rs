@@ -38,7 +38,7 @@ fn batch_create(c: &mut Criterion) {
                 store
             },
             BatchSize::PerIteration,
-        )
+        );
     });
     let c_path = base.join("batch-c.db");
     g.bench_function("c_sqlite", |b| {
@@ -69,7 +69,7 @@ fn batch_create(c: &mut Criterion) {
                 conn
             },
             BatchSize::PerIteration,
-        )
+        );
     });
     g.finish();
 }
@@ -122,7 +122,7 @@ fn ready_work(c: &mut Criterion) {
     eprintln!("ready work on the fixture: {n} issues");
     let mut g = c.benchmark_group("ready_work_10k_20k_deps");
     g.bench_function("beadstore", |b| {
-        b.iter(|| black_box(store.get_ready_work(&WorkFilter::default()).expect("ready")))
+        b.iter(|| black_box(store.get_ready_work(&WorkFilter::default()).expect("ready")));
     });
     store.close().expect("close");
     let conn = rusqlite::Connection::open(&path).expect("sqlite");
@@ -151,7 +151,7 @@ fn ready_work(c: &mut Criterion) {
                 .expect("labels query")
                 .count();
             black_box((ids.len(), n))
-        })
+        });
     });
     g.finish();
 }
@@ -173,7 +173,7 @@ fn create_one(c: &mut Criterion) {
             let mut issue = Issue::new(format!("Created in the bench {n}"));
             issue.description = "A new piece of work".into();
             black_box(store.create_issue(issue, "bench").expect("create"))
-        })
+        });
     });
     store.close().expect("close");
     let c_path = dir("storage").join("create-one-c.db");
@@ -188,7 +188,7 @@ fn create_one(c: &mut Criterion) {
             let tx = conn.transaction().expect("begin");
             support::c_create_issue(&tx, &id, &format!("Created in the bench {m}"), "bench", now);
             tx.commit().expect("commit");
-        })
+        });
     });
     g.finish();
 }
@@ -209,7 +209,7 @@ fn search(c: &mut Criterion) {
     assert!(found > 10, "the search finds {found}");
     let mut g = c.benchmark_group("search_issues_10k");
     g.bench_function("beadstore", |b| {
-        b.iter(|| black_box(store.search_issues("Issue 12", &filter).expect("search")))
+        b.iter(|| black_box(store.search_issues("Issue 12", &filter).expect("search")));
     });
     store.close().expect("close");
     let conn = rusqlite::Connection::open(&path).expect("sqlite");
@@ -228,7 +228,7 @@ fn search(c: &mut Criterion) {
                 .expect("labels");
             let list = serde_json::to_string(&ids).expect("json");
             black_box(labels.query_map([list], |r| r.get::<_, String>(1)).expect("labels").count())
-        })
+        });
     });
     g.finish();
 }

@@ -122,7 +122,11 @@ fn issues_with_labels(
     sql: &str,
 ) -> rusqlite::Result<Vec<serde_json::Map<String, serde_json::Value>>> {
     let mut stmt = conn.prepare(sql)?;
-    let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
+    let names: Vec<String> = stmt
+        .column_names()
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     let mut issues: Vec<serde_json::Map<String, serde_json::Value>> = stmt
         .query_map([], |row| row_object(&names, row))?
         .collect::<rusqlite::Result<_>>()?;
@@ -188,7 +192,11 @@ fn create(db: &Path, title: &str) -> rusqlite::Result<()> {
 /// Go reads the old row (for the event) outside the transaction.
 fn old_row(conn: &Connection, id: &str) -> rusqlite::Result<serde_json::Value> {
     let mut stmt = conn.prepare("SELECT * FROM issues WHERE id = ?")?;
-    let names: Vec<String> = stmt.column_names().iter().map(|n| n.to_string()).collect();
+    let names: Vec<String> = stmt
+        .column_names()
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     stmt.query_row([id], |row| {
         row_object(&names, row).map(serde_json::Value::Object)
     })

@@ -50,6 +50,27 @@ pub enum Error {
         /// The operation that was refused.
         op: &'static str,
     },
+    /// `query_row` found no row (see `OptionalExtension::optional`).
+    #[error("the query returned no row")]
+    NoRows,
+    /// A column was read as a type its value does not have (see `Row::get`).
+    #[error("column {index} holds {found}, not {wanted}")]
+    ColumnType {
+        /// The column, from 0.
+        index: usize,
+        /// The type asked for.
+        wanted: &'static str,
+        /// The SQL type of the value.
+        found: &'static str,
+    },
+    /// A column past the row's last was read (see `Row::get`).
+    #[error("column {index} asked of a row of {columns} columns")]
+    ColumnIndex {
+        /// The column asked for, from 0.
+        index: usize,
+        /// How many the row has.
+        columns: usize,
+    },
     /// The engine reported contention that did not clear within the busy timeout.
     #[error("{op}: database is busy")]
     Busy {

@@ -23,6 +23,11 @@
 //! # }
 //! ```
 
+// Locks are Linux open file description locks (F_OFD_SETLK) and the freshness watch is inotify:
+// say so at build time rather than misbehave at run time elsewhere.
+#[cfg(not(target_os = "linux"))]
+compile_error!("beadstore runs on Linux only: it locks with OFD locks and watches with inotify");
+
 mod engine;
 pub mod error;
 pub mod freshness;
@@ -31,6 +36,7 @@ mod lock_wait;
 pub mod model;
 pub mod ops;
 pub mod project;
+mod row;
 pub mod schema;
 pub mod store;
 pub mod time;
@@ -43,6 +49,7 @@ pub mod faults {
     pub use crate::engine::faults::{DiskFault, DiskFaults};
 }
 pub use freshness::{FreshnessEvent, FreshnessMode, FreshnessStats, ReplacementKind};
+pub use row::{FromSql, OptionalExtension, Row};
 pub use schema::{MigrationReport, MigrationState, ProbeReport, SchemaAction, ISSUE_COLUMNS};
 pub use store::wsl::is_wsl2_windows_path;
 #[cfg(feature = "tokio")]
@@ -50,7 +57,7 @@ pub use store::ReplacementEvents;
 pub use store::{
     CheckpointStats, Monitor, OpenOptions, ReadTxn, Store, WriteTxn, DEFAULT_BUSY_TIMEOUT, MEMORY,
 };
-pub use value::{Row, Value};
+pub use value::{Param, Value};
 
 /// The README's examples, compiled by `cargo test` as doctests so they keep up with the API.
 #[cfg(doctest)]

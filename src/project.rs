@@ -55,7 +55,7 @@ fn user_config_files(var: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
     // Go's os.UserConfigDir: $XDG_CONFIG_HOME when set (and absolute), else ~/.config.
     match var("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
         Some(xdg) if Path::new(&xdg).is_absolute() => {
-            files.push(Path::new(&xdg).join("bd").join(CONFIG_FILE))
+            files.push(Path::new(&xdg).join("bd").join(CONFIG_FILE));
         }
         Some(_) => {}
         None => {

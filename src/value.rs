@@ -1,5 +1,9 @@
 //! SQL values passed to and read from the database, independent of the engine's own types.
 
+use std::borrow::Cow;
+
+use crate::row::Row;
+
 /// One SQL value: what a parameter binds and what a result column holds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -44,6 +48,17 @@ impl Value {
     /// True for SQL NULL.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
+    }
+
+    /// The SQL type of the value: `NULL`, `INTEGER`, `REAL`, `TEXT` or `BLOB`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "NULL",
+            Value::Integer(_) => "INTEGER",
+            Value::Real(_) => "REAL",
+            Value::Text(_) => "TEXT",
+            Value::Blob(_) => "BLOB",
+        }
     }
 }
 
@@ -93,14 +108,110 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
-/// One result row: the column values in select order.
-pub type Row = Vec<Value>;
+/// A SQL parameter: a value to bind, borrowing what it can (a `&str`, a `&String`, a `&[u8]`,
+/// a `&Value`) and owning what it is given (a `String`, a `Vec<u8>`), so building a parameter
+/// list copies no text. The copy the engine needs is made once, when it is bound.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param<'a> {
+    /// SQL NULL.
+    Null,
+    /// A 64-bit signed integer.
+    Integer(i64),
+    /// A floating point number (NaN binds as NULL, as SQLite does).
+    Real(f64),
+    /// UTF-8 text.
+    Text(Cow<'a, str>),
+    /// Raw bytes.
+    Blob(Cow<'a, [u8]>),
+}
 
-/// Builds a parameter list from heterogeneous values: `params![id, 3, None::<String>]`.
+impl From<i64> for Param<'_> {
+    fn from(v: i64) -> Self {
+        Param::Integer(v)
+    }
+}
+impl From<i32> for Param<'_> {
+    fn from(v: i32) -> Self {
+        Param::Integer(v.into())
+    }
+}
+impl From<u32> for Param<'_> {
+    fn from(v: u32) -> Self {
+        Param::Integer(v.into())
+    }
+}
+impl From<bool> for Param<'_> {
+    fn from(v: bool) -> Self {
+        Param::Integer(v.into())
+    }
+}
+impl From<f64> for Param<'_> {
+    fn from(v: f64) -> Self {
+        Param::Real(v)
+    }
+}
+impl<'a> From<&'a str> for Param<'a> {
+    fn from(v: &'a str) -> Self {
+        Param::Text(Cow::Borrowed(v))
+    }
+}
+impl<'a> From<&'a String> for Param<'a> {
+    fn from(v: &'a String) -> Self {
+        Param::Text(Cow::Borrowed(v))
+    }
+}
+impl From<String> for Param<'_> {
+    fn from(v: String) -> Self {
+        Param::Text(Cow::Owned(v))
+    }
+}
+impl<'a> From<&'a [u8]> for Param<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Param::Blob(Cow::Borrowed(v))
+    }
+}
+impl From<Vec<u8>> for Param<'_> {
+    fn from(v: Vec<u8>) -> Self {
+        Param::Blob(Cow::Owned(v))
+    }
+}
+impl<'a> From<&'a Value> for Param<'a> {
+    fn from(v: &'a Value) -> Self {
+        match v {
+            Value::Null => Param::Null,
+            Value::Integer(i) => Param::Integer(*i),
+            Value::Real(f) => Param::Real(*f),
+            Value::Text(s) => Param::Text(Cow::Borrowed(s)),
+            Value::Blob(b) => Param::Blob(Cow::Borrowed(b)),
+        }
+    }
+}
+impl From<Value> for Param<'_> {
+    fn from(v: Value) -> Self {
+        match v {
+            Value::Null => Param::Null,
+            Value::Integer(i) => Param::Integer(i),
+            Value::Real(f) => Param::Real(f),
+            Value::Text(s) => Param::Text(Cow::Owned(s)),
+            Value::Blob(b) => Param::Blob(Cow::Owned(b)),
+        }
+    }
+}
+impl<'a, T: Into<Param<'a>>> From<Option<T>> for Param<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Param::Null, Into::into)
+    }
+}
+
+/// Builds a parameter list from heterogeneous values, borrowing where it can:
+/// `&params![id, 3, None::<String>]`. It is an array: pass it by reference.
 #[macro_export]
 macro_rules! params {
-    () => { ::std::vec::Vec::<$crate::Value>::new() };
-    ($($v:expr),+ $(,)?) => { ::std::vec![$($crate::Value::from($v)),+] };
+    () => {{
+        let none: [$crate::Param<'static>; 0] = [];
+        none
+    }};
+    ($($v:expr),+ $(,)?) => { [$($crate::Param::from($v)),+] };
 }
 
 /// The integer in the first column of the first row (what `SELECT count(*)` returns).

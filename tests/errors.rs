@@ -197,7 +197,7 @@ fn engine_panics_on_corrupt_files_never_escape_and_become_engine_errors() {
         match outcome {
             Err(_) => panic!("an engine panic escaped beadstore's API (corrupt copy {seed})"),
             Ok(Err(Error::Engine { message, .. })) if message.starts_with("engine panicked") => {
-                contained.push(seed)
+                contained.push(seed);
             }
             Ok(Err(_)) => other_errors += 1,
             Ok(Ok(())) => {}

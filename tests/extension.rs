@@ -2,7 +2,7 @@
 
 mod common;
 
-use beadstore::{params, Error, Store};
+use beadstore::{params, Error, OptionalExtension, Param, Store};
 use common::TempDb;
 
 #[test]
@@ -226,4 +226,86 @@ fn a_long_read_snapshot_neither_blocks_writers_nor_sees_their_commits() {
         store.query("SELECT 1", &[]).unwrap()[0][0].as_i64(),
         Some(1)
     );
+}
+
+/// The row API: `query_row` with typed `get`, `.optional()` for a row that may be missing,
+/// `query_map`, and `params!` borrowing what it is given (the same rows through rusqlite).
+#[test]
+fn rows_are_read_typed_and_parameters_borrow() {
+    let t = TempDb::new();
+    let store = Store::open(t.path_str()).unwrap();
+    let title = String::from("typed reads");
+    let owner: Option<&str> = None;
+    store
+        .execute(
+            "INSERT INTO issues (id, title, priority, assignee) VALUES (?, ?, ?, ?)",
+            &params!["bd-1", &title, 1, owner],
+        )
+        .unwrap();
+    // A borrowed parameter is the caller's text, not a copy of it.
+    assert!(
+        matches!(Param::from(&title), Param::Text(std::borrow::Cow::Borrowed(s)) if std::ptr::eq(s, title.as_str()))
+    );
+
+    let (got, priority, assignee): (String, i64, Option<String>) = store
+        .query_row(
+            "SELECT title, priority, NULLIF(assignee, '') FROM issues WHERE id = ?",
+            &params!["bd-1"],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((got.as_str(), priority, assignee), ("typed reads", 1, None));
+
+    let missing = store
+        .query_row(
+            "SELECT title FROM issues WHERE id = ?",
+            &params!["bd-404"],
+            |row| row.get::<String>(0),
+        )
+        .optional()
+        .unwrap();
+    assert_eq!(missing, None);
+    let err = store
+        .query_row("SELECT title FROM issues WHERE id = 'bd-404'", &[], |row| {
+            row.get::<String>(0)
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::NoRows), "{err:?}");
+    let err = store
+        .query_row("SELECT title FROM issues", &[], |row| row.get::<i64>(0))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ColumnType {
+                index: 0,
+                wanted: "INTEGER",
+                found: "TEXT"
+            }
+        ),
+        "{err:?}"
+    );
+
+    store
+        .transaction(|tx| -> beadstore::Result<()> {
+            tx.execute(
+                "INSERT INTO issues (id, title) VALUES (?, ?)",
+                &params!["bd-2", format!("built {}", 2)],
+            )?;
+            // Inside the transaction, reads see its own write.
+            let ids = tx.query_map("SELECT id FROM issues ORDER BY id", &[], |row| {
+                row.get::<String>(0)
+            })?;
+            assert_eq!(ids, ["bd-1", "bd-2"]);
+            Ok(())
+        })
+        .unwrap();
+    store.close().unwrap();
+    let sqlite = common::sqlite(&t.path);
+    let title: String = sqlite
+        .query_row("SELECT title FROM issues WHERE id = 'bd-2'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(title, "built 2");
 }

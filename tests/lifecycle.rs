@@ -408,7 +408,7 @@ fn checkpoint_waits_for_a_reader_in_flight_instead_of_failing_busy() {
                     std::thread::sleep(std::time::Duration::from_millis(300));
                     Ok(())
                 })
-                .unwrap()
+                .unwrap();
         })
     };
     entered.recv().unwrap();

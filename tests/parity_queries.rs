@@ -24,7 +24,7 @@ fn with_id(id: &str, title: &str) -> Issue {
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
+    items.iter().map(std::string::ToString::to_string).collect()
 }
 
 fn count_issues(store: &Store) -> i64 {
@@ -33,7 +33,7 @@ fn count_issues(store: &Store) -> i64 {
         .unwrap()
         .first()
         .and_then(|r| r.first())
-        .and_then(|v| v.as_i64())
+        .and_then(beadstore::Value::as_i64)
         .unwrap()
 }
 

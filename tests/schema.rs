@@ -83,7 +83,7 @@ fn assert_unchanged_but_journal_mode(before: &[u8], after: &[u8]) {
 }
 
 fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
+    items.iter().map(std::string::ToString::to_string).collect()
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
-use beadstore::{Error, FreshnessMode, OpenOptions, Store, Value};
+use beadstore::{params, Error, FreshnessMode, OpenOptions, Store, Value};
 
 /// One fuzz input.
 #[derive(Arbitrary, Debug)]
@@ -178,7 +178,7 @@ impl Run {
                 let title = format!("created {id}");
                 let result = self.store().execute(
                     "INSERT INTO issues (id, title) VALUES (?, ?)",
-                    &[Value::from(id.as_str()), Value::from(title.as_str())],
+                    &params![id.as_str(), title.as_str()],
                 );
                 self.expect_write(result.map(|_| ()), |c| {
                     c.issues.insert(id, title);
@@ -191,7 +191,7 @@ impl Run {
                 let title = format!("updated {}", self.next_generation());
                 let result = self.store().execute(
                     "UPDATE issues SET title = ? WHERE id = ?",
-                    &[Value::from(title.as_str()), Value::from(id.as_str())],
+                    &params![title.as_str(), id.as_str()],
                 );
                 self.expect_write(result.map(|_| ()), |c| {
                     c.issues.insert(id, title);
@@ -213,7 +213,7 @@ impl Run {
                 self.expect_read(
                     |store| store.get_config(&key),
                     |c| c.config.get(&key).cloned().unwrap_or_default(),
-                )
+                );
             }
             Op::Checkpoint => {
                 let result = self.store().checkpoint().map(|_| ());
@@ -473,7 +473,7 @@ fn build(path: &Path, content: &Content) {
         store
             .execute(
                 "INSERT INTO issues (id, title) VALUES (?, ?)",
-                &[Value::from(id.as_str()), Value::from(title.as_str())],
+                &params![id.as_str(), title.as_str()],
             )
             .expect("issue");
     }

@@ -23,7 +23,7 @@ use arbitrary::Arbitrary;
 use beadstore::jsonl::ExportOptions;
 use beadstore::model::{dep_type, Dependency, Issue, Status};
 use beadstore::ops::{IssueFilter, WorkFilter};
-use beadstore::{Error, FreshnessMode, OpenOptions, Store, Value};
+use beadstore::{params, Error, FreshnessMode, OpenOptions, Store};
 
 /// One fuzz input.
 #[derive(Arbitrary, Debug, Clone)]
@@ -366,9 +366,8 @@ fn session(
     } else {
         Store::open(path)
     };
-    let store = match check(&label("open"), opened, mode, outcome, pristine) {
-        Some(store) => store,
-        None => return,
+    let Some(store) = check(&label("open"), opened, mode, outcome, pristine) else {
+        return;
     };
     let mut got = Expected {
         searched: Vec::new(),
@@ -931,7 +930,7 @@ fn more_work(store: &Store) -> usize {
     store
         .execute(
             "UPDATE issues SET title = ? WHERE id = ?",
-            &[Value::from("retitled"), Value::from(existing[3].as_str())],
+            &params!["retitled", existing[3].as_str()],
         )
         .expect("update");
     store.add_label(&added[0], "wal", "fuzz").expect("label");
@@ -1001,7 +1000,7 @@ impl Drop for InHarness {
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Every contained engine panic so far: "file:line: message" -> count.
@@ -1036,7 +1035,7 @@ pub fn install_panic_hook() {
                 .unwrap_or_default();
             let in_dependency =
                 location.contains("/.cargo/registry/") || location.contains("/rustc/");
-            if IN_HARNESS.with(|h| h.get()) && in_dependency {
+            if IN_HARNESS.with(std::cell::Cell::get) && in_dependency {
                 let first: String = message.chars().take(160).collect();
                 let key = format!("{location}: {first}");
                 let mut seen = lock(&ENGINE_PANICS);
@@ -1047,7 +1046,7 @@ pub fn install_panic_hook() {
                 *count += 1;
                 return;
             }
-            if IN_HARNESS.with(|h| h.get()) {
+            if IN_HARNESS.with(std::cell::Cell::get) {
                 lock(&OUR_PANICS).push(format!("{location}: {message}"));
             }
             previous(info);

@@ -6,18 +6,19 @@ use std::borrow::Cow;
 use turso_core::{CompletionError, LimboError, NonNan, Numeric};
 
 use crate::error::Error;
-use crate::value::Value;
+use crate::value::{Param, Value};
 
-pub(super) fn to_engine(v: &Value) -> turso_core::Result<turso_core::Value> {
+/// The engine's copy of a parameter (it keeps its own text and bytes: the one copy made).
+pub(super) fn to_engine(v: &Param<'_>) -> turso_core::Result<turso_core::Value> {
     Ok(match v {
-        Value::Null => turso_core::Value::Null,
-        Value::Integer(i) => turso_core::Value::Numeric(Numeric::Integer(*i)),
-        Value::Real(f) => match NonNan::new(*f) {
+        Param::Null => turso_core::Value::Null,
+        Param::Integer(i) => turso_core::Value::Numeric(Numeric::Integer(*i)),
+        Param::Real(f) => match NonNan::new(*f) {
             Some(nn) => turso_core::Value::Numeric(Numeric::Float(nn)),
             None => turso_core::Value::Null,
         },
-        Value::Text(s) => turso_core::Value::from_text(Cow::Owned(s.clone())),
-        Value::Blob(b) => turso_core::Value::from_slice(b).map_err(|_| LimboError::OutOfMemory)?,
+        Param::Text(s) => turso_core::Value::from_text(Cow::Owned(s.as_ref().to_owned())),
+        Param::Blob(b) => turso_core::Value::from_slice(b).map_err(|_| LimboError::OutOfMemory)?,
     })
 }
 
@@ -27,7 +28,7 @@ pub(super) fn from_engine(v: &turso_core::Value) -> Value {
         turso_core::Value::Numeric(Numeric::Integer(i)) => Value::Integer(*i),
         turso_core::Value::Numeric(Numeric::Float(f)) => Value::Real(f64::from(*f)),
         turso_core::Value::Text(t) => Value::Text(t.as_str().to_owned()),
-        turso_core::Value::Blob(b) => Value::Blob(b.to_vec()),
+        turso_core::Value::Blob(b) => Value::Blob(b.clone()),
     }
 }
 

@@ -194,7 +194,7 @@ impl IO for FaultyIo {
     }
 
     fn fill_bytes(&self, dest: &mut [u8]) {
-        self.inner.fill_bytes(dest)
+        self.inner.fill_bytes(dest);
     }
 
     fn get_memory_io(&self) -> Arc<MemoryIO> {
@@ -206,11 +206,11 @@ impl IO for FaultyIo {
     }
 
     fn yield_now(&self) {
-        self.inner.yield_now()
+        self.inner.yield_now();
     }
 
     fn sleep(&self, duration: std::time::Duration) {
-        self.inner.sleep(duration)
+        self.inner.sleep(duration);
     }
 
     fn file_id(&self, path: &str) -> turso_core::Result<turso_core::io::FileId> {

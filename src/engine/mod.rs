@@ -19,7 +19,8 @@ use turso_core::{
 };
 
 use crate::error::{Error, Result};
-use crate::value::{Row, Value};
+use crate::row::Row;
+use crate::value::Param;
 
 /// Where an engine database lives.
 pub(crate) enum Target<'a> {
@@ -164,7 +165,7 @@ impl EngineConn {
     }
 
     /// Runs one statement with parameters; returns the number of rows it changed.
-    pub(crate) fn execute(&self, op: &str, sql: &str, params: &[Value]) -> Result<u64> {
+    pub(crate) fn execute(&self, op: &str, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         self.with_statement(op, sql, |stmt| {
             bind(stmt, params)?;
             drive(stmt, |_| Ok(()))?;
@@ -173,12 +174,16 @@ impl EngineConn {
     }
 
     /// Runs one statement with parameters and collects every row.
-    pub(crate) fn query(&self, op: &str, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+    pub(crate) fn query(&self, op: &str, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>> {
         self.with_statement(op, sql, |stmt| {
             bind(stmt, params)?;
             let mut rows = Vec::new();
             drive(stmt, |row| {
-                rows.push(row.get_values().map(convert::from_engine).collect());
+                rows.push(Row::from(
+                    row.get_values()
+                        .map(convert::from_engine)
+                        .collect::<Vec<_>>(),
+                ));
                 Ok(())
             })?;
             Ok(rows)
@@ -333,7 +338,7 @@ fn contain<T>(op: &str, label: &str, f: impl FnOnce() -> turso_core::Result<T>) 
     }
 }
 
-fn bind(stmt: &mut turso_core::Statement, params: &[Value]) -> turso_core::Result<()> {
+fn bind(stmt: &mut turso_core::Statement, params: &[Param<'_>]) -> turso_core::Result<()> {
     for (i, v) in params.iter().enumerate() {
         let Some(index) = NonZeroUsize::new(i + 1) else {
             continue;
@@ -359,7 +364,7 @@ fn drive(
             StepResult::IO | StepResult::Yield => stmt._io().step()?,
             StepResult::Sleep { duration } => {
                 std::thread::sleep(duration.min(Duration::from_millis(50)));
-                stmt._io().step()?
+                stmt._io().step()?;
             }
             StepResult::Busy => return Err(turso_core::LimboError::Busy),
             StepResult::Interrupt => return Err(turso_core::LimboError::Interrupt),

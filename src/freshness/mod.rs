@@ -255,10 +255,9 @@ impl Tracker {
         self.last_looked
             .store(generation.unwrap_or(UNSEEN), Ordering::Release);
         let mut baseline = self.baseline.lock();
-        let now = match baseline.take_now(&self.file) {
-            Ok(now) => now,
-            // An unreadable path is not evidence of a replacement; look again next time.
-            Err(_) => return Verdict::Fresh,
+        // An unreadable path is not evidence of a replacement; look again next time.
+        let Ok(now) = baseline.take_now(&self.file) else {
+            return Verdict::Fresh;
         };
         let verdict = self.judge(&baseline, now.as_ref());
         if verdict == Verdict::Fresh {
@@ -328,9 +327,8 @@ impl Tracker {
         let generation = if enabled { self.generation() } else { None };
         self.events.count_stat();
         let mut baseline = self.baseline.lock();
-        let now = match baseline.take_now(&self.file) {
-            Ok(now) => now,
-            Err(_) => return Verdict::Fresh,
+        let Ok(now) = baseline.take_now(&self.file) else {
+            return Verdict::Fresh;
         };
         let same_file = match (baseline.snapshot.as_ref(), now.as_ref()) {
             (Some(b), Some(n)) => b.stamp.same_file(&n.stamp),
@@ -360,7 +358,7 @@ impl Tracker {
         let signal = self.watch().map(|s| s.signal().clone());
         match signal {
             Some(signal) if !signal.is_degraded() => {
-                signal.wait_past(self.seen.load(Ordering::Acquire), timeout)
+                signal.wait_past(self.seen.load(Ordering::Acquire), timeout);
             }
             _ => std::thread::sleep(timeout),
         }

@@ -193,7 +193,7 @@ fn read_loop(mut inotify: Inotify, state: &Mutex<State>) {
             if event.mask.contains(EventMask::Q_OVERFLOW) {
                 // Events were lost: nobody can trust what they have seen.
                 for dir in state.dirs.values() {
-                    for_each_signal(dir, |s| s.bump());
+                    for_each_signal(dir, Signal::bump);
                 }
                 continue;
             }
@@ -202,7 +202,7 @@ fn read_loop(mut inotify: Inotify, state: &Mutex<State>) {
                 // The directory moved or went away: its subscribers fall back to stat, and a
                 // later store on that path gets a watch of its own.
                 if let Some(dir) = state.dirs.remove(&event.wd) {
-                    for_each_signal(&dir, |s| s.degrade());
+                    for_each_signal(&dir, Signal::degrade);
                 }
                 state.by_path.retain(|_, wd| *wd != event.wd);
                 continue;
@@ -237,6 +237,6 @@ fn for_each_signal(dir: &Dir, f: impl Fn(&Signal)) {
 
 fn degrade_all(state: &Mutex<State>) {
     for dir in state.lock().dirs.values() {
-        for_each_signal(dir, |s| s.degrade());
+        for_each_signal(dir, Signal::degrade);
     }
 }

@@ -16,7 +16,7 @@ use crate::model::{Dependency, Issue, Status};
 use crate::ops::columns::select_list;
 use crate::ops::record::placeholders;
 use crate::store::{ReadTxn, Store, WriteTxn};
-use crate::value::Value;
+use crate::value::Param;
 use beadstore_macros::store_ops;
 
 /// What to export and how.
@@ -123,7 +123,7 @@ impl ReadTxn<'_> {
     ) -> Result<Vec<Issue>> {
         let mut issues = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
-            let params: Vec<Value> = chunk.iter().map(|id| id.as_str().into()).collect();
+            let params: Vec<Param<'_>> = chunk.iter().map(|id| id.as_str().into()).collect();
             issues.extend(self.issues_with_labels(
                 &format!(
                     "SELECT {} FROM issues i WHERE i.id IN ({})",

@@ -16,7 +16,7 @@ use crate::ops::issues::{fill_defaults, validate_as};
 use crate::ops::record;
 use crate::ops::{CreateOptions, OrphanHandling};
 use crate::store::{ReadTxn, Store, WriteTxn};
-use crate::value::Value;
+use crate::value::{Param, Value};
 use beadstore_macros::store_ops;
 
 /// How far an import has got: `done` of `total` issues written.
@@ -142,7 +142,7 @@ impl ReadTxn<'_> {
                 "SELECT id, coalesce(content_hash, ''), status FROM issues WHERE id IN ({})",
                 record::placeholders(chunk.len())
             );
-            let params: Vec<Value> = chunk.iter().map(|&id| id.into()).collect();
+            let params: Vec<Param<'_>> = chunk.iter().map(|&id| id.into()).collect();
             for row in self.query(&sql, &params)? {
                 if let (Some(id), Some(hash), Some(status)) =
                     (row[0].as_str(), row[1].as_str(), row[2].as_str())

@@ -204,7 +204,7 @@ impl ReadTxn<'_> {
         let value = |key: &str| {
             rows.iter()
                 .find(|r| r.first().and_then(|k| k.as_str()) == Some(key))
-                .and_then(|r| r.get(1).and_then(|v| v.as_str()))
+                .and_then(|r| r.value(1).and_then(|v| v.as_str()))
                 .unwrap_or("")
         };
         let hash = value(CONTENT_HASH_KEY);

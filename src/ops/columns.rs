@@ -4,7 +4,8 @@
 use crate::error::{Error, Result};
 use crate::model::time_serde::{format, parse_stored, unset};
 use crate::model::{Issue, IssueType, Status, Timestamp};
-use crate::value::{Row, Value};
+use crate::row::Row;
+use crate::value::{Param, Value};
 
 /// The columns read for an issue, in `issue_from_row` order (prefix with a table alias as needed).
 pub(crate) const ISSUE_SELECT: &[&str] = &[
@@ -189,7 +190,7 @@ pub(crate) fn issue_from_row(row: &Row) -> Result<Issue> {
 }
 
 /// The values for `INSERT INTO issues (ISSUE_SELECT...)`, in column order.
-pub(crate) fn issue_values(issue: &Issue) -> Vec<Value> {
+pub(crate) fn issue_values(issue: &Issue) -> Vec<Param<'_>> {
     let t = |v: &Option<Timestamp>| v.as_ref().map(format);
     let waiters = if issue.waiters.is_empty() {
         String::new()

@@ -5,15 +5,16 @@ use std::collections::HashMap;
 use crate::error::{Error, NotFoundKind, Result};
 use crate::model::time_serde::{format, unset};
 use crate::model::{Comment, Event, Timestamp};
+use crate::row::Row;
 use crate::store::{ReadTxn, WriteTxn};
-use crate::value::{column_texts, first_i64, Row, Value};
+use crate::value::{column_texts, first_i64, Param, Value};
 use beadstore_macros::store_ops;
 
 use super::columns::{opt_text, text, time};
 use super::record::{self, now, placeholders};
 
 fn column(row: &Row, i: usize) -> &Value {
-    row.get(i).unwrap_or(&Value::Null)
+    row.value(i).unwrap_or(&Value::Null)
 }
 
 fn stamp(row: &Row, i: usize) -> Timestamp {
@@ -52,7 +53,7 @@ impl ReadTxn<'_> {
                 "SELECT id, issue_id, author, text, created_at FROM comments WHERE issue_id IN ({}) ORDER BY issue_id, created_at, id",
                 placeholders(chunk.len())
             );
-            let params: Vec<Value> = chunk.iter().map(|i| i.as_str().into()).collect();
+            let params: Vec<Param<'_>> = chunk.iter().map(|i| i.as_str().into()).collect();
             for row in self.query(&sql, &params)? {
                 let c = comment_from_row(&row);
                 out.entry(c.issue_id.clone()).or_default().push(c);

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::kinds::parse_custom_list;
 use crate::ops::OrphanHandling;
 use crate::store::{ReadTxn, WriteTxn};
-use crate::value::{text_pairs, Value};
+use crate::value::{text_pairs, Param, Value};
 use beadstore_macros::store_ops;
 
 /// The two key/value tables of a beads database.
@@ -87,7 +87,7 @@ impl WriteTxn<'_> {
 
     /// Removes a config key; removing a missing key is not an error.
     pub fn delete_config(&self, key: &str) -> Result<()> {
-        self.execute("DELETE FROM config WHERE key = ?", &[Value::from(key)])
+        self.execute("DELETE FROM config WHERE key = ?", &[Param::from(key)])
             .map(|_| ())
     }
 
@@ -98,12 +98,12 @@ impl WriteTxn<'_> {
 }
 
 fn get_kv(
-    query: impl FnOnce(&str, &[Value]) -> Result<Vec<crate::value::Row>>,
+    query: impl FnOnce(&str, &[Param<'_>]) -> Result<Vec<crate::row::Row>>,
     table: Table,
     key: &str,
 ) -> Result<String> {
     let sql = format!("SELECT value FROM {} WHERE key = ?", table.name());
-    let rows = query(&sql, &[Value::from(key)])?;
+    let rows = query(&sql, &[Param::from(key)])?;
     Ok(rows
         .into_iter()
         .next()
@@ -118,7 +118,7 @@ fn get_kv(
 }
 
 fn set_kv(
-    execute: impl FnOnce(&str, &[Value]) -> Result<u64>,
+    execute: impl FnOnce(&str, &[Param<'_>]) -> Result<u64>,
     table: Table,
     key: &str,
     value: &str,
@@ -133,5 +133,5 @@ fn set_kv(
         "INSERT INTO {} (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         table.name()
     );
-    execute(&sql, &[Value::from(key), Value::from(value)]).map(|_| ())
+    execute(&sql, &[Param::from(key), Param::from(value)]).map(|_| ())
 }

@@ -5,8 +5,9 @@ use std::collections::{HashMap, VecDeque};
 use crate::error::{Error, NotFoundKind, Result};
 use crate::model::time_serde::{format, unset};
 use crate::model::{dep_type, Dependency, Issue, IssueType};
+use crate::row::Row;
 use crate::store::{ReadTxn, WriteTxn};
-use crate::value::{column_texts, first_i64, Row, Value};
+use crate::value::{column_texts, first_i64, Value};
 use beadstore_macros::store_ops;
 
 use super::columns::{select_list, text, time};
@@ -15,12 +16,12 @@ use super::record::{self, now};
 const EXTERNAL: &str = "external:";
 
 fn dependency_from_row(row: &Row) -> Dependency {
-    let column = |i: usize| text(row.get(i).unwrap_or(&Value::Null));
+    let column = |i: usize| text(row.value(i).unwrap_or(&Value::Null));
     Dependency {
         issue_id: column(0),
         depends_on_id: column(1),
         dep_type: column(2),
-        created_at: time(row.get(3).unwrap_or(&Value::Null)).unwrap_or_else(unset),
+        created_at: time(row.value(3).unwrap_or(&Value::Null)).unwrap_or_else(unset),
         created_by: column(4),
         metadata: column(5),
         thread_id: column(6),

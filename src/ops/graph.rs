@@ -7,7 +7,7 @@ use crate::error::{Error, NotFoundKind, Result};
 use crate::model::time_serde::parse_stored;
 use crate::model::{Issue, Status, Timestamp};
 use crate::store::ReadTxn;
-use crate::value::{column_texts, first_i64, text_pairs, Value};
+use crate::value::{column_texts, first_i64, text_pairs, Param, Value};
 use beadstore_macros::store_ops;
 
 use super::columns::{issue_from_row, select_list};
@@ -121,7 +121,7 @@ impl ReadTxn<'_> {
             .map(|i| (i.clone(), DependencyCounts::default()))
             .collect();
         for chunk in ids.chunks(400) {
-            let params: Vec<Value> = chunk.iter().map(|i| i.as_str().into()).collect();
+            let params: Vec<Param<'_>> = chunk.iter().map(|i| i.as_str().into()).collect();
             let list = placeholders(chunk.len());
             for (column, dependents) in [("issue_id", false), ("depends_on_id", true)] {
                 let sql = format!("SELECT {column}, count(*) FROM dependencies WHERE {column} IN ({list}) GROUP BY {column}");
@@ -292,7 +292,7 @@ impl ReadTxn<'_> {
             "SELECT {} FROM issues i WHERE i.status != 'closed' AND datetime(i.updated_at) < datetime('now', ?)",
             select_list("i")
         );
-        let mut params: Vec<Value> = vec![format!("-{} days", filter.days).into()];
+        let mut params: Vec<Param<'_>> = vec![format!("-{} days", filter.days).into()];
         if let Some(s) = &filter.status {
             sql.push_str(" AND i.status = ?");
             params.push(s.as_str().into());
@@ -319,7 +319,7 @@ impl ReadTxn<'_> {
         )?;
         let row = by_status.first();
         let at = |n: usize| {
-            row.and_then(|r| r.get(n))
+            row.and_then(|r| r.value(n))
                 .and_then(Value::as_i64)
                 .unwrap_or(0)
         };
@@ -341,7 +341,7 @@ impl ReadTxn<'_> {
                   WHERE total > 0 AND closed = total",
             )?,
             average_lead_time_hours: row
-                .and_then(|r| r.get(7))
+                .and_then(|r| r.value(7))
                 .and_then(Value::as_f64)
                 .unwrap_or(0.0),
         })

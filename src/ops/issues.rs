@@ -6,7 +6,7 @@ use crate::error::{Error, NotFoundKind, Result};
 use crate::model::time_serde::format;
 use crate::model::{dep_type, Issue, IssueType, Status, Timestamp};
 use crate::store::{ReadTxn, Store, WriteTxn};
-use crate::value::{first_i64, Value};
+use crate::value::{first_i64, Param, Value};
 use beadstore_macros::store_ops;
 
 use super::columns::{insert_sql, issue_from_row, issue_values, select_list};
@@ -411,8 +411,8 @@ impl ReadTxn<'_> {
     /// `filter`, by priority then newest first, with their labels.
     pub fn search_issues(&self, text: &str, filter: &IssueFilter) -> Result<Vec<Issue>> {
         let mut clauses: Vec<String> = Vec::new();
-        let mut params: Vec<Value> = Vec::new();
-        let like = |s: &str| Value::from(format!("%{s}%"));
+        let mut params: Vec<Param<'_>> = Vec::new();
+        let like = |s: &str| Param::from(format!("%{s}%"));
         if !text.is_empty() {
             clauses.push("(i.title LIKE ? OR i.description LIKE ? OR i.id LIKE ?)".into());
             params.extend([like(text), like(text), like(text)]);
@@ -588,7 +588,7 @@ impl WriteTxn<'_> {
         let stored = self.stored_statuses(&explicit)?;
         let mut skipped: HashSet<String> = HashSet::new();
         let mut base = None;
-        for issue in issues.iter_mut() {
+        for issue in &mut issues {
             if issue.id.is_empty() {
                 let base = match base {
                     Some(b) => b,
@@ -820,7 +820,7 @@ impl ReadTxn<'_> {
                 "SELECT id, status FROM issues WHERE id IN ({})",
                 placeholders(chunk.len())
             );
-            let params: Vec<Value> = chunk.iter().map(|&id| id.into()).collect();
+            let params: Vec<Param<'_>> = chunk.iter().map(|&id| id.into()).collect();
             for row in self.query(&sql, &params)? {
                 if let (Some(id), Some(status)) = (row[0].as_str(), row[1].as_str()) {
                     out.insert(id.to_owned(), status.to_owned());
@@ -857,13 +857,13 @@ impl ReadTxn<'_> {
     pub(crate) fn issues_in_order(
         &self,
         conditions: &str,
-        params: &[Value],
+        params: &[Param<'_>],
         order: &str,
-        order_params: &[Value],
+        order_params: &[Param<'_>],
         limit: usize,
     ) -> Result<Vec<Issue>> {
         let columns = select_list("i");
-        let mut all: Vec<Value> = params.iter().chain(order_params).cloned().collect();
+        let mut all: Vec<Param<'_>> = params.iter().chain(order_params).cloned().collect();
         let sql = if limit > 0 {
             all.extend_from_slice(order_params);
             format!(
@@ -876,7 +876,7 @@ impl ReadTxn<'_> {
     }
 
     /// Runs a query selecting `ISSUE_SELECT` and loads each issue's labels.
-    pub(crate) fn issues_with_labels(&self, sql: &str, params: &[Value]) -> Result<Vec<Issue>> {
+    pub(crate) fn issues_with_labels(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Issue>> {
         let mut issues = self
             .query(sql, params)?
             .iter()

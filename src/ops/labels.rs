@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::error::Result;
 use crate::model::Issue;
 use crate::store::{ReadTxn, WriteTxn};
-use crate::value::{column_texts, text_pairs, Value};
+use crate::value::{column_texts, text_pairs, Param};
 use beadstore_macros::store_ops;
 
 use super::columns::select_list;
@@ -32,7 +32,7 @@ impl ReadTxn<'_> {
                 "SELECT issue_id, label FROM labels WHERE issue_id IN ({}) ORDER BY issue_id, label",
                 placeholders(chunk.len())
             );
-            let params: Vec<Value> = chunk.iter().map(|i| i.as_str().into()).collect();
+            let params: Vec<Param<'_>> = chunk.iter().map(|i| i.as_str().into()).collect();
             for (id, label) in text_pairs(self.query(&sql, &params)?) {
                 out.entry(id).or_default().push(label);
             }

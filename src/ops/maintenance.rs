@@ -7,7 +7,7 @@ use crate::error::{Error, NotFoundKind, Result};
 use crate::model::time_serde::{format, parse_stored};
 use crate::model::{Issue, Timestamp};
 use crate::store::{ReadTxn, Store, WriteTxn};
-use crate::value::{column_texts, first_i64, first_text, Value};
+use crate::value::{column_texts, first_i64, first_text, Param, Value};
 use beadstore_macros::store_ops;
 
 use super::record::{self, now, placeholders};
@@ -280,7 +280,7 @@ impl WriteTxn<'_> {
         self.execute("DELETE FROM issues WHERE id = ?", &[old_id.into()])?;
         self.execute(
             "UPDATE issues SET external_ref = ? WHERE id = ?",
-            &[external_ref, new_id.into()],
+            &[external_ref.into(), new_id.into()],
         )?;
         record::dirty(self, &[new_id], &at)?;
         record::event(
@@ -356,7 +356,7 @@ impl WriteTxn<'_> {
         if existing.is_empty() {
             return Ok(report);
         }
-        let list: Vec<Value> = existing.iter().map(|s| s.as_str().into()).collect();
+        let list: Vec<Param<'_>> = existing.iter().map(|s| s.as_str().into()).collect();
         let marks = placeholders(list.len());
         let mut both = list.clone();
         both.extend(list.iter().cloned());
@@ -464,11 +464,11 @@ impl ReadTxn<'_> {
             }
             report.orphaned = outside.into_iter().collect();
         }
-        let list: Vec<Value> = set.iter().map(|s| s.as_str().into()).collect();
+        let list: Vec<Param<'_>> = set.iter().map(|s| s.as_str().into()).collect();
         let marks = placeholders(list.len().max(1));
         let mut both = list.clone();
         both.extend(list.iter().cloned());
-        let count = |sql: String, params: &[Value]| -> Result<usize> {
+        let count = |sql: String, params: &[Param<'_>]| -> Result<usize> {
             Ok(first_i64(&self.query(&sql, params)?).unwrap_or(0) as usize)
         };
         report.dependencies = count(
@@ -494,7 +494,7 @@ impl ReadTxn<'_> {
         Ok((report, existing))
     }
 
-    fn candidates(&self, sql: &str, params: &[Value]) -> Result<Vec<CompactionCandidate>> {
+    fn candidates(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<CompactionCandidate>> {
         Ok(self
             .query(sql, params)?
             .iter()

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use crate::error::Result;
 use crate::model::{Issue, Status};
 use crate::store::{ReadTxn, WriteTxn};
-use crate::value::{column_texts, first_i64, text_pairs, Value};
+use crate::value::{column_texts, first_i64, text_pairs, Param};
 use beadstore_macros::store_ops;
 
 use super::columns::select_list;
@@ -176,7 +176,7 @@ impl ReadTxn<'_> {
         };
         // The hybrid sort's "recent" cutoff, 48 hours ago in `datetime()`'s form, computed once
         // instead of by the engine twice per row (a fifth of `ready`'s query time).
-        let cutoff: Vec<Value> = match filter.sort {
+        let cutoff: Vec<Param<'_>> = match filter.sort {
             SortPolicy::Hybrid => {
                 let at = (chrono::Utc::now() - chrono::Duration::hours(48))
                     .format("%Y-%m-%d %H:%M:%S")
@@ -200,7 +200,7 @@ impl ReadTxn<'_> {
     /// Active issues that are blocked (by status, by an active `blocks` target or by an
     /// `external:` one), with their blockers, by priority. Only `filter.parent_id` applies.
     pub fn get_blocked_issues(&self, filter: &WorkFilter) -> Result<Vec<BlockedIssue>> {
-        let mut params: Vec<Value> = Vec::new();
+        let mut params: Vec<Param<'_>> = Vec::new();
         let mut scope = String::new();
         if let Some(parent) = &filter.parent_id {
             scope = format!(" AND {DESCENDANTS}");
@@ -320,12 +320,12 @@ impl ReadTxn<'_> {
     }
 
     /// The WHERE clause (over `issues i`) and its parameters that make an issue ready work.
-    fn ready_conditions(&self, filter: &WorkFilter) -> Result<(String, Vec<Value>)> {
+    fn ready_conditions<'f>(&self, filter: &'f WorkFilter) -> Result<(String, Vec<Param<'f>>)> {
         let mut clauses: Vec<String> = vec![
             "(i.pinned = 0 OR i.pinned IS NULL)".into(),
             "(i.ephemeral = 0 OR i.ephemeral IS NULL)".into(),
         ];
-        let mut params: Vec<Value> = Vec::new();
+        let mut params: Vec<Param<'_>> = Vec::new();
         match &filter.status {
             Some(s) => {
                 clauses.push("i.status = ?".into());

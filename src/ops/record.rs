@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::model::time_serde::format;
 use crate::model::Timestamp;
 use crate::store::WriteTxn;
-use crate::value::Value;
+use crate::value::Param;
 
 /// Now, in local time with its offset (what Go stores).
 pub(crate) fn now() -> Timestamp {
@@ -43,7 +43,7 @@ pub(crate) fn dirty(tx: &WriteTxn<'_>, ids: &[&str], at: &Timestamp) -> Result<(
     for id in ids {
         tx.execute(
             "INSERT INTO dirty_issues (issue_id, marked_at) VALUES (?, ?) ON CONFLICT (issue_id) DO UPDATE SET marked_at = excluded.marked_at",
-            &[Value::from(*id), Value::from(at.as_str())],
+            &[Param::from(*id), Param::from(at.as_str())],
         )?;
     }
     Ok(())

@@ -12,7 +12,7 @@ pub use probe::ProbeReport;
 
 use crate::engine::EngineConn;
 use crate::error::{Error, Result};
-use crate::value::Value;
+use crate::value::Param;
 
 pub(crate) use probe::table_names;
 
@@ -134,7 +134,7 @@ fn create_fresh(conn: &EngineConn) -> Result<()> {
             conn.execute(
                 "create schema",
                 "INSERT OR IGNORE INTO config (key, value) VALUES (?, ?)",
-                &[Value::from(*key), Value::from(*value)],
+                &[Param::from(*key), Param::from(*value)],
             )?;
         }
         migrations::write_marker(conn)

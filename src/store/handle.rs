@@ -204,7 +204,7 @@ impl Handle {
         match self.writer.try_lock_for(self.busy_timeout) {
             Some(writer) => writer.freeze_wal(),
             None => {
-                tracing::warn!(target: "beadstore::freshness", "writer busy while freezing the WAL")
+                tracing::warn!(target: "beadstore::freshness", "writer busy while freezing the WAL");
             }
         }
         for conn in self.idle_readers.lock().iter() {

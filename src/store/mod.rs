@@ -21,8 +21,9 @@ use crate::engine::{Checkpoint, EngineConn, EngineDb, Target};
 use crate::error::{Error, NotFoundKind, Result};
 use crate::freshness::{FreshnessMode, Opened, ReplacementKind, Tracker};
 use crate::project::{ProjectConfig, ProjectSource};
+use crate::row::Row;
 use crate::schema::{self, ProbeReport};
-use crate::value::{Row, Value};
+use crate::value::{Param, Value};
 
 use handle::Handle;
 use reconnect::{Pending, Slot};
@@ -388,7 +389,7 @@ impl Store {
 
     /// Runs one SQL statement with parameters on the writer connection; returns rows changed.
     /// The escape hatch for extensions (Go's `UnderlyingDB`); keep write transactions short.
-    pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+    pub fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         self.write_on("execute", |w| w.execute("execute", sql, params))
     }
 
@@ -398,8 +399,29 @@ impl Store {
     }
 
     /// Runs a query on a reader connection and returns every row.
-    pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+    pub fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>> {
         self.read_on("query", |r| r.query("query", sql, params))
+    }
+
+    /// Runs a query on a reader connection and maps its first row with `map`; `Error::NoRows`
+    /// when there is none (`.optional()` turns that into `None`).
+    pub fn query_row<T>(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        map: impl FnOnce(&Row) -> Result<T>,
+    ) -> Result<T> {
+        transaction::first_row(self.query(sql, params)?, map)
+    }
+
+    /// Runs a query on a reader connection and maps every row with `map`.
+    pub fn query_map<T>(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        map: impl FnMut(&Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        transaction::map_rows(self.query(sql, params)?, map)
     }
 
     /// Runs `work` inside one IMMEDIATE write transaction on the writer connection: committed

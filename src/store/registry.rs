@@ -65,7 +65,7 @@ fn table() -> MutexGuard<'static, HashMap<FileId, Counts>> {
     TABLE
         .get_or_init(Default::default)
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The identity of an existing file, or `None` when it does not exist (yet).
@@ -93,7 +93,7 @@ pub(crate) fn release_wal_once<E>(
     static RELEASING: Mutex<()> = Mutex::new(());
     let _one_at_a_time = RELEASING
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if table().get(&id).is_some_and(|c| c.wal_released) {
         return Ok(false);
     }

@@ -6,7 +6,8 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use crate::engine::EngineConn;
 use crate::error::{Error, Result};
 use crate::project::{ProjectConfig, ProjectSource};
-use crate::value::{Row, Value};
+use crate::row::Row;
+use crate::value::Param;
 
 /// A read transaction: every query sees the database as of its first read, whatever commits
 /// meanwhile. Every beads read operation is a method of this type; a [`WriteTxn`] derefs to it.
@@ -55,8 +56,29 @@ impl<'a> std::ops::Deref for WriteTxn<'a> {
 
 impl ReadTxn<'_> {
     /// Runs a query and returns every row.
-    pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+    pub fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>> {
         self.conn.query("transaction query", sql, params)
+    }
+
+    /// Runs a query and maps its first row with `map`; `Error::NoRows` when there is none
+    /// (`.optional()` turns that into `None`).
+    pub fn query_row<T>(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        map: impl FnOnce(&Row) -> Result<T>,
+    ) -> Result<T> {
+        first_row(self.query(sql, params)?, map)
+    }
+
+    /// Runs a query and maps every row with `map`.
+    pub fn query_map<T>(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        map: impl FnMut(&Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        map_rows(self.query(sql, params)?, map)
     }
 
     /// The store's project configuration (`.beads/config.yaml` and the `BD_*` environment).
@@ -72,7 +94,7 @@ impl ReadTxn<'_> {
 
 impl WriteTxn<'_> {
     /// Runs one statement with parameters; returns rows changed.
-    pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+    pub fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         self.read.conn.execute("transaction execute", sql, params)
     }
 
@@ -149,4 +171,14 @@ impl<E> From<Error> for Failure<E> {
     fn from(e: Error) -> Self {
         Failure::Store(e)
     }
+}
+
+/// `map` of the first of `rows`, or `Error::NoRows`.
+pub(crate) fn first_row<T>(rows: Vec<Row>, map: impl FnOnce(&Row) -> Result<T>) -> Result<T> {
+    rows.first().map_or(Err(Error::NoRows), map)
+}
+
+/// `map` of each of `rows`, stopping at the first error.
+pub(crate) fn map_rows<T>(rows: Vec<Row>, map: impl FnMut(&Row) -> Result<T>) -> Result<Vec<T>> {
+    rows.iter().map(map).collect()
 }

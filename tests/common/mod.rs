@@ -45,9 +45,15 @@ pub fn sidecar(db: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// The test helper binary (a real second process).
+/// The test helper binary (a real second process), built by the `testkit` feature.
 pub fn testkit() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_beadstore-testkit"))
+    match option_env!("CARGO_BIN_EXE_beadstore-testkit") {
+        Some(path) => Command::new(path),
+        None => panic!(
+            "this test drives the beadstore-testkit helper: run it with --features testkit \
+             (the README's `cargo test --all-features` does)"
+        ),
+    }
 }
 
 /// Starts the testkit with `args`, its stdout piped for line-by-line reading.

@@ -107,7 +107,7 @@ fn run(cli: &Cli) -> Result<ExitCode, Failure> {
         Command::Info => cmd::admin::info(&ctx)?,
         Command::Watch { poll_ms, count } => cmd::admin::watch(&ctx, *poll_ms, *count)?,
         Command::Demo { issues, seed, keep } => {
-            demo::run(*issues, *seed, keep.as_deref(), cli.json)?
+            demo::run(*issues, *seed, keep.as_deref(), cli.json)?;
         }
         Command::Completions { shell } => cmd::admin::completions(*shell),
     }

@@ -147,7 +147,7 @@ impl Info {
         match (&self.jsonl, self.jsonl_in_step) {
             (Some(path), Some(true)) => println!("jsonl:         {path} (in step)"),
             (Some(path), Some(false)) => {
-                println!("jsonl:         {path} (changed since the last import or export)")
+                println!("jsonl:         {path} (changed since the last import or export)");
             }
             (Some(path), None) => println!("jsonl:         {path}"),
             (None, _) => println!("jsonl:         (none beside the database)"),

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 
 use crate::engine::EngineConn;
 use crate::error::{Error, Result};
-use crate::value::{first_i64, first_text, Row, Value};
+use crate::row::Row;
+use crate::value::{first_i64, first_text, Param};
 
 /// The connection a migration run uses, with helpers that turn failures into
 /// `Error::MigrationFailed` naming the current step.
@@ -44,14 +45,14 @@ impl<'a> Ctx<'a> {
     }
 
     /// Runs one statement; returns rows changed.
-    pub(crate) fn exec(&self, sql: &str, params: &[Value]) -> Result<u64> {
+    pub(crate) fn exec(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         self.conn
             .execute(self.step, sql, params)
             .map_err(|e| self.fail(e))
     }
 
     /// Runs a query.
-    pub(crate) fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+    pub(crate) fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>> {
         self.conn
             .query(self.step, sql, params)
             .map_err(|e| self.fail(e))
@@ -71,7 +72,7 @@ impl<'a> Ctx<'a> {
     pub(crate) fn has_index(&self, index: &str) -> Result<bool> {
         let rows = self.query(
             "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
-            &[Value::from(index)],
+            &[Param::from(index)],
         )?;
         Ok(!rows.is_empty())
     }
@@ -80,7 +81,7 @@ impl<'a> Ctx<'a> {
     pub(crate) fn schema_object_sql(&self, kind: &str, name: &str) -> Result<Option<String>> {
         let rows = self.query(
             "SELECT sql FROM sqlite_master WHERE type = ? AND name = ?",
-            &[Value::from(kind), Value::from(name)],
+            &[Param::from(kind), Param::from(name)],
         )?;
         // An object whose sql is NULL (an automatic index) reads as empty text.
         Ok(if rows.is_empty() {

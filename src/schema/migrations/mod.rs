@@ -7,7 +7,7 @@ mod steps;
 
 use crate::engine::EngineConn;
 use crate::error::{Error, Result};
-use crate::value::{first_i64, first_text, Value};
+use crate::value::{first_i64, first_text, Param};
 
 use super::invariants;
 
@@ -108,7 +108,7 @@ pub(crate) fn state(conn: &EngineConn) -> Result<MigrationState> {
         .query(
             "migration state",
             "SELECT value FROM metadata WHERE key = ?",
-            &[Value::from(MARKER_KEY)],
+            &[Param::from(MARKER_KEY)],
         )
         .ok()
         .and_then(first_text);
@@ -130,7 +130,7 @@ pub(crate) fn write_marker(conn: &EngineConn) -> Result<i64> {
     conn.execute(
         "record migration",
         "INSERT INTO metadata (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        &[Value::from(MARKER_KEY), Value::from(marker_value(version))],
+        &[Param::from(MARKER_KEY), Param::from(marker_value(version))],
     )?;
     Ok(version)
 }

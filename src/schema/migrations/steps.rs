@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::model::ContentHashFields;
-use crate::value::{column_texts, Value};
+use crate::value::{column_texts, Param, Value};
 
 use super::context::Ctx;
 use super::Migration;
@@ -267,7 +267,7 @@ fn compaction_config(m: &Ctx<'_>) -> Result<()> {
     for (key, value) in crate::schema::ddl::CONFIG_DEFAULTS {
         m.exec(
             "INSERT OR IGNORE INTO config (key, value) VALUES (?, ?)",
-            &[Value::from(*key), Value::from(*value)],
+            &[Param::from(*key), Param::from(*value)],
         )?;
     }
     Ok(())
@@ -314,7 +314,8 @@ fn content_hash_column(m: &Ctx<'_>) -> Result<()> {
     };
     for row in rows {
         let [id, title, description, design, acceptance, notes, status, priority, issue_type, assignee, external_ref] =
-            <[Value; 11]>::try_from(row).map_err(|_| m.error("unexpected issue row shape"))?;
+            <[Value; 11]>::try_from(row.into_values())
+                .map_err(|_| m.error("unexpected issue row shape"))?;
         let fields = ContentHashFields {
             title: text(&title),
             description: text(&description),
@@ -333,7 +334,7 @@ fn content_hash_column(m: &Ctx<'_>) -> Result<()> {
         };
         m.exec(
             "UPDATE issues SET content_hash = ? WHERE id = ?",
-            &[Value::from(fields.content_hash()), id],
+            &[Param::from(fields.content_hash()), Param::from(id)],
         )?;
     }
     Ok(())
@@ -677,11 +678,11 @@ fn remove_depends_on_fk(m: &Ctx<'_>) -> Result<()> {
     let fk_on_target = m
         .query("PRAGMA foreign_key_list(dependencies)", &[])?
         .iter()
-        .any(|r| r.get(3).and_then(Value::as_str) == Some("depends_on_id"));
+        .any(|r| r.value(3).and_then(Value::as_str) == Some("depends_on_id"));
     let pk_columns = m
         .query("PRAGMA table_info(dependencies)", &[])?
         .iter()
-        .filter(|r| r.get(5).and_then(Value::as_i64).unwrap_or(0) > 0)
+        .filter(|r| r.value(5).and_then(Value::as_i64).unwrap_or(0) > 0)
         .count();
     if !fk_on_target && pk_columns == 3 {
         return Ok(());

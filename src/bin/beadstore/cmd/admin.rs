@@ -102,7 +102,7 @@ pub fn migrate(ctx: &Ctx<'_>, list: bool, force: bool) -> Result<(), Failure> {
     match action {
         SchemaAction::Migrated(outcome) => report::migrated(ctx.cli.json, &path, &outcome),
         SchemaAction::UpToDate { schema_version } => {
-            report::up_to_date(ctx.cli.json, &path, schema_version)
+            report::up_to_date(ctx.cli.json, &path, schema_version);
         }
         SchemaAction::Created => report::created(ctx.cli.json, &path),
     }

@@ -59,7 +59,7 @@ pub fn create(ctx: &Ctx<'_>, args: &CreateArgs) -> Result<(), Failure> {
     })?;
     ctx.finish(store)?;
     ctx.print(&created, || {
-        println!("Created {}: {}", created.id, created.title)
+        println!("Created {}: {}", created.id, created.title);
     });
     Ok(())
 }

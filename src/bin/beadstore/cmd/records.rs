@@ -31,7 +31,7 @@ pub fn label(ctx: &Ctx<'_>, command: &LabelCommand) -> Result<(), Failure> {
             ctx.finish(store)?;
             let status = if adding { "added" } else { "removed" };
             ctx.print(&LabelChange { label, ids, status }, || {
-                println!("Label {label:?} {status}: {}", ids.join(", "))
+                println!("Label {label:?} {status}: {}", ids.join(", "));
             });
         }
         LabelCommand::List { id } => {
@@ -60,7 +60,7 @@ pub fn comment(ctx: &Ctx<'_>, command: &CommentCommand) -> Result<(), Failure> {
                 .map_err(|e| not_found_as_user(e, id))?;
             ctx.finish(store)?;
             ctx.print(&comment, || {
-                println!("Comment {} added to {id}", comment.id)
+                println!("Comment {} added to {id}", comment.id);
             });
         }
         CommentCommand::List { id } => {
@@ -90,7 +90,7 @@ pub fn config(ctx: &Ctx<'_>, command: &ConfigCommand) -> Result<(), Failure> {
             let value = store.get_config(key)?;
             ctx.finish(store)?;
             ctx.print(&serde_json::json!({ "key": key, "value": value }), || {
-                println!("{value}")
+                println!("{value}");
             });
         }
         ConfigCommand::Set { key, value } => {
@@ -101,7 +101,7 @@ pub fn config(ctx: &Ctx<'_>, command: &ConfigCommand) -> Result<(), Failure> {
             store.set_config(key, value)?;
             ctx.finish(store)?;
             ctx.print(&serde_json::json!({ "key": key, "value": value }), || {
-                println!("{key} = {value}")
+                println!("{key} = {value}");
             });
         }
         ConfigCommand::List => {

@@ -61,7 +61,7 @@ pub fn export(ctx: &Ctx<'_>, args: &ExportArgs) -> Result<(), Failure> {
         println!(
             "Exported {} issues to {} ({} bytes)",
             report.issues, report.path, report.bytes
-        )
+        );
     });
     Ok(())
 }

@@ -136,7 +136,7 @@ pub fn dep(ctx: &Ctx<'_>, command: &DepCommand) -> Result<(), Failure> {
                 status: "added",
             };
             ctx.print(&change, || {
-                println!("Added: {issue} depends on {depends_on} ({dep_type})")
+                println!("Added: {issue} depends on {depends_on} ({dep_type})");
             });
         }
         DepCommand::Remove { issue, depends_on } => {
@@ -152,7 +152,7 @@ pub fn dep(ctx: &Ctx<'_>, command: &DepCommand) -> Result<(), Failure> {
                 status: "removed",
             };
             ctx.print(&change, || {
-                println!("Removed: {issue} no longer depends on {depends_on}")
+                println!("Removed: {issue} no longer depends on {depends_on}");
             });
         }
         DepCommand::Tree {
