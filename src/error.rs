@@ -26,20 +26,20 @@ pub enum Error {
         op: &'static str,
     },
     /// A write was attempted on a store opened read-only.
-    #[error("{op}: store {path} is read-only")]
+    #[error("{op}: store {} is read-only", .path.display())]
     ReadOnly {
         /// The operation that was refused.
-        op: String,
+        op: &'static str,
         /// The database the store reads.
-        path: String,
+        path: PathBuf,
     },
     /// Another process (or store) held the database for longer than the busy timeout.
-    #[error("{op}: database {path} is locked by another process (waited {waited_ms} ms)")]
+    #[error("{op}: database {} is locked by another process (waited {waited_ms} ms)", .path.display())]
     Locked {
         /// The operation that waited.
         op: &'static str,
         /// The database file.
-        path: String,
+        path: PathBuf,
         /// How long beadstore waited before giving up.
         waited_ms: u64,
     },
@@ -75,7 +75,7 @@ pub enum Error {
     #[error("{op}: database is busy")]
     Busy {
         /// The operation that gave up.
-        op: String,
+        op: &'static str,
     },
     /// The file does not have the tables and columns beadstore needs, even after migrating.
     #[error("database schema is incompatible: {}", describe_missing(.missing_tables, .missing_columns))]
@@ -102,12 +102,12 @@ pub enum Error {
         message: String,
     },
     /// The file is not a database, or its content is damaged.
-    #[error("{op}: database {path} is corrupt: {message}")]
+    #[error("{op}: database {} is corrupt: {message}", .path.display())]
     Corrupt {
         /// The operation that found the damage.
-        op: String,
+        op: &'static str,
         /// The database file.
-        path: String,
+        path: PathBuf,
         /// What the engine reported.
         message: String,
     },
@@ -121,37 +121,43 @@ pub enum Error {
     #[error("{op}: constraint failed: {message}")]
     Constraint {
         /// The operation that was refused.
-        op: String,
+        op: &'static str,
         /// The engine's description of the constraint.
         message: String,
     },
-    /// An argument was malformed (a bad URI, an unknown option, an empty prefix...).
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
+    /// An argument was malformed (a bad URI, an unknown option, an issue that fails
+    /// validation...); nothing was written.
+    #[error("invalid input: {message}")]
+    InvalidInput {
+        /// The argument or issue field at fault (`title`, `priority`, `uri`, `dep_type`...).
+        field: &'static str,
+        /// What is wrong with it (Go's wording where Go has one).
+        message: String,
+    },
     /// The operating system refused a file operation.
-    #[error("{op}: {path}: {source}")]
+    #[error("{op}: {}: {source}", .path.display())]
     Io {
         /// The operation.
         op: &'static str,
         /// The file concerned.
-        path: String,
+        path: PathBuf,
         /// The OS error.
         #[source]
         source: std::io::Error,
     },
     /// A project configuration file (`.beads/config.yaml`) could not be read or parsed.
-    #[error("config {path}: {message}")]
+    #[error("config {}: {message}", .path.display())]
     Config {
         /// The file.
-        path: String,
+        path: PathBuf,
         /// What is wrong with it.
         message: String,
     },
     /// A JSONL line could not be taken as an issue; nothing from the file was committed.
-    #[error("{path}:{line}: {message}")]
+    #[error("{}:{line}: {message}", .path.display())]
     Jsonl {
         /// The file.
-        path: String,
+        path: PathBuf,
         /// The 1-based line number.
         line: usize,
         /// What is wrong with the line.
@@ -160,22 +166,31 @@ pub enum Error {
     /// The database file was replaced under the store and the operation cannot run on it: the
     /// new file cannot be used yet (empty, half-copied, not a beads database, missing), or a
     /// write went to the file that was replaced. The store tries again when the file changes.
-    #[error("{op}: database {path} was {kind}: {reason}")]
+    #[error("{op}: database {} was {kind}: {reason}", .path.display())]
     Replaced {
         /// The operation.
         op: &'static str,
         /// The database path.
-        path: String,
+        path: PathBuf,
         /// What happened to the file.
         kind: crate::freshness::ReplacementKind,
         /// Why the operation could not use the file at the path.
         reason: String,
     },
+    /// Something beadstore relies on did not hold (an insert that returned no row, an issue
+    /// that cannot be written as JSON): a bug in beadstore, not in the input or the file.
+    #[error("{op}: internal error: {message}")]
+    Internal {
+        /// The operation.
+        op: &'static str,
+        /// What did not hold.
+        message: String,
+    },
     /// Any other engine failure, including a contained engine panic.
     #[error("{op}: engine error: {message}")]
     Engine {
         /// The operation.
-        op: String,
+        op: &'static str,
         /// The engine's message.
         message: String,
     },
@@ -235,10 +250,18 @@ impl Error {
         }
     }
 
+    /// `InvalidInput` for `field`.
+    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            field,
+            message: message.into(),
+        }
+    }
+
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             op,
-            path: path.into().display().to_string(),
+            path: path.into(),
             source,
         }
     }

@@ -22,7 +22,7 @@ pub(crate) fn wait_for_lock<T>(
         if waited >= timeout {
             return Err(Error::Locked {
                 op,
-                path: path.to_owned(),
+                path: path.into(),
                 waited_ms: waited.as_millis() as u64,
             });
         }

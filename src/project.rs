@@ -142,7 +142,7 @@ impl ProjectConfig {
     /// Parses the text of a `config.yaml` found at `file` (which sets the repository root).
     pub fn parse(text: &str, file: &Path) -> Result<Self> {
         let bad = |message: String| Error::Config {
-            path: file.display().to_string(),
+            path: file.to_path_buf(),
             message,
         };
         let docs = YamlLoader::load_from_str(text).map_err(|e| bad(e.to_string()))?;
@@ -303,7 +303,7 @@ impl ProjectSource {
                 .db_file
                 .as_deref()
                 .and_then(Path::parent)
-                .map(|d| d.join(CONFIG_FILE).display().to_string())
+                .map(|d| d.join(CONFIG_FILE))
                 .unwrap_or_default(),
             message,
         })

@@ -29,7 +29,7 @@ fn garbage_empty_and_zeroed_files_are_typed_errors() {
         for read_only in [false, true] {
             let r = Store::open_with(p.to_str().unwrap(), OpenOptions::new().read_only(read_only));
             match r {
-                Err(Error::Corrupt { path, .. }) => assert_eq!(path, p.to_str().unwrap()),
+                Err(Error::Corrupt { path, .. }) => assert_eq!(path, p),
                 Err(Error::SchemaIncompatible { .. }) if name == "zeroes" => {}
                 other => panic!("{name} (read_only={read_only}): expected Corrupt, got {other:?}"),
             }

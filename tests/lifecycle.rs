@@ -110,7 +110,7 @@ fn file_uris_are_parsed_and_never_become_file_names() {
         format!("file:{}?unknown=1", file.display()),
     ] {
         assert!(
-            matches!(Store::open_uri(&bad), Err(Error::InvalidInput(_))),
+            matches!(Store::open_uri(&bad), Err(Error::InvalidInput { .. })),
             "{bad} should be rejected"
         );
     }
@@ -278,7 +278,7 @@ fn config_and_metadata_behave_like_go() {
     assert_eq!(store.get_config("issue_prefix").unwrap(), "");
     assert!(matches!(
         store.set_config("", "v"),
-        Err(Error::InvalidInput(_))
+        Err(Error::InvalidInput { .. })
     ));
 }
 
@@ -496,7 +496,7 @@ fn a_transaction_may_fail_with_the_callers_own_error_type_and_rolls_back() {
     // beadstore's own failures inside arrive converted into the caller's type.
     let result: Result<(), AppError> = store.transaction(|tx| Ok(tx.set_config("", "empty key")?));
     assert!(
-        matches!(result, Err(AppError::Store(Error::InvalidInput(_)))),
+        matches!(result, Err(AppError::Store(Error::InvalidInput { .. }))),
         "{result:?}"
     );
     let read: Result<String, AppError> = store.snapshot(|tx| Ok(tx.get_config("half")?));

@@ -702,7 +702,7 @@ fn a_dependency_keeps_the_author_time_and_metadata_it_was_given() {
         )
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidInput(m) if m.contains("parent-child")),
+        matches!(&err, Error::InvalidInput { message: m, .. } if m.contains("parent-child")),
         "{err:?}"
     );
     link(&store, &c.id, &epic.id, dep_type::PARENT_CHILD);
@@ -712,7 +712,7 @@ fn a_dependency_keeps_the_author_time_and_metadata_it_was_given() {
         store
             .add_dependency(&Dependency::new(&a.id, &c.id, ""), "tester")
             .unwrap_err(),
-        Error::InvalidInput(_)
+        Error::InvalidInput { .. }
     ));
     assert!(matches!(
         store.add_dependency(&d, "tester").unwrap_err(),

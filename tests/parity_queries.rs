@@ -146,7 +146,7 @@ fn a_batch_created_in_a_transaction_is_readable_in_it_and_a_later_failure_undoes
         })
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidInput(m) if m.contains("title")),
+        matches!(&err, Error::InvalidInput { field: "title", message: m } if m.contains("title")),
         "{err:?}"
     );
     assert!(!first_id.is_empty());
@@ -336,10 +336,13 @@ fn comments_in_a_transaction_need_an_existing_issue_and_roll_back_with_it() {
         .transaction(|tx| -> beadstore::Result<_> {
             tx.add_issue_comment(&existing.id, "ann", "lost")?;
             tx.add_comment_event(&existing.id, "ann", "lost too")?;
-            Err::<(), _>(Error::InvalidInput("abort".into()))
+            Err::<(), _>(Error::InvalidInput {
+                field: "test",
+                message: "abort".into(),
+            })
         })
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)));
+    assert!(matches!(err, Error::InvalidInput { .. }));
     assert!(store.get_issue_comments(&existing.id).unwrap().is_empty());
     assert_eq!(
         store.get_events(&existing.id, 0).unwrap().len(),
@@ -381,10 +384,13 @@ fn config_and_metadata_written_in_a_transaction_are_read_back_in_it_and_roll_bac
             tx.set_metadata("last_import", "rolled-back")?;
             tx.set_config("brand.new", "x")?;
             created = tx.create_issue(issue("with config"), "me")?.id;
-            Err::<(), _>(Error::InvalidInput("abort".into()))
+            Err::<(), _>(Error::InvalidInput {
+                field: "test",
+                message: "abort".into(),
+            })
         })
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)));
+    assert!(matches!(err, Error::InvalidInput { .. }));
     assert_eq!(store.get_config("sync.branch").unwrap(), "beads-sync");
     assert_eq!(store.get_metadata("last_import").unwrap(), "2025-01-01");
     assert_eq!(store.get_config("brand.new").unwrap(), "");
@@ -407,11 +413,11 @@ fn config_and_metadata_written_in_a_transaction_are_read_back_in_it_and_roll_bac
     );
     // An empty key is refused.
     let err = store.transaction(|tx| tx.set_config("", "v")).unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     let err = store
         .transaction(|tx| tx.set_metadata("", "v"))
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
 }
 
 // Go: TestTransactionConcurrent, TestParallelIssueCreation.
@@ -686,7 +692,10 @@ fn search_inside_a_transaction_sees_its_uncommitted_issues_statuses_and_labels()
             tx.search_issues("phantom", &IssueFilter::default())?.len(),
             1
         );
-        Err::<(), _>(Error::InvalidInput("abort".into()))
+        Err::<(), _>(Error::InvalidInput {
+            field: "test",
+            message: "abort".into(),
+        })
     });
     assert!(store
         .search_issues("phantom", &IssueFilter::default())
@@ -781,7 +790,7 @@ fn updates_are_validated_closed_issues_get_closed_at_and_unknown_lookups_are_non
     let bad = |u: IssueUpdate, word: &str| {
         let err = store.update_issue(&a.id, &u, "me").unwrap_err();
         assert!(
-            matches!(&err, Error::InvalidInput(m) if m.contains(word)),
+            matches!(&err, Error::InvalidInput { message: m, .. } if m.contains(word)),
             "{word}: {err:?}"
         );
     };
@@ -846,7 +855,7 @@ fn updates_are_validated_closed_issues_get_closed_at_and_unknown_lookups_are_non
     open.closed_at = Some(at("2024-01-01T00:00:00Z"));
     assert!(matches!(
         store.create_issue(open, "me").unwrap_err(),
-        Error::InvalidInput(_)
+        Error::InvalidInput { .. }
     ));
 
     assert!(store.get_issue_by_external_ref("nope-1").unwrap().is_none());
@@ -950,7 +959,7 @@ fn a_batch_gets_distinct_short_ids_events_and_dirty_marks_and_fixes_missing_clos
         .create_issues(vec![issue("ok 1"), issue("ok 2"), bad], "me")
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidInput(m) if m.contains("issue 2") && m.contains("priority")),
+        matches!(&err, Error::InvalidInput { field: "priority", message: m } if m.contains("issue 2") && m.contains("priority")),
         "{err:?}"
     );
     // Duplicate explicit ids within one batch are refused.

@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status, Timestamp};
+use beadstore::ops::maintenance::Eligibility;
 use beadstore::ops::IssueUpdate;
 use beadstore::{Error, NotFoundKind, Store};
 use common::issues::{create, store_with_prefix};
@@ -350,7 +351,7 @@ fn custom_statuses_from_config_are_accepted_on_create_and_update_and_nothing_els
     reviewed.status = Status::parse("review");
     let err = store.create_issue(reviewed.clone(), "tester").unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidInput(m) if m.contains("invalid status")),
+        matches!(&err, Error::InvalidInput { message: m, .. } if m.contains("invalid status")),
         "{err:?}"
     );
     store
@@ -379,7 +380,7 @@ fn custom_statuses_from_config_are_accepted_on_create_and_update_and_nothing_els
         store
             .update_issue(&made.id, &to("QA"), "tester")
             .unwrap_err(),
-        Error::InvalidInput(_)
+        Error::InvalidInput { .. }
     ));
     assert_eq!(
         store.get_issue(&made.id).unwrap().unwrap().status,
@@ -442,9 +443,12 @@ fn compaction_candidates_need_age_history_and_no_active_dependents_and_a_missing
     assert!(tier2[0].dependent_count >= 120, "{:?}", tier2[0]);
     assert_eq!(
         store.check_compaction_eligibility("bd-busy", 2).unwrap(),
-        (true, String::new())
+        Eligibility::Eligible
     );
-    assert!(!store.check_compaction_eligibility("bd-quiet", 2).unwrap().0);
+    assert_eq!(
+        store.check_compaction_eligibility("bd-quiet", 2).unwrap(),
+        Eligibility::NotYet { tier: 2 }
+    );
     // Fewer events are enough when the config says so.
     store.set_config("compact_tier2_commits", "2").unwrap();
     assert_eq!(store.get_tier2_candidates().unwrap().len(), 2);
@@ -494,11 +498,14 @@ fn compaction_candidates_need_age_history_and_no_active_dependents_and_a_missing
     );
     assert_eq!(
         store.check_compaction_eligibility("bd-999", 1).unwrap(),
-        (false, "issue not found".to_owned())
+        Eligibility::NotFound
     );
     assert_eq!(
-        store.check_compaction_eligibility("bd-c1", 3).unwrap(),
-        (false, "invalid tier: 3".to_owned())
+        store
+            .check_compaction_eligibility("bd-c1", 3)
+            .unwrap()
+            .to_string(),
+        "invalid tier: 3"
     );
     // Compaction marks nothing dirty.
     clear_dirty(&store);

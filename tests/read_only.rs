@@ -34,9 +34,9 @@ fn missing_file_is_not_found_and_memory_is_refused() {
     );
     assert!(!t.path.parent().unwrap().exists(), "nor its directory");
     let err = Store::open_read_only(":memory:").unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     let err = Store::open_uri("file:x?mode=memory&mode=ro").unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
 }
 
 #[test]

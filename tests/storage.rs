@@ -7,7 +7,7 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 
 use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status};
-use beadstore::ops::maintenance::DeleteOptions;
+use beadstore::ops::maintenance::{DeleteOptions, Eligibility};
 use beadstore::ops::{IssueFilter, IssueUpdate, WorkFilter};
 use beadstore::{Error, NotFoundKind, Store};
 use common::issues::{create, ids, store_with_prefix};
@@ -23,7 +23,7 @@ fn creating_needs_a_prefix_and_makes_short_hash_ids_with_an_event_and_a_dirty_ma
     let store = Store::open(t.path_str()).unwrap();
     let err = store.create_issue(Issue::new("first"), "me").unwrap_err();
     assert!(
-        matches!(err, Error::InvalidInput(ref m) if m.contains("issue_prefix")),
+        matches!(err, Error::InvalidInput { message: ref m, .. } if m.contains("issue_prefix")),
         "{err:?}"
     );
     assert_eq!(
@@ -127,29 +127,40 @@ fn bad_input_is_a_typed_error_and_writes_nothing() {
         f(&mut i);
         i
     };
-    let cases: Vec<(Issue, &str)> = vec![
-        (bad(|i| i.title.clear()), "title is required"),
-        (bad(|i| i.title = "x".repeat(501)), "500 characters"),
-        (bad(|i| i.priority = 5), "priority"),
+    let cases: Vec<(Issue, &str, &str)> = vec![
+        (bad(|i| i.title.clear()), "title", "title is required"),
+        (
+            bad(|i| i.title = "x".repeat(501)),
+            "title",
+            "500 characters",
+        ),
+        (bad(|i| i.priority = 5), "priority", "priority"),
         (
             bad(|i| i.status = Status::parse("nonsense")),
+            "status",
             "invalid status",
         ),
         (
             bad(|i| i.issue_type = IssueType::parse("molecule")),
+            "issue_type",
             "invalid issue type",
         ),
-        (bad(|i| i.estimated_minutes = Some(-1)), "negative"),
+        (
+            bad(|i| i.estimated_minutes = Some(-1)),
+            "estimated_minutes",
+            "negative",
+        ),
         (
             bad(|i| i.id = "xx-1".into()),
+            "id",
             "does not match configured prefix",
         ),
     ];
-    for (issue, message) in cases {
+    for (issue, field, message) in cases {
         let err = store.create_issue(issue, "me").unwrap_err();
         assert!(
-            matches!(&err, Error::InvalidInput(m) if m.contains(message)),
-            "{message}: {err:?}"
+            matches!(&err, Error::InvalidInput { field: f, message: m } if *f == field && m.contains(message)),
+            "{field}, {message}: {err:?}"
         );
     }
     // 500 characters of multi-byte text is fine (the limit counts characters).
@@ -182,7 +193,7 @@ fn bad_input_is_a_typed_error_and_writes_nothing() {
     let err = store
         .create_issues(vec![Issue::new("ok"), bad(|i| i.priority = 9)], "me")
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)));
+    assert!(matches!(err, Error::InvalidInput { .. }));
     assert_eq!(
         store
             .search_issues("", &IssueFilter::default())
@@ -246,7 +257,7 @@ fn status_changes_manage_closed_at_events_and_the_content_hash() {
             "me",
         )
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)));
+    assert!(matches!(err, Error::InvalidInput { .. }));
     store
         .close_issue(&issue.id, "finished", "me", "s1")
         .unwrap();
@@ -295,7 +306,7 @@ fn cycles_are_refused_with_the_path_and_external_targets_are_allowed() {
     let err = store
         .add_dependency(&dep(&a.id, &a.id, "blocks"), "me")
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)));
+    assert!(matches!(err, Error::InvalidInput { .. }));
     let err = store
         .add_dependency(&dep(&a.id, "bd-none", "blocks"), "me")
         .unwrap_err();
@@ -642,10 +653,13 @@ fn transactions_read_their_own_writes_and_roll_back_on_error_and_panic() {
     let err = store
         .transaction(|tx| -> beadstore::Result<_> {
             tx.create_issue(Issue::new("doomed"), "me")?;
-            Err::<(), _>(Error::InvalidInput("changed my mind".into()))
+            Err::<(), _>(Error::InvalidInput {
+                field: "test",
+                message: "changed my mind".into(),
+            })
         })
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)));
+    assert!(matches!(err, Error::InvalidInput { .. }));
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _ = store.transaction(|tx| -> beadstore::Result<_> {
             tx.create_issue(Issue::new("doomed too"), "me")?;
@@ -833,7 +847,7 @@ fn export_hashes_renames_batch_deletes_and_compaction() {
     let err = store
         .delete_issues(&["bd-renamed".into()], &DeleteOptions::default())
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     let dry = store
         .plan_delete_issues(
             &["bd-renamed".into()],
@@ -870,9 +884,12 @@ fn export_hashes_renames_batch_deletes_and_compaction() {
     );
     assert_eq!(
         store.check_compaction_eligibility(&c.id, 1).unwrap(),
-        (true, String::new())
+        Eligibility::Eligible
     );
-    assert!(!store.check_compaction_eligibility(&b.id, 1).unwrap().0);
+    assert!(!store
+        .check_compaction_eligibility(&b.id, 1)
+        .unwrap()
+        .is_eligible());
     store.apply_compaction(&c.id, 1, 100, 40, "abc123").unwrap();
     let compacted = store.get_issue(&c.id).unwrap().unwrap();
     assert_eq!(
@@ -887,7 +904,14 @@ fn export_hashes_renames_batch_deletes_and_compaction() {
     );
     assert_eq!(
         store.check_compaction_eligibility(&c.id, 1).unwrap(),
-        (false, "issue is already compacted".into())
+        Eligibility::WrongLevel { tier: 1 }
+    );
+    assert_eq!(
+        store
+            .check_compaction_eligibility(&c.id, 1)
+            .unwrap()
+            .to_string(),
+        "issue is already compacted"
     );
 }
 
@@ -1224,7 +1248,7 @@ fn issue_types_declared_in_config_yaml_are_accepted_when_the_database_declares_n
     let mut agent = Issue::new("an agent bead");
     agent.issue_type = IssueType::parse("agent");
     let err = store.create_issue(agent.clone(), "t").unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
     store.close().unwrap();
 
     std::fs::write(
@@ -1241,7 +1265,7 @@ fn issue_types_declared_in_config_yaml_are_accepted_when_the_database_declares_n
     store.set_config("types.custom", "role").unwrap();
     assert_eq!(store.custom_types().unwrap(), ["role"]);
     let err = store.create_issue(agent, "t").unwrap_err();
-    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
 
     std::fs::write(t.dir.path().join(".beads/config.yaml"), "types: [unclosed").unwrap();
     let fresh = Store::open(t.path_str()).unwrap();
@@ -1305,7 +1329,7 @@ fn child_ids_honour_the_configured_depth_and_bring_back_a_deleted_parent() {
     // Default depth 3: bd-p.1.1.1 has no children.
     let err = store.next_child_id("bd-p.1.1.1").unwrap_err();
     assert!(
-        matches!(err, Error::InvalidInput(ref m) if m.contains("maximum hierarchy depth (3)")),
+        matches!(err, Error::InvalidInput { message: ref m, .. } if m.contains("maximum hierarchy depth (3)")),
         "{err:?}"
     );
     store.close().unwrap();
@@ -1320,7 +1344,7 @@ fn child_ids_honour_the_configured_depth_and_bring_back_a_deleted_parent() {
     let store = Store::open(t.path_str()).unwrap();
     let err = store.next_child_id("bd-p.1").unwrap_err();
     assert!(
-        matches!(err, Error::InvalidInput(ref m) if m.contains("maximum hierarchy depth (1)")),
+        matches!(err, Error::InvalidInput { message: ref m, .. } if m.contains("maximum hierarchy depth (1)")),
         "{err:?}"
     );
     assert_eq!(store.next_child_id("bd-gone").unwrap(), "bd-gone.1");

@@ -33,61 +33,58 @@ pub(super) fn from_engine(v: &turso_core::Value) -> Value {
 }
 
 /// Maps an engine error onto beadstore's typed errors, naming the operation and the database.
-pub(super) fn map_error(op: &str, label: &str, query_only: bool, e: LimboError) -> Error {
+pub(super) fn map_error(op: &'static str, label: &str, query_only: bool, e: LimboError) -> Error {
     let message = e.to_string();
     match e {
         LimboError::LockingError(_) => Error::Locked {
             op: "open",
-            path: label.to_owned(),
+            path: label.into(),
             waited_ms: 0,
         },
-        LimboError::Busy | LimboError::BusySnapshot | LimboError::TableLocked => {
-            Error::Busy { op: op.to_owned() }
-        }
+        LimboError::Busy | LimboError::BusySnapshot | LimboError::TableLocked => Error::Busy { op },
         LimboError::ReadOnly => Error::ReadOnly {
-            op: op.to_owned(),
-            path: label.to_owned(),
+            op,
+            path: label.into(),
         },
         LimboError::ParseError(_) if query_only && message.contains("query_only") => {
             Error::ReadOnly {
-                op: op.to_owned(),
-                path: label.to_owned(),
+                op,
+                path: label.into(),
             }
         }
         LimboError::Corrupt(_) | LimboError::NotADB | LimboError::Page1NotAlloc => Error::Corrupt {
-            op: op.to_owned(),
-            path: label.to_owned(),
+            op,
+            path: label.into(),
             message,
         },
         LimboError::CompletionError(_) if message.contains("short read") => Error::Corrupt {
-            op: op.to_owned(),
-            path: label.to_owned(),
+            op,
+            path: label.into(),
             message,
         },
         // The disk refused a write, sync or truncation (full, failing): the OS error, typed.
         LimboError::CompletionError(CompletionError::IOError(kind, io_op)) => Error::Io {
             op: io_op,
-            path: label.to_owned(),
+            path: label.into(),
             source: std::io::Error::new(kind, message),
         },
         LimboError::CompletionError(CompletionError::ShortWrite) => Error::Io {
             op: "write",
-            path: label.to_owned(),
+            path: label.into(),
             source: std::io::Error::new(std::io::ErrorKind::WriteZero, message),
         },
-        LimboError::Constraint(_) | LimboError::ForeignKeyConstraint(_) => Error::Constraint {
-            op: op.to_owned(),
-            message,
-        },
+        LimboError::Constraint(_) | LimboError::ForeignKeyConstraint(_) => {
+            Error::Constraint { op, message }
+        }
         _ => Error::Engine {
-            op: format!("{op} ({label})"),
-            message,
+            op,
+            message: format!("{message} (database {label})"),
         },
     }
 }
 
 /// Turns a caught engine panic into an error that says what happened.
-pub(super) fn panic_error(op: &str, label: &str, payload: &Box<dyn Any + Send>) -> Error {
+pub(super) fn panic_error(op: &'static str, label: &str, payload: &Box<dyn Any + Send>) -> Error {
     let detail = payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
@@ -98,12 +95,12 @@ pub(super) fn panic_error(op: &str, label: &str, payload: &Box<dyn Any + Send>) 
     if detail.starts_with("fsync error") {
         return Error::Io {
             op: "fsync",
-            path: label.to_owned(),
+            path: label.into(),
             source: std::io::Error::other(detail),
         };
     }
     Error::Engine {
-        op: op.to_owned(),
+        op,
         message: format!("engine panicked: {detail}"),
     }
 }

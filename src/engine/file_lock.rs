@@ -398,7 +398,7 @@ impl FileGate {
     fn locked(&self, op: &'static str, waited: Duration) -> Error {
         Error::Locked {
             op,
-            path: self.label.clone(),
+            path: self.label.clone().into(),
             waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
         }
     }

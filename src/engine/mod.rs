@@ -158,14 +158,14 @@ impl EngineConn {
     }
 
     /// Runs one or more statements that take no parameters and return no rows.
-    pub(crate) fn execute_batch(&self, op: &str, sql: &str) -> Result<()> {
+    pub(crate) fn execute_batch(&self, op: &'static str, sql: &str) -> Result<()> {
         // Batches carry DDL (migrations): statements prepared against the old schema go.
         self.statements.lock().clear();
         self.guard(op, |conn| conn.execute(sql))
     }
 
     /// Runs one statement with parameters; returns the number of rows it changed.
-    pub(crate) fn execute(&self, op: &str, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+    pub(crate) fn execute(&self, op: &'static str, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         self.with_statement(op, sql, |stmt| {
             bind(stmt, params)?;
             drive(stmt, |_| Ok(()))?;
@@ -174,7 +174,12 @@ impl EngineConn {
     }
 
     /// Runs one statement with parameters and collects every row.
-    pub(crate) fn query(&self, op: &str, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>> {
+    pub(crate) fn query(
+        &self,
+        op: &'static str,
+        sql: &str,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Row>> {
         self.with_statement(op, sql, |stmt| {
             bind(stmt, params)?;
             let mut rows = Vec::new();
@@ -194,7 +199,7 @@ impl EngineConn {
     /// A statement whose run failed is dropped rather than cached.
     fn with_statement<T>(
         &self,
-        op: &str,
+        op: &'static str,
         sql: &str,
         f: impl FnOnce(&mut turso_core::Statement) -> turso_core::Result<T>,
     ) -> Result<T> {
@@ -291,12 +296,12 @@ impl EngineConn {
 
     fn guard<T>(
         &self,
-        op: &str,
+        op: &'static str,
         f: impl FnOnce(&Arc<Connection>) -> turso_core::Result<T>,
     ) -> Result<T> {
         if self.is_poisoned() {
             return Err(Error::Engine {
-                op: op.to_owned(),
+                op,
                 message: "connection unusable after an earlier engine panic".into(),
             });
         }
@@ -330,7 +335,11 @@ fn is_cacheable(sql: &str) -> bool {
 }
 
 /// Runs an engine call with panics turned into `Error::Engine`.
-fn contain<T>(op: &str, label: &str, f: impl FnOnce() -> turso_core::Result<T>) -> Result<T> {
+fn contain<T>(
+    op: &'static str,
+    label: &str,
+    f: impl FnOnce() -> turso_core::Result<T>,
+) -> Result<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(convert::map_error(op, label, false, e)),

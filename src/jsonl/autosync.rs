@@ -140,7 +140,7 @@ impl FileLines {
         let mut by_id = BTreeMap::new();
         for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
             let bad = |message: String| Error::Jsonl {
-                path: path.display().to_string(),
+                path: path.to_path_buf(),
                 line: index + 1,
                 message,
             };

@@ -81,8 +81,8 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Appends the issue's export line to `text`.
 pub(crate) fn append_line(text: &mut Vec<u8>, issue: &Issue, html: HtmlEscaping) -> Result<()> {
-    write_line(text, issue, html).map_err(|e| Error::Engine {
-        op: "export".into(),
+    write_line(text, issue, html).map_err(|e| Error::Internal {
+        op: "export",
         message: format!("issue {} cannot be written as JSON: {e}", issue.id),
     })
 }

@@ -258,7 +258,7 @@ impl WriteTxn<'_> {
             // Types come as they were written: only the built-in ones are checked.
             let own_type = [issue.issue_type.as_str().to_owned()];
             validate_as(&issue, &statuses, &own_type, true).map_err(|e| Error::Jsonl {
-                path: source.to_owned(),
+                path: source.into(),
                 line: number,
                 message: format!("issue {}: {e}", issue.id),
             })?;

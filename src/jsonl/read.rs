@@ -27,7 +27,7 @@ pub fn read_issues(input: impl BufRead, path: &str) -> Result<Vec<Line>> {
     while let Some(line) = lines.next_line() {
         number += 1;
         let bad = |message: String| Error::Jsonl {
-            path: path.to_owned(),
+            path: path.into(),
             line: number,
             message,
         };

@@ -113,8 +113,8 @@ pub(crate) fn time(v: &Value) -> Option<Timestamp> {
 /// evaluates its fields in the order written.
 pub(crate) fn issue_from_row(row: &Row) -> Result<Issue> {
     if row.len() < ISSUE_SELECT.len() {
-        return Err(Error::Engine {
-            op: "read issue".into(),
+        return Err(Error::Internal {
+            op: "read issue",
             message: format!("expected {} columns, got {}", ISSUE_SELECT.len(), row.len()),
         });
     }

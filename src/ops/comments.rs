@@ -125,8 +125,8 @@ impl WriteTxn<'_> {
         let comment = rows
             .first()
             .map(comment_from_row)
-            .ok_or_else(|| Error::Engine {
-                op: "add comment".into(),
+            .ok_or_else(|| Error::Internal {
+                op: "add comment",
                 message: "the insert returned no row".into(),
             })?;
         record::dirty(self, &[issue_id], &now())?;

@@ -124,10 +124,10 @@ fn set_kv(
     value: &str,
 ) -> Result<()> {
     if key.is_empty() {
-        return Err(Error::InvalidInput(format!(
-            "{} key is empty",
-            table.name()
-        )));
+        return Err(Error::invalid(
+            "key",
+            format!("{} key is empty", table.name()),
+        ));
     }
     let sql = format!(
         "INSERT INTO {} (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

@@ -94,9 +94,12 @@ impl WriteTxn<'_> {
     pub fn add_dependency(&self, dep: &Dependency, actor: &str) -> Result<()> {
         let kind = dep.dep_type.as_str();
         if kind.is_empty() || kind.len() > 50 {
-            return Err(Error::InvalidInput(format!(
-                "invalid dependency type: {kind:?} (must be non-empty string, max 50 chars)"
-            )));
+            return Err(Error::invalid(
+                "dep_type",
+                format!(
+                    "invalid dependency type: {kind:?} (must be non-empty string, max 50 chars)"
+                ),
+            ));
         }
         let source = self
             .get_issue(&dep.issue_id)?
@@ -107,16 +110,22 @@ impl WriteTxn<'_> {
                 Error::not_found(NotFoundKind::DependencyTarget, &dep.depends_on_id)
             })?;
             if dep.issue_id == dep.depends_on_id {
-                return Err(Error::InvalidInput("issue cannot depend on itself".into()));
+                return Err(Error::invalid(
+                    "depends_on_id",
+                    "issue cannot depend on itself",
+                ));
             }
             if kind == dep_type::PARENT_CHILD
                 && source.issue_type == IssueType::Epic
                 && target.issue_type != IssueType::Epic
             {
-                return Err(Error::InvalidInput(format!(
-                    "invalid parent-child dependency: parent ({}) cannot depend on child ({}); the child depends on the parent",
-                    dep.issue_id, dep.depends_on_id
-                )));
+                return Err(Error::invalid(
+                    "depends_on_id",
+                    format!(
+                        "invalid parent-child dependency: parent ({}) cannot depend on child ({}); the child depends on the parent",
+                        dep.issue_id, dep.depends_on_id
+                    ),
+                ));
             }
             if kind != dep_type::RELATES_TO {
                 if let Some(path) = self.path_between(&dep.depends_on_id, &dep.issue_id)? {

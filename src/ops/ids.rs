@@ -146,7 +146,7 @@ pub(crate) fn generate(
         }
     }
     Err(Error::Constraint {
-        op: "generate issue id".into(),
+        op: "generate issue id",
         message: format!(
             "failed to generate unique ID after trying lengths {base}-{LONGEST_HASH} with {NONCES_PER_LENGTH} nonces each"
         ),
@@ -186,16 +186,17 @@ impl WriteTxn<'_> {
             .unwrap_or(MAX_HIERARCHY_DEPTH);
         let depth = parent_id.matches('.').count();
         if depth >= max_depth {
-            return Err(Error::InvalidInput(format!(
-                "maximum hierarchy depth ({max_depth}) exceeded for parent {parent_id}"
-            )));
+            return Err(Error::invalid(
+                "parent_id",
+                format!("maximum hierarchy depth ({max_depth}) exceeded for parent {parent_id}"),
+            ));
         }
         let n = first_i64(&self.query(
             "INSERT INTO child_counters (parent_id, last_child) VALUES (?, 1) ON CONFLICT (parent_id) DO UPDATE SET last_child = last_child + 1 RETURNING last_child",
             &[parent_id.into()],
         )?)
-        .ok_or_else(|| Error::Engine {
-            op: "next child id".into(),
+        .ok_or_else(|| Error::Internal {
+            op: "next child id",
             message: "the child counter returned no row".into(),
         })?;
         Ok(format!("{parent_id}.{n}"))

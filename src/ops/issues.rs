@@ -23,8 +23,8 @@ pub const CONVOY_CLOSE_ACTOR: &str = "system:convoy-completion";
 /// The close reason recorded on a convoy's automatic close.
 pub const CONVOY_CLOSE_REASON: &str = "All tracked issues completed";
 
-fn invalid(message: impl Into<String>) -> Error {
-    Error::InvalidInput(message.into())
+fn invalid(field: &'static str, message: impl Into<String>) -> Error {
+    Error::invalid(field, message)
 }
 
 fn not_found(id: &str) -> Error {
@@ -47,33 +47,40 @@ pub(crate) fn validate_as(
 ) -> Result<()> {
     let title_chars = issue.title.chars().count();
     if title_chars == 0 {
-        return Err(invalid("validation failed: title is required"));
+        return Err(invalid("title", "validation failed: title is required"));
     }
     if title_chars > MAX_TITLE_CHARS {
-        return Err(invalid(format!(
+        return Err(invalid("title", format!(
             "validation failed: title must be {MAX_TITLE_CHARS} characters or less (got {title_chars})"
         )));
     }
     if !(0..=4).contains(&issue.priority) {
-        return Err(invalid(format!(
-            "validation failed: priority must be between 0 and 4 (got {})",
-            issue.priority
-        )));
+        return Err(invalid(
+            "priority",
+            format!(
+                "validation failed: priority must be between 0 and 4 (got {})",
+                issue.priority
+            ),
+        ));
     }
     if !issue.status.is_valid_with(statuses) {
-        return Err(invalid(format!(
-            "validation failed: invalid status: {}",
-            issue.status
-        )));
+        return Err(invalid(
+            "status",
+            format!("validation failed: invalid status: {}", issue.status),
+        ));
     }
     if !issue.issue_type.is_valid_with(types) {
-        return Err(invalid(format!(
-            "validation failed: invalid issue type: {}",
-            issue.issue_type
-        )));
+        return Err(invalid(
+            "issue_type",
+            format!(
+                "validation failed: invalid issue type: {}",
+                issue.issue_type
+            ),
+        ));
     }
     if issue.estimated_minutes.is_some_and(|m| m < 0) {
         return Err(invalid(
+            "estimated_minutes",
             "validation failed: estimated_minutes cannot be negative",
         ));
     }
@@ -81,21 +88,25 @@ pub(crate) fn validate_as(
     let tombstone = issue.status == Status::Tombstone;
     if closed && issue.closed_at.is_none() {
         return Err(invalid(
+            "closed_at",
             "validation failed: closed issues must have closed_at timestamp",
         ));
     }
     if !closed && !tombstone && issue.closed_at.is_some() {
         return Err(invalid(
+            "closed_at",
             "validation failed: non-closed issues cannot have closed_at timestamp",
         ));
     }
     if tombstone && issue.deleted_at.is_none() {
         return Err(invalid(
+            "deleted_at",
             "validation failed: tombstone issues must have deleted_at timestamp",
         ));
     }
     if !tombstone && !imported && issue.deleted_at.is_some() {
         return Err(invalid(
+            "deleted_at",
             "validation failed: non-tombstone issues cannot have deleted_at timestamp",
         ));
     }
@@ -103,10 +114,13 @@ pub(crate) fn validate_as(
         "", "idle", "spawning", "running", "working", "stuck", "done", "stopped", "dead",
     ];
     if !AGENT_STATES.contains(&issue.agent_state.as_str()) {
-        return Err(invalid(format!(
-            "validation failed: invalid agent state: {}",
-            issue.agent_state
-        )));
+        return Err(invalid(
+            "agent_state",
+            format!(
+                "validation failed: invalid agent state: {}",
+                issue.agent_state
+            ),
+        ));
     }
     Ok(())
 }
@@ -133,7 +147,7 @@ pub(crate) fn fill_defaults(issue: &mut Issue, at: &Timestamp) {
 pub(crate) fn issue_prefix(tx: &ReadTxn<'_>) -> Result<String> {
     let prefix = tx.get_config("issue_prefix")?;
     if prefix.is_empty() {
-        return Err(invalid(
+        return Err(invalid("issue_prefix", 
             "database not initialized: issue_prefix config is missing (run 'beadstore init --prefix <prefix>' first)",
         ));
     }
@@ -557,7 +571,9 @@ impl WriteTxn<'_> {
         for (i, issue) in issues.iter_mut().enumerate() {
             fill_defaults(issue, &at);
             validate_as(issue, &statuses, &types, options.imported).map_err(|e| match e {
-                Error::InvalidInput(m) if i > 0 => invalid(format!("issue {i}: {m}")),
+                Error::InvalidInput { field, message } if i > 0 => {
+                    invalid(field, format!("issue {i}: {message}"))
+                }
                 other => other,
             })?;
             if issue.content_hash.is_empty() {
@@ -569,15 +585,18 @@ impl WriteTxn<'_> {
         for issue in issues.iter().filter(|i| !i.id.is_empty()) {
             if !taken.insert(issue.id.clone()) {
                 return Err(Error::Constraint {
-                    op: "create issues".into(),
+                    op: "create issues",
                     message: format!("duplicate issue ID within batch: {}", issue.id),
                 });
             }
             if !options.skip_prefix_validation && !issue.id.starts_with(&format!("{prefix}-")) {
-                return Err(invalid(format!(
-                    "issue ID '{}' does not match configured prefix '{prefix}'",
-                    issue.id
-                )));
+                return Err(invalid(
+                    "id",
+                    format!(
+                        "issue ID '{}' does not match configured prefix '{prefix}'",
+                        issue.id
+                    ),
+                ));
             }
         }
         let explicit: Vec<&str> = issues
@@ -642,6 +661,7 @@ impl WriteTxn<'_> {
         let old = self.get_issue(id)?.ok_or_else(|| not_found(id))?;
         if update.status == Some(Status::Tombstone) {
             return Err(invalid(
+                "status",
                 "cannot set status to tombstone directly; delete the issue instead",
             ));
         }
@@ -804,8 +824,8 @@ impl WriteTxn<'_> {
     /// content hash filled in). Records a `created` event and marks it dirty.
     pub fn create_issue(&self, issue: Issue, actor: &str) -> Result<Issue> {
         let mut created = self.create_issues(vec![issue], actor)?;
-        created.pop().ok_or_else(|| Error::Engine {
-            op: "create issue".into(),
+        created.pop().ok_or_else(|| Error::Internal {
+            op: "create issue",
             message: "nothing was created".into(),
         })
     }
@@ -998,7 +1018,7 @@ impl WriteTxn<'_> {
         match stored.get(id).map(String::as_str) {
             Some("tombstone") => self.hard_delete(id).map(|()| true),
             Some(_) => Err(Error::Constraint {
-                op: "create issue".into(),
+                op: "create issue",
                 message: format!("issue ID already exists: {id}"),
             }),
             None => Ok(true),

@@ -51,6 +51,64 @@ pub struct DeleteReport {
     pub orphaned: Vec<String>,
 }
 
+/// Whether an issue may be compacted at a tier now; `Display` gives Go's reason for a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Eligibility {
+    /// It may be compacted.
+    Eligible,
+    /// There is no issue with that id.
+    NotFound,
+    /// It is not closed.
+    NotClosed,
+    /// It is closed but has no `closed_at`.
+    NoClosedAt,
+    /// It is pinned, which protects it from compaction.
+    Pinned,
+    /// Only tiers 1 and 2 exist.
+    InvalidTier(u8),
+    /// It is not at the level the tier starts from (tier 1: uncompacted; tier 2: level 1).
+    WrongLevel {
+        /// The tier asked for.
+        tier: u8,
+    },
+    /// Not yet: open dependents, not closed long enough, or (tier 2) too few events.
+    NotYet {
+        /// The tier asked for.
+        tier: u8,
+    },
+}
+
+impl Eligibility {
+    /// True for `Eligible`.
+    pub fn is_eligible(self) -> bool {
+        self == Eligibility::Eligible
+    }
+}
+
+impl std::fmt::Display for Eligibility {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Eligibility::Eligible => f.write_str("eligible"),
+            Eligibility::NotFound => f.write_str("issue not found"),
+            Eligibility::NotClosed => f.write_str("issue is not closed"),
+            Eligibility::NoClosedAt => f.write_str("issue has no closed_at timestamp"),
+            Eligibility::Pinned => f.write_str("issue is pinned (protected from compaction)"),
+            Eligibility::InvalidTier(tier) => write!(f, "invalid tier: {tier}"),
+            Eligibility::WrongLevel { tier: 1 } => f.write_str("issue is already compacted"),
+            Eligibility::WrongLevel { .. } => {
+                f.write_str("issue must be at compaction level 1 for tier 2")
+            }
+            Eligibility::NotYet { tier: 1 } => {
+                f.write_str("issue has open dependents or not closed long enough")
+            }
+            Eligibility::NotYet { .. } => f.write_str(
+                "issue has open dependents, not closed long enough, or insufficient events",
+            ),
+        }
+    }
+}
+
 /// An issue that compaction may shrink.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompactionCandidate {
@@ -157,45 +215,32 @@ impl ReadTxn<'_> {
         self.candidates(&sql, &[format!("-{days} days").into(), events.into()])
     }
 
-    /// Whether the issue may be compacted at `tier` now, and why not.
-    pub fn check_compaction_eligibility(&self, issue_id: &str, tier: u8) -> Result<(bool, String)> {
+    /// Whether the issue may be compacted at `tier` now, and if not, why.
+    pub fn check_compaction_eligibility(&self, issue_id: &str, tier: u8) -> Result<Eligibility> {
         let Some(issue) = self.get_issue(issue_id)? else {
-            return Ok((false, "issue not found".into()));
+            return Ok(Eligibility::NotFound);
         };
-        let refuse = |why: &str| Ok((false, why.to_owned()));
         if issue.status != crate::model::Status::Closed {
-            return refuse("issue is not closed");
+            return Ok(Eligibility::NotClosed);
         }
         if issue.closed_at.is_none() {
-            return refuse("issue has no closed_at timestamp");
+            return Ok(Eligibility::NoClosedAt);
         }
         if issue.pinned {
-            return refuse("issue is pinned (protected from compaction)");
+            return Ok(Eligibility::Pinned);
         }
-        let (level, candidates, why) = match tier {
-            1 => (
-                0,
-                self.get_tier1_candidates()?,
-                "issue has open dependents or not closed long enough",
-            ),
-            2 => (
-                1,
-                self.get_tier2_candidates()?,
-                "issue has open dependents, not closed long enough, or insufficient events",
-            ),
-            other => return Ok((false, format!("invalid tier: {other}"))),
+        let (level, candidates) = match tier {
+            1 => (0, self.get_tier1_candidates()?),
+            2 => (1, self.get_tier2_candidates()?),
+            other => return Ok(Eligibility::InvalidTier(other)),
         };
         if issue.compaction_level != level {
-            return refuse(if tier == 1 {
-                "issue is already compacted"
-            } else {
-                "issue must be at compaction level 1 for tier 2"
-            });
+            return Ok(Eligibility::WrongLevel { tier });
         }
         if candidates.iter().any(|c| c.issue_id == issue_id) {
-            Ok((true, String::new()))
+            Ok(Eligibility::Eligible)
         } else {
-            refuse(why)
+            Ok(Eligibility::NotYet { tier })
         }
     }
 
@@ -457,10 +502,13 @@ impl ReadTxn<'_> {
                 }
             }
             if !outside.is_empty() && !options.force {
-                return Err(Error::InvalidInput(format!(
-                    "issues outside the deletion set depend on it: {}; use cascade to delete them or force to orphan them",
-                    outside.iter().cloned().collect::<Vec<_>>().join(", ")
-                )));
+                return Err(Error::invalid(
+                    "ids",
+                    format!(
+                        "issues outside the deletion set depend on it: {}; use cascade to delete them or force to orphan them",
+                        outside.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
             }
             report.orphaned = outside.into_iter().collect();
         }

@@ -26,7 +26,7 @@ pub const INVARIANT_NAMES: [&str; 3] = [
     "required_config_present",
 ];
 
-fn count(conn: &EngineConn, op: &str, sql: &str) -> Result<i64> {
+fn count(conn: &EngineConn, op: &'static str, sql: &str) -> Result<i64> {
     Ok(first_i64(&conn.query(op, sql, &[])?).unwrap_or(0))
 }
 

@@ -138,7 +138,7 @@ impl Handle {
         } else {
             self.writer.try_lock_for(self.busy_timeout)
         };
-        let mut guard = guard.ok_or_else(|| Error::Busy { op: op.to_owned() })?;
+        let mut guard = guard.ok_or(Error::Busy { op })?;
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed { op });
         }

@@ -33,7 +33,7 @@ impl Location {
 /// `:memory:`. Nothing in it is read as a URI: `file:x` is a file named `file:x`.
 pub(crate) fn from_path(path: &Path, cwd: &Path) -> Result<Location> {
     if path.as_os_str().is_empty() {
-        return Err(Error::InvalidInput("database path is empty".into()));
+        return Err(Error::invalid("path", "database path is empty"));
     }
     if path.as_os_str() == MEMORY {
         return Ok(Location {
@@ -44,10 +44,13 @@ pub(crate) fn from_path(path: &Path, cwd: &Path) -> Result<Location> {
     }
     // The engine opens its files by a UTF-8 name: a lossy conversion could open another file.
     if path.to_str().is_none() {
-        return Err(Error::InvalidInput(format!(
+        return Err(Error::invalid(
+            "path",
+            format!(
             "database path {} is not valid UTF-8, which the engine needs to open a file by name",
             path.display()
-        )));
+        ),
+        ));
     }
     Ok(Location {
         file: Some(absolute(path, cwd)),
@@ -63,9 +66,12 @@ pub(crate) fn parse_uri(input: &str, cwd: &Path) -> Result<Location> {
         return from_path(Path::new(input), cwd);
     }
     let Some(rest) = input.strip_prefix("file:") else {
-        return Err(Error::InvalidInput(format!(
+        return Err(Error::invalid(
+            "uri",
+            format!(
             "database URI {input:?} does not start with file: (open a plain path with Store::open)"
-        )));
+        ),
+        ));
     };
     let (raw_path, query) = match rest.split_once('?') {
         Some((p, q)) => (p, q),
@@ -86,25 +92,30 @@ pub(crate) fn parse_uri(input: &str, cwd: &Path) -> Result<Location> {
                 "rw" | "rwc" => {}
                 "memory" => memory = true,
                 other => {
-                    return Err(Error::InvalidInput(format!(
-                        "unknown mode={other} in database URI (expected ro, rw, rwc or memory)"
-                    )))
+                    return Err(Error::invalid(
+                        "uri",
+                        format!(
+                            "unknown mode={other} in database URI (expected ro, rw, rwc or memory)"
+                        ),
+                    ))
                 }
             },
             "_pragma" => apply_pragma(&value, &mut busy_timeout)?,
             // Accepted for compatibility with Go beads connection strings; nothing to do here.
             "cache" | "_time_format" | "_timefmt" | "_txlock" | "vfs" | "immutable" | "nolock" => {}
             other => {
-                return Err(Error::InvalidInput(format!(
-                    "unknown parameter {other:?} in database URI {input:?}"
-                )))
+                return Err(Error::invalid(
+                    "uri",
+                    format!("unknown parameter {other:?} in database URI {input:?}"),
+                ))
             }
         }
     }
     if memory {
         if read_only {
-            return Err(Error::InvalidInput(
-                "an in-memory database cannot be opened read-only".into(),
+            return Err(Error::invalid(
+                "uri",
+                "an in-memory database cannot be opened read-only",
             ));
         }
         return Ok(Location {
@@ -114,9 +125,10 @@ pub(crate) fn parse_uri(input: &str, cwd: &Path) -> Result<Location> {
         });
     }
     if path.is_empty() {
-        return Err(Error::InvalidInput(format!(
-            "database URI {input:?} names no file"
-        )));
+        return Err(Error::invalid(
+            "uri",
+            format!("database URI {input:?} names no file"),
+        ));
     }
     Ok(Location {
         file: Some(absolute(Path::new(&path), cwd)),
@@ -127,30 +139,33 @@ pub(crate) fn parse_uri(input: &str, cwd: &Path) -> Result<Location> {
 
 /// Applies one `_pragma=name(value)` parameter.
 fn apply_pragma(spec: &str, busy_timeout: &mut Option<Duration>) -> Result<()> {
-    let bad = || Error::InvalidInput(format!("malformed _pragma={spec} in database URI"));
+    let bad = || Error::invalid("uri", format!("malformed _pragma={spec} in database URI"));
     let (name, arg) = spec.split_once('(').ok_or_else(bad)?;
     let arg = arg.strip_suffix(')').ok_or_else(bad)?.trim();
     match name.trim().to_ascii_lowercase().as_str() {
         "busy_timeout" => {
             let ms: u64 = arg.parse().map_err(|_| {
-                Error::InvalidInput(format!(
-                    "busy_timeout({arg}) is not a number of milliseconds"
-                ))
+                Error::invalid(
+                    "uri",
+                    format!("busy_timeout({arg}) is not a number of milliseconds"),
+                )
             })?;
             *busy_timeout = Some(Duration::from_millis(ms));
             Ok(())
         }
         "foreign_keys" => match arg.to_ascii_lowercase().as_str() {
             "on" | "1" | "true" | "yes" => Ok(()),
-            _ => Err(Error::InvalidInput(format!(
-                "foreign_keys({arg}): beadstore always enforces foreign keys"
-            ))),
+            _ => Err(Error::invalid(
+                "uri",
+                format!("foreign_keys({arg}): beadstore always enforces foreign keys"),
+            )),
         },
         // The engine only has a WAL; other journal modes are accepted and WAL is kept.
         "journal_mode" => Ok(()),
-        other => Err(Error::InvalidInput(format!(
-            "unsupported _pragma={other}(...) in database URI"
-        ))),
+        other => Err(Error::invalid(
+            "uri",
+            format!("unsupported _pragma={other}(...) in database URI"),
+        )),
     }
 }
 
@@ -166,9 +181,10 @@ fn strip_authority(path: &str) -> Result<&str> {
     if authority.is_empty() || authority.eq_ignore_ascii_case("localhost") {
         Ok(rest)
     } else {
-        Err(Error::InvalidInput(format!(
-            "database URI names a remote host {authority:?}"
-        )))
+        Err(Error::invalid(
+            "uri",
+            format!("database URI names a remote host {authority:?}"),
+        ))
     }
 }
 
@@ -182,7 +198,7 @@ fn percent_decode(s: &str) -> Result<String> {
                 .get(i + 1..i + 3)
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| Error::InvalidInput(format!("bad percent escape in {s:?}")))?;
+                .ok_or_else(|| Error::invalid("uri", format!("bad percent escape in {s:?}")))?;
             out.push(hex);
             i += 3;
         } else {
@@ -191,7 +207,7 @@ fn percent_decode(s: &str) -> Result<String> {
         }
     }
     String::from_utf8(out)
-        .map_err(|_| Error::InvalidInput(format!("percent escapes in {s:?} are not UTF-8")))
+        .map_err(|_| Error::invalid("uri", format!("percent escapes in {s:?} are not UTF-8")))
 }
 
 /// Makes a path absolute against `cwd` and removes `.` and `..` components lexically.
@@ -245,9 +261,9 @@ mod tests {
         assert!(!loc.read_only);
         assert!(matches!(
             parse_at("plain/beads.db"),
-            Err(Error::InvalidInput(_))
+            Err(Error::InvalidInput { .. })
         ));
-        assert!(matches!(path_at(""), Err(Error::InvalidInput(_))));
+        assert!(matches!(path_at(""), Err(Error::InvalidInput { .. })));
         Ok(())
     }
 
@@ -255,7 +271,7 @@ mod tests {
     fn a_path_that_is_not_utf8_is_refused_not_opened_lossily() {
         use std::os::unix::ffi::OsStrExt;
         let odd = std::ffi::OsStr::from_bytes(b"/tmp/be\xffads.db");
-        assert!(matches!(path_at(odd), Err(Error::InvalidInput(_))));
+        assert!(matches!(path_at(odd), Err(Error::InvalidInput { .. })));
     }
 
     #[test]
@@ -300,7 +316,7 @@ mod tests {
             "file:x%zz.db",
         ] {
             assert!(
-                matches!(parse_at(bad), Err(Error::InvalidInput(_))),
+                matches!(parse_at(bad), Err(Error::InvalidInput { .. })),
                 "{bad:?} should be rejected"
             );
         }

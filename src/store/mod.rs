@@ -187,8 +187,9 @@ impl Store {
         };
         let Some(file) = location.file else {
             if read_only {
-                return Err(Error::InvalidInput(
-                    "read-only mode is not supported for in-memory databases".into(),
+                return Err(Error::invalid(
+                    "read_only",
+                    "read-only mode is not supported for in-memory databases",
                 ));
             }
             let db = EngineDb::open(Target::Memory, &path)?;
@@ -366,7 +367,7 @@ impl Store {
             {
                 reconnect::discard_stale_wal(file, id, epoch, self.read_only, self.busy_timeout)
                     .map_err(|message| Error::Engine {
-                        op: "close".into(),
+                        op: "close",
                         message,
                     })
             }
@@ -592,11 +593,11 @@ impl Store {
         Ok(crate::value::first_text(self.query("PRAGMA journal_mode", &[])?).unwrap_or_default())
     }
 
-    pub(crate) fn require_writable(&self, op: &str) -> Result<()> {
+    pub(crate) fn require_writable(&self, op: &'static str) -> Result<()> {
         if self.read_only {
             return Err(Error::ReadOnly {
-                op: op.to_owned(),
-                path: self.path.clone(),
+                op,
+                path: self.path.clone().into(),
             });
         }
         Ok(())
@@ -647,7 +648,7 @@ fn open_file_handle(
     }
     Err(Error::Replaced {
         op: "open",
-        path: path.to_owned(),
+        path: path.into(),
         kind: ReplacementKind::NewFile,
         reason: format!("the file was replaced during each of {ATTEMPTS} attempts to open it"),
     })

@@ -439,7 +439,7 @@ impl Store {
     fn replaced(&self, op: &'static str, kind: ReplacementKind, reason: String) -> Error {
         Error::Replaced {
             op,
-            path: self.path.clone(),
+            path: self.path.clone().into(),
             kind,
             reason,
         }

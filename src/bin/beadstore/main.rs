@@ -29,7 +29,7 @@ pub enum Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         match e {
-            Error::InvalidInput(msg) => Failure::User(msg),
+            Error::InvalidInput { message, .. } => Failure::User(message),
             e @ (Error::Cycle { .. }
             | Error::Jsonl { .. }
             | Error::Config { .. }

@@ -9,7 +9,7 @@ pub mod work;
 
 use std::path::PathBuf;
 
-use beadstore::{Error, FreshnessMode, OpenOptions, Store};
+use beadstore::{FreshnessMode, OpenOptions, Store};
 use serde::Serialize;
 
 use crate::autosync::{self, Policy};
@@ -129,7 +129,7 @@ pub fn no_issue(id: &str) -> Failure {
     Failure::User(format!("no issue {id}"))
 }
 
-/// A typed error from a command's input, for the error paths that need wording of their own.
+/// A bad argument on the command line, for the error paths that need wording of their own.
 pub fn invalid(message: impl Into<String>) -> Failure {
-    Failure::from(Error::InvalidInput(message.into()))
+    Failure::User(message.into())
 }
