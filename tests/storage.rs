@@ -978,22 +978,29 @@ fn orphans_follow_the_chosen_handling_and_parents_come_back_from_the_jsonl_histo
     assert_eq!(store.orphan_handling().unwrap(), OrphanHandling::Allow);
 }
 
-/// Prepared statements are reused, but never across the read-only switch of a snapshot: a
-/// write that ran on a connection earlier is still refused inside a snapshot.
+/// Reads run on query-only connections: SQL that writes is refused through `query`, in a
+/// snapshot or not, however often the same statement ran (prepared statements are reused, and
+/// one prepared on the writer never leaks to a reader); it writes through `execute`.
 #[test]
-fn statement_reuse_never_lets_a_write_into_a_snapshot() {
+fn statement_reuse_never_lets_a_write_into_a_read() {
     let t = TempDb::new();
     let store = store_with_prefix(&t);
     let sql = "INSERT INTO metadata (key, value) VALUES ('k', 'v') ON CONFLICT(key) DO UPDATE SET value = excluded.value";
     for _ in 0..3 {
-        store.query(sql, &[]).unwrap();
+        store.execute(sql, &[]).unwrap();
     }
     for _ in 0..3 {
+        let err = store.query(sql, &[]).unwrap_err();
+        assert!(matches!(err, Error::ReadOnly { .. }), "{err:?}");
         // A read transaction has no `execute`; SQL that writes through `query` is refused.
         let err = store.snapshot(|tx| tx.query(sql, &[])).unwrap_err();
         assert!(matches!(err, Error::ReadOnly { .. }), "{err:?}");
     }
     assert_eq!(store.get_metadata("k").unwrap(), "v");
+    store
+        .execute("DELETE FROM metadata WHERE key = 'k'", &[])
+        .unwrap();
+    assert_eq!(store.get_metadata("k").unwrap(), "");
 }
 
 #[test]

@@ -164,6 +164,12 @@ impl EngineConn {
         self.guard(op, |conn| conn.execute(sql))
     }
 
+    /// Begins, commits or rolls back a transaction (`sql` is the statement), through the
+    /// statement cache: unlike `execute_batch`, it leaves the other cached statements alone.
+    pub(crate) fn control(&self, op: &'static str, sql: &str) -> Result<()> {
+        self.execute(op, sql, &[]).map(|_| ())
+    }
+
     /// Runs one statement with parameters; returns the number of rows it changed.
     pub(crate) fn execute(&self, op: &'static str, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         self.with_statement(op, sql, |stmt| {
@@ -255,6 +261,11 @@ impl EngineConn {
     /// Connections of a read-only database stay query-only whatever is asked.
     pub(crate) fn set_query_only(&self, on: bool, database_read_only: bool) -> Result<()> {
         let on = on || database_read_only;
+        // The engine re-prepares every statement of a connection whose mode changed: a call
+        // that changes nothing must not cost that.
+        if self.query_only.load(Ordering::Acquire) == on {
+            return Ok(());
+        }
         self.guard("set query_only", |conn| {
             conn.set_query_only(on);
             Ok(())
@@ -329,9 +340,13 @@ fn is_cacheable(sql: &str) -> bool {
         .take(7)
         .collect::<String>()
         .to_ascii_uppercase();
-    ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "REPLACE"]
-        .iter()
-        .any(|k| head.starts_with(k))
+    // BEGIN / COMMIT / ROLLBACK neither read nor change the schema: caching them keeps a
+    // transaction from re-preparing them, and from dropping every other cached statement.
+    [
+        "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "REPLACE", "BEGIN", "COMMIT", "ROLLBACK",
+    ]
+    .iter()
+    .any(|k| head.starts_with(k))
 }
 
 /// Runs an engine call with panics turned into `Error::Engine`.

@@ -147,7 +147,7 @@ impl Handle {
         }
         if guard.is_poisoned() {
             // An engine panic left this connection unusable: replace it with a fresh one.
-            let fresh = self.connect()?;
+            let fresh = self.connect(false)?;
             let old = std::mem::replace(&mut *guard, fresh);
             let _ = old.close();
         }
@@ -171,7 +171,7 @@ impl Handle {
         let pooled = self.idle_readers.lock().pop();
         let conn = match pooled {
             Some(c) => c,
-            None => self.connect()?,
+            None => self.connect(true)?,
         };
         let guard = ReaderGuard {
             _lock: lock,
@@ -182,8 +182,13 @@ impl Handle {
         Ok(guard)
     }
 
-    fn connect(&self) -> Result<EngineConn> {
+    /// A new connection; a reader is query-only for its whole life (switching it back and
+    /// forth would make the engine re-prepare every statement cached on it).
+    fn connect(&self, reader: bool) -> Result<EngineConn> {
         let conn = self.db.connect(self.busy_timeout)?;
+        if reader {
+            conn.set_query_only(true, self.db.is_read_only())?;
+        }
         if let Some(gate) = &self.gate {
             conn.set_generation(gate.generation());
         }

@@ -399,7 +399,8 @@ impl Store {
         self.write_on("execute batch", |w| w.execute_batch("execute batch", sql))
     }
 
-    /// Runs a query on a reader connection and returns every row.
+    /// Runs a query on a reader connection and returns every row. Readers are query-only:
+    /// SQL that writes fails with `Error::ReadOnly` (write with [`Store::execute`]).
     pub fn query(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Row>> {
         self.read_on("query", |r| r.query("query", sql, params))
     }

@@ -106,19 +106,18 @@ impl WriteTxn<'_> {
     }
 }
 
-/// Runs `work` in a deferred (read) transaction on `conn`, with writes refused by the engine
-/// too (raw SQL through `query` cannot write), then ends it.
+/// Runs `work` in a deferred (read) transaction on the reader connection `conn`, which the
+/// engine keeps query-only (raw SQL through `query` cannot write), then ends it.
 pub(super) fn run_read<T, E: From<Error>>(
     conn: &EngineConn,
     project: &ProjectSource,
     database_read_only: bool,
     work: impl FnOnce(&ReadTxn<'_>) -> std::result::Result<T, E>,
 ) -> std::result::Result<T, E> {
+    // Readers are made query-only when created: this changes nothing and costs nothing.
     conn.set_query_only(true, database_read_only)?;
     let tx = ReadTxn { conn, project };
-    let result = run_with(conn, "BEGIN", || work(&tx));
-    conn.set_query_only(false, database_read_only)?;
-    result
+    run_with(conn, "BEGIN", || work(&tx))
 }
 
 /// Runs `work` in an IMMEDIATE transaction on the writer connection `conn`.
@@ -138,21 +137,21 @@ fn run_with<T, E: From<Error>>(
     begin: &str,
     work: impl FnOnce() -> std::result::Result<T, E>,
 ) -> std::result::Result<T, E> {
-    conn.execute_batch("begin transaction", begin)?;
+    conn.control("begin transaction", begin)?;
     match catch_unwind(AssertUnwindSafe(work)) {
-        Ok(Ok(value)) => match conn.execute_batch("commit", "COMMIT") {
+        Ok(Ok(value)) => match conn.control("commit", "COMMIT") {
             Ok(()) => Ok(value),
             Err(e) => {
-                let _ = conn.execute_batch("rollback", "ROLLBACK");
+                let _ = conn.control("rollback", "ROLLBACK");
                 Err(e.into())
             }
         },
         Ok(Err(e)) => {
-            let _ = conn.execute_batch("rollback", "ROLLBACK");
+            let _ = conn.control("rollback", "ROLLBACK");
             Err(e)
         }
         Err(panic) => {
-            let _ = conn.execute_batch("rollback", "ROLLBACK");
+            let _ = conn.control("rollback", "ROLLBACK");
             resume_unwind(panic)
         }
     }
