@@ -50,8 +50,7 @@ pub mod faults {
 }
 pub use freshness::{FreshnessEvent, FreshnessMode, FreshnessStats, ReplacementKind};
 pub use row::{FromSql, OptionalExtension, Row};
-pub use schema::{MigrationReport, MigrationState, ProbeReport, SchemaAction, ISSUE_COLUMNS};
-pub use store::wsl::is_wsl2_windows_path;
+pub use schema::{MigrationReport, MigrationState, ProbeReport, SchemaAction};
 #[cfg(feature = "tokio")]
 pub use store::ReplacementEvents;
 pub use store::{

@@ -4,7 +4,8 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use beadstore::{Error, Store, ISSUE_COLUMNS};
+use beadstore::schema::ISSUE_COLUMNS;
+use beadstore::{Error, Store};
 use common::TempDb;
 
 /// (name, unique, partial) of every non-automatic index on `table`, read by real SQLite.

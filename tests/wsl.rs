@@ -1,6 +1,7 @@
 //! WSL2 path detection (Go store_wsl_test.go intent, GH#920, GH#1224) as a pure function.
 
-use beadstore::{is_wsl2_windows_path, Store};
+use beadstore::store::wsl::is_wsl2_windows_path;
+use beadstore::Store;
 
 const WSL: &str = "Linux version 5.15.167.4-microsoft-standard-WSL2 (root@f9c826d3017f) (gcc (GCC) 11.2.0) #1 SMP";
 const WSL1: &str =
