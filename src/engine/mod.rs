@@ -334,19 +334,19 @@ impl EngineConn {
 
 /// Plain data statements are cached; DDL, pragmas and transaction control are not.
 fn is_cacheable(sql: &str) -> bool {
+    // BEGIN / COMMIT / ROLLBACK neither read nor change the schema: caching them keeps a
+    // transaction from re-preparing them, and from dropping every other cached statement.
+    const CACHEABLE: [&str; 9] = [
+        "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "REPLACE", "BEGIN", "COMMIT", "ROLLBACK",
+    ];
+    // As many characters as the longest keyword, so each can match whole.
     let head: String = sql
         .trim_start()
         .chars()
-        .take(7)
+        .take(8)
         .collect::<String>()
         .to_ascii_uppercase();
-    // BEGIN / COMMIT / ROLLBACK neither read nor change the schema: caching them keeps a
-    // transaction from re-preparing them, and from dropping every other cached statement.
-    [
-        "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "REPLACE", "BEGIN", "COMMIT", "ROLLBACK",
-    ]
-    .iter()
-    .any(|k| head.starts_with(k))
+    CACHEABLE.iter().any(|k| head.starts_with(k))
 }
 
 /// Runs an engine call with panics turned into `Error::Engine`.
@@ -392,6 +392,34 @@ fn drive(
             }
             StepResult::Busy => return Err(turso_core::LimboError::Busy),
             StepResult::Interrupt => return Err(turso_core::LimboError::Interrupt),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_cacheable;
+
+    #[test]
+    fn transaction_control_and_dml_are_cached_but_ddl_and_pragmas_are_not() {
+        for sql in [
+            "SELECT 1",
+            " insert into t values (1)",
+            "BEGIN IMMEDIATE",
+            "BEGIN",
+            "COMMIT",
+            "ROLLBACK",
+            "rollback",
+        ] {
+            assert!(is_cacheable(sql), "{sql}");
+        }
+        for sql in [
+            "CREATE TABLE t (a)",
+            "PRAGMA journal_mode",
+            "DROP TABLE t",
+            "ALTER TABLE t",
+        ] {
+            assert!(!is_cacheable(sql), "{sql}");
         }
     }
 }

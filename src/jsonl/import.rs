@@ -183,7 +183,7 @@ enum DependencyOutcome {
 }
 
 impl Store {
-    /// Imports a JSONL file (see `Transaction::import_issues`). The whole file is read and
+    /// Imports a JSONL file (see `WriteTxn::import_issues`). The whole file is read and
     /// checked first: a bad line is an `Error::Jsonl` naming it, and nothing is written. In
     /// the same transaction the file is recorded as in step with the database, as Go's
     /// `bd import` records it (`jsonl_content_hash`, `jsonl_file_hash`, `last_import_time`).

@@ -252,7 +252,7 @@ impl WriteTxn<'_> {
 }
 
 impl WriteTxn<'_> {
-    /// [`Transaction::record_jsonl_in_step`], with the stamp of the file that holds it (none:
+    /// [`WriteTxn::record_jsonl_in_step`], with the stamp of the file that holds it (none:
     /// the next check reads the file).
     pub(crate) fn record_jsonl_in_step_stamped(
         &self,

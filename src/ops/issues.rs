@@ -935,7 +935,7 @@ impl ReadTxn<'_> {
 
 impl Store {
     /// Recreates missing ancestors of `id` from `issues.jsonl` beside the database; see
-    /// `Transaction::resurrect_parent_chain`.
+    /// `WriteTxn::resurrect_parent_chain`.
     pub fn try_resurrect_parent_chain(&self, id: &str) -> Result<bool> {
         self.transaction(|tx| match tx.jsonl_history() {
             Some(jsonl) => tx.resurrect_parent_chain(id, &jsonl),

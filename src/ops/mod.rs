@@ -1,6 +1,6 @@
-//! The beads Storage operations, one module per area. Each is written once against a
-//! `Transaction` (read-your-writes inside `Store::transaction`); the `Store` methods run it in
-//! its own write transaction or read snapshot.
+//! The beads Storage operations, one module per area. Each is written once, on `ReadTxn` or
+//! `WriteTxn` (read-your-writes inside `Store::transaction`); `#[store_ops]` gives `Store` the
+//! same method, running it in its own read snapshot or write transaction.
 
 pub(crate) mod columns;
 pub mod comments;

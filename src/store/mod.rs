@@ -467,7 +467,7 @@ impl Store {
         let reader = handle
             .reader("snapshot")
             .map_err(|e| self.explain_failure("snapshot", e))?;
-        let result = transaction::run_read(&reader, &self.project, self.read_only, work);
+        let result = transaction::run_read(&reader, &self.project, work);
         // `work` runs once: a snapshot the file changed under is reported, not repeated.
         result.map_err(|e| self.explain_work_failure("snapshot", e, false))
     }

@@ -106,16 +106,13 @@ impl WriteTxn<'_> {
     }
 }
 
-/// Runs `work` in a deferred (read) transaction on the reader connection `conn`, which the
-/// engine keeps query-only (raw SQL through `query` cannot write), then ends it.
+/// Runs `work` in a deferred (read) transaction on the reader connection `conn`, which is
+/// query-only from its creation (raw SQL through `query` cannot write), then ends it.
 pub(super) fn run_read<T, E: From<Error>>(
     conn: &EngineConn,
     project: &ProjectSource,
-    database_read_only: bool,
     work: impl FnOnce(&ReadTxn<'_>) -> std::result::Result<T, E>,
 ) -> std::result::Result<T, E> {
-    // Readers are made query-only when created: this changes nothing and costs nothing.
-    conn.set_query_only(true, database_read_only)?;
     let tx = ReadTxn { conn, project };
     run_with(conn, "BEGIN", || work(&tx))
 }
