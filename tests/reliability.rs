@@ -238,6 +238,91 @@ fn a_lock_holder_killed_mid_transaction_frees_the_file_at_once() {
     assert_eq!(common::sqlite_integrity(&t.path), "ok");
 }
 
+/// The WAL contract between processes: readers go on beside a writer of another process and a
+/// writer beside readers (each sees the last commit before it began, never a transaction in
+/// progress), and what rewrites the database file (a checkpoint) waits for those readers.
+#[test]
+fn readers_and_a_writer_of_different_processes_go_on_side_by_side() {
+    let t = common::TempDb::new();
+    let store = beadstore::Store::open(t.path_str()).unwrap();
+    store.set_config("issue_prefix", "bd").unwrap();
+    store
+        .create_issue(beadstore::model::Issue::new("before"), "test")
+        .unwrap();
+    let reader =
+        beadstore::Store::open_with(t.path_str(), beadstore::OpenOptions::new().read_only(true))
+            .unwrap();
+    let count = |s: &beadstore::Store| {
+        s.query_row("SELECT count(*) FROM issues", &[], |r| r.get::<i64>(0))
+            .unwrap()
+    };
+
+    // Another process holds a write transaction open for 4 s (it has written a config row).
+    let (mut holder, mut out) = common::spawn_testkit(&["hold", t.path_str(), "4000"]);
+    common::wait_for_line(&mut out, "ready");
+    let asked = Instant::now();
+    assert_eq!(count(&reader), 1);
+    assert_eq!(
+        reader.get_config("held_by").unwrap(),
+        "",
+        "an uncommitted write was read"
+    );
+    let read_took = asked.elapsed();
+    common::wait_for_line(&mut out, "closed");
+    assert!(holder.wait().unwrap().success());
+    assert!(
+        read_took < Duration::from_secs(2),
+        "the read waited {read_took:?} for the other process's transaction"
+    );
+    // Committed now: the long-lived read-only store sees it on its next call.
+    assert_eq!(reader.get_config("held_by").unwrap(), "testkit");
+
+    // Another process holds a read snapshot for 3 s: writes here commit at once, and its
+    // snapshot keeps seeing the database as it was when it began.
+    let (mut snapshot, mut out) = common::spawn_testkit(&["hold-read", t.path_str(), "3000"]);
+    common::wait_for_line(&mut out, "ready 1");
+    let asked = Instant::now();
+    store
+        .create_issue(beadstore::model::Issue::new("beside a reader"), "test")
+        .unwrap();
+    let write_took = asked.elapsed();
+    assert_eq!(count(&reader), 2);
+
+    // A checkpoint rewrites the file under that snapshot: it is refused within a short busy
+    // timeout, and waits for the snapshot with a long one.
+    let impatient = beadstore::Store::open_with(
+        t.path_str(),
+        beadstore::OpenOptions::new().busy_timeout(Duration::from_millis(200)),
+    )
+    .unwrap();
+    let refused = impatient.checkpoint();
+    assert!(
+        matches!(refused, Err(beadstore::Error::Locked { .. })),
+        "a checkpoint ran under another process's reader: {refused:?}"
+    );
+    drop(impatient);
+    let stats = store.checkpoint().unwrap();
+    let checkpoint_done = asked.elapsed();
+    common::wait_for_line(&mut out, "still 1");
+    common::wait_for_line(&mut out, "closed");
+    assert!(snapshot.wait().unwrap().success());
+    assert!(
+        write_took < Duration::from_secs(1),
+        "the write waited {write_took:?} for the other process's snapshot"
+    );
+    assert!(
+        checkpoint_done > Duration::from_millis(1500),
+        "the checkpoint did not wait for the reader ({checkpoint_done:?})"
+    );
+    assert_eq!(stats.checkpointed_frames, stats.wal_frames);
+    assert_eq!(count(&reader), 2);
+    reader.close().unwrap();
+    store.close().unwrap();
+    assert_eq!(std::fs::metadata(t.wal()).map(|m| m.len()).unwrap_or(0), 0);
+    assert_eq!(common::sqlite_integrity(&t.path), "ok");
+    assert_eq!(titles(&t.path).len(), 2);
+}
+
 /// A cheap deterministic sequence for the kill moments.
 struct Lcg(u64);
 

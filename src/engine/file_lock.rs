@@ -6,14 +6,23 @@
 //! anything that makes another wait.
 //!
 //! The locks are open-file-description (OFD) locks on SQLite's own lock bytes, so that real
-//! SQLite (Go bd, the `sqlite3` shell) and beadstore exclude each other per operation:
-//! - a writer holds the PENDING byte and the whole SHARED range exclusively, as SQLite's
-//!   EXCLUSIVE lock does;
-//! - a reader write-locks one byte of the SHARED range, picked at random (SQLite's scheme on
-//!   Windows): readers do not conflict with each other, but each conflicts with a writer and
-//!   with every SQLite connection (whose SHARED lock read-locks the whole range);
-//! - a reader first read-locks PENDING and lets it go once it has its byte, so a writer that
-//!   holds PENDING while it waits for readers to finish is not starved by new ones.
+//! SQLite (Go bd, the `sqlite3` shell) and beadstore exclude each other per operation, while
+//! beadstore's own readers and one writer run side by side as they would under SQLite's WAL:
+//! - a reader write-locks one byte of the SHARED range, picked at random past the first
+//!   (SQLite's scheme on Windows): readers conflict neither with each other nor with a writer,
+//!   but each conflicts with a checkpoint and with every SQLite connection (whose SHARED lock
+//!   read-locks the whole range);
+//! - a writer write-locks RESERVED and the first SHARED byte in one call: writers take turns,
+//!   readers go on (a writer only appends to the `-wal`, past every frame a reader uses), and
+//!   SQLite is kept out;
+//! - a checkpoint (or anything else that rewrites the database file or empties the `-wal`)
+//!   holds a writer's lock, then PENDING and the whole SHARED range, as SQLite's EXCLUSIVE
+//!   lock does: alone on the file;
+//! - a reader first read-locks PENDING and lets it go once it has its byte, so a checkpoint
+//!   that holds PENDING while it waits for readers to finish is not starved by new ones.
+//!
+//! The engine never checkpoints or restarts the `-wal` on its own (see `EngineDb::connect`):
+//! that would rewrite pages under readers of other processes.
 //!
 //! A process that has to wait blocks in the kernel (`F_OFD_SETLKW`) on a helper thread, so it is
 //! woken the moment the holder lets go instead of polling; the busy timeout bounds the wait.
@@ -38,20 +47,27 @@ use crate::error::{Error, NotFoundKind, Result};
 
 /// SQLite's PENDING byte: the start of its lock bytes.
 const PENDING: u64 = 0x4000_0000;
-/// The first byte of SQLite's SHARED range (after PENDING and RESERVED).
+/// SQLite's RESERVED byte: held by the one process that may write.
+const RESERVED: u64 = PENDING + 1;
+/// The first byte of SQLite's SHARED range (after PENDING and RESERVED); a writer holds it,
+/// readers pick from the bytes after it.
 const SHARED_FIRST: u64 = PENDING + 2;
 /// How many bytes the SHARED range has.
 const SHARED_SIZE: u64 = 510;
+/// Every lock byte, PENDING to the end of the SHARED range.
+const ALL_BYTES: u64 = SHARED_FIRST + SHARED_SIZE - PENDING;
 /// How many random bytes a reader tries before it waits for one.
 const READER_TRIES: usize = 8;
 
-/// What an operation does with the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an operation does with the file; each mode covers the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum LockMode {
-    /// Reads only: shares the file with other readers.
+    /// Reads only: shares the file with other readers and with a writer.
     Read,
-    /// May write: alone on the file.
+    /// Appends to the `-wal`: one writer at a time, beside any number of readers.
     Write,
+    /// Rewrites the database file or empties the `-wal` (checkpoint, discard): alone on it.
+    Exclusive,
 }
 
 /// A database file's identity: (device, inode).
@@ -178,6 +194,14 @@ impl FileGate {
         &self.path
     }
 
+    /// True while the database file has no bytes at all (a new database).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.anchor
+            .metadata()
+            .map(|m| m.len() == 0)
+            .unwrap_or(false)
+    }
+
     /// How many times the engine database was refreshed for another process's change.
     pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
@@ -197,7 +221,7 @@ impl FileGate {
         timeout: Duration,
         op: &'static str,
     ) -> Result<OpLock> {
-        self.lock_as(mode, mode == LockMode::Write, timeout, op)
+        self.lock_as(mode, mode >= LockMode::Write, timeout, op)
     }
 
     /// `lock` for an operation that writes only if `writes`: a read under the exclusive lock
@@ -231,20 +255,23 @@ impl FileGate {
                 Some(held)
                     if covers(held, mode)
                         && (mine
-                            || (!st.busy && st.synced && st.since.elapsed() < JOIN_WINDOW)) =>
+                            || (!st.busy
+                                && st.synced
+                                && st.since.elapsed() < JOIN_WINDOW
+                                && (held > LockMode::Read || self.unchanged()))) =>
                 {
                     st.holders += 1;
                     st.wrote |= writes;
                     return Ok(OpLock::new(self.clone(), id, false));
                 }
-                Some(LockMode::Read) if mine && !st.busy => {
+                Some(held) if mine && !st.busy && held < mode => {
                     let fd = st.held.as_ref().map_or(-1, |h| h.file.as_raw_fd());
                     let (mut st, got) = self.while_busy(st, || {
-                        self.upgrade(fd, timeout.saturating_sub(start.elapsed()), op)
+                        self.upgrade(fd, held, mode, timeout.saturating_sub(start.elapsed()), op)
                     });
                     got?;
                     if let Some(h) = st.held.as_mut() {
-                        h.mode = LockMode::Write;
+                        h.mode = mode;
                     }
                     st.holders += 1;
                     st.wrote |= writes;
@@ -374,25 +401,107 @@ impl FileGate {
         }
     }
 
-    /// Turns this thread's read lock (on `fd`) into a write lock. Rare (a write inside a
-    /// snapshot), so it retries briefly instead of waiting on a helper thread: the helper would
-    /// share the descriptor whose read byte the outer call still needs.
-    fn upgrade(&self, fd: RawFd, timeout: Duration, op: &'static str) -> Result<()> {
+    /// Turns this thread's lock (on `fd`, held in `held` mode) into a `want` lock. Rare (a
+    /// write inside a snapshot), so it retries briefly instead of waiting on a helper thread:
+    /// the helper would share the descriptor whose read byte the outer call still needs. A
+    /// reader that becomes a writer must still see the file as it is: when another process
+    /// committed since the read began, the upgrade is refused with `Error::Busy` (SQLite's
+    /// `SQLITE_BUSY_SNAPSHOT`), as writing from the older view would lose that commit.
+    fn upgrade(
+        &self,
+        fd: RawFd,
+        held: LockMode,
+        want: LockMode,
+        timeout: Duration,
+        op: &'static str,
+    ) -> Result<()> {
         let start = Instant::now();
-        let mut pause = Duration::from_micros(200);
-        loop {
-            match set_lock(fd, libc::F_WRLCK, SHARED_FIRST, SHARED_SIZE, false) {
-                Ok(true) => return Ok(()),
-                Ok(false) => {}
-                Err(e) => return Err(Error::io("lock file", &self.label, e)),
+        let io = |e| Error::io("lock file", &self.label, e);
+        if held == LockMode::Read {
+            if !poll_lock(fd, RESERVED, 2, timeout).map_err(io)? {
+                return Err(self.locked(op, start.elapsed()));
             }
-            let waited = start.elapsed();
-            if waited >= timeout {
-                return Err(self.locked(op, waited));
+            if !self.unchanged() {
+                set_lock(fd, libc::F_UNLCK, RESERVED, 2, false).map_err(io)?;
+                return Err(Error::Busy { op });
             }
-            std::thread::sleep(pause.min(timeout - waited));
-            pause = (pause * 2).min(Duration::from_millis(10));
         }
+        if want == LockMode::Exclusive
+            && !take_exclusive(fd, timeout.saturating_sub(start.elapsed())).map_err(io)?
+        {
+            if held == LockMode::Read {
+                set_lock(fd, libc::F_UNLCK, RESERVED, 2, false).map_err(io)?;
+            }
+            return Err(self.locked(op, start.elapsed()));
+        }
+        Ok(())
+    }
+
+    /// True when the file is as this process last saw it (so a thread may join a read lock
+    /// taken a moment ago without missing another process's commit).
+    fn unchanged(&self) -> bool {
+        let seen = lock_unpoisoned(&self.seen);
+        match (&*seen, self.capture()) {
+            (Seen::Known(state), Ok(now)) => **state == now,
+            _ => false,
+        }
+    }
+
+    /// Makes the process's write lock, held by the calling thread, exclusive: waits up to
+    /// `patience` for readers of other processes to finish (new ones queue behind it). `false`
+    /// when they did not in time; the write lock is then kept as it was. Threads of this
+    /// process inside the lock stay: the engine keeps its own readers safe from a checkpoint.
+    /// Kept until the outermost lock is released.
+    pub(crate) fn try_exclusive(&self, patience: Duration) -> Result<bool> {
+        let id = self as *const FileGate as usize;
+        let st = lock_unpoisoned(&self.proc);
+        let (fd, mode) = match st.held.as_ref() {
+            Some(h) => (h.file.as_raw_fd(), h.mode),
+            None => return Ok(false),
+        };
+        match mode {
+            LockMode::Exclusive => return Ok(true),
+            LockMode::Read => return Ok(false),
+            LockMode::Write if st.busy || holding(id) == 0 => return Ok(false),
+            LockMode::Write => {}
+        }
+        let (mut st, got) = self.while_busy(st, || take_exclusive(fd, patience));
+        let got = got.map_err(|e| Error::io("lock file", &self.label, e))?;
+        if got {
+            if let Some(h) = st.held.as_mut() {
+                h.mode = LockMode::Exclusive;
+            }
+            st.wrote = true;
+        }
+        Ok(got)
+    }
+
+    /// How many frames the `-wal` holds now, committed or not (0 without one).
+    pub(crate) fn wal_frames(&self) -> u64 {
+        let Ok(meta) = std::fs::metadata(&self.wal_path) else {
+            return 0;
+        };
+        if meta.len() <= 32 {
+            return 0;
+        }
+        let mut header = [0u8; 12];
+        {
+            let mut cached = lock_unpoisoned(&self.wal_file);
+            if cached.as_ref().map(|(ino, _)| *ino) != Some(meta.ino()) {
+                *cached = File::open(&self.wal_path).ok().map(|f| (meta.ino(), f));
+            }
+            match cached.as_ref() {
+                Some((_, f)) if read_up_to(f, &mut header).ok() == Some(header.len()) => {}
+                _ => return 0,
+            }
+        }
+        // The page size, as the database header stores it (1 means 65,536).
+        let page = match u32::from_be_bytes([header[8], header[9], header[10], header[11]]) {
+            1 => 65_536,
+            n if n >= 512 => u64::from(n),
+            _ => return 0,
+        };
+        (meta.len() - 32) / (page + 24)
     }
 
     fn locked(&self, op: &'static str, waited: Duration) -> Error {
@@ -483,7 +592,7 @@ fn leave(gate: usize) {
 
 /// True when a lock held in `held` mode serves a request for `want`.
 fn covers(held: LockMode, want: LockMode) -> bool {
-    held == LockMode::Write || want == LockMode::Read
+    held >= want
 }
 
 /// How long after the process took the file its other threads may still join it.
@@ -666,7 +775,8 @@ impl FileGate {
 
 /// Runs the lock steps for `mode` on `fd`; `Ok(None)` when a step conflicts without `wait` (or
 /// `still_wanted` turned false). Whatever was taken is released again on failure. Returns the
-/// reader's byte (or 0 for a writer and for a read-only descriptor's shared lock).
+/// SHARED byte taken (a reader's random one, a writer's first one; 0 for an exclusive lock and
+/// for a read-only descriptor's shared lock).
 fn sequence(
     fd: RawFd,
     mode: LockMode,
@@ -679,20 +789,16 @@ fn sequence(
         Ok(None)
     };
     match mode {
-        LockMode::Write => {
-            // Uncontended, one call takes PENDING, RESERVED and the SHARED range together
-            // (SQLite's own exclusive lock). Waiting goes step by step: PENDING first, so that
-            // new readers queue behind the writer instead of starving it.
-            if !wait
-                && set_lock(
-                    fd,
-                    libc::F_WRLCK,
-                    PENDING,
-                    SHARED_FIRST + SHARED_SIZE - PENDING,
-                    false,
-                )?
-            {
+        LockMode::Exclusive => {
+            // Uncontended, one call takes every lock byte (SQLite's own exclusive lock).
+            // Waiting goes step by step in the order every mode takes them (RESERVED, then
+            // PENDING, then SHARED bytes), so that no two waiters hold what the other needs;
+            // PENDING makes new readers queue behind the checkpoint instead of starving it.
+            if !wait && set_lock(fd, libc::F_WRLCK, PENDING, ALL_BYTES, false)? {
                 return Ok(Some(0));
+            }
+            if !set_lock(fd, libc::F_WRLCK, RESERVED, 2, wait)? || !still_wanted() {
+                return gave_up(fd);
             }
             if !set_lock(fd, libc::F_WRLCK, PENDING, 1, wait)? || !still_wanted() {
                 return gave_up(fd);
@@ -702,6 +808,14 @@ fn sequence(
             }
             Ok(Some(0))
         }
+        LockMode::Write => {
+            // RESERVED and the first SHARED byte, in one call: other writers, checkpoints and
+            // SQLite wait; readers (who never pick that byte) do not.
+            if !set_lock(fd, libc::F_WRLCK, RESERVED, 2, wait)? || !still_wanted() {
+                return gave_up(fd);
+            }
+            Ok(Some(SHARED_FIRST))
+        }
         LockMode::Read => {
             if !set_lock(fd, libc::F_RDLCK, PENDING, 1, wait)? || !still_wanted() {
                 return gave_up(fd);
@@ -709,7 +823,7 @@ fn sequence(
             let byte = if writable {
                 let mut got = None;
                 for _ in 0..READER_TRIES {
-                    let byte = SHARED_FIRST + random_below(SHARED_SIZE);
+                    let byte = reader_byte();
                     if set_lock(fd, libc::F_WRLCK, byte, 1, false)? {
                         got = Some(byte);
                         break;
@@ -718,7 +832,7 @@ fn sequence(
                 match got {
                     Some(byte) => byte,
                     None if wait => {
-                        let byte = SHARED_FIRST + random_below(SHARED_SIZE);
+                        let byte = reader_byte();
                         if !set_lock(fd, libc::F_WRLCK, byte, 1, true)? || !still_wanted() {
                             return gave_up(fd);
                         }
@@ -739,14 +853,53 @@ fn sequence(
     }
 }
 
-fn unlock_all(fd: RawFd) {
-    let _ = set_lock(
+/// A random byte of the SHARED range for a reader, never the writer's first one.
+fn reader_byte() -> u64 {
+    SHARED_FIRST + 1 + random_below(SHARED_SIZE - 1)
+}
+
+/// From a write lock on `fd` to an exclusive one: PENDING (new readers now wait), then the
+/// whole SHARED range once the readers inside are done, within `patience` (one try when
+/// zero). On `false` the write lock is as it was.
+fn take_exclusive(fd: RawFd, patience: Duration) -> std::io::Result<bool> {
+    let start = Instant::now();
+    if !poll_lock(fd, PENDING, 1, patience)? {
+        return Ok(false);
+    }
+    if !poll_lock(
         fd,
-        libc::F_UNLCK,
-        PENDING,
-        SHARED_FIRST + SHARED_SIZE - PENDING,
-        false,
-    );
+        SHARED_FIRST,
+        SHARED_SIZE,
+        patience.saturating_sub(start.elapsed()),
+    )? {
+        set_lock(fd, libc::F_UNLCK, PENDING, 1, false)?;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Write-locks `len` bytes from `start` on `fd`, trying again with short pauses for at most
+/// `patience`. Used where the caller already holds bytes that a helper thread's clean-up
+/// would drop with the rest (an upgrade), and where the wait is for operations already
+/// running (new readers queue behind PENDING).
+fn poll_lock(fd: RawFd, start: u64, len: u64, patience: Duration) -> std::io::Result<bool> {
+    let began = Instant::now();
+    let mut pause = Duration::from_micros(50);
+    loop {
+        if set_lock(fd, libc::F_WRLCK, start, len, false)? {
+            return Ok(true);
+        }
+        let waited = began.elapsed();
+        if waited >= patience {
+            return Ok(false);
+        }
+        std::thread::sleep(pause.min(patience - waited));
+        pause = (pause * 2).min(Duration::from_millis(2));
+    }
+}
+
+fn unlock_all(fd: RawFd) {
+    let _ = set_lock(fd, libc::F_UNLCK, PENDING, ALL_BYTES, false);
 }
 
 /// One `fcntl` OFD lock call; `Ok(false)` when another holder conflicts (non-blocking only).

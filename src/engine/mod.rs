@@ -44,6 +44,8 @@ pub(crate) struct EngineDb {
     db: Arc<Database>,
     label: Arc<str>,
     read_only: bool,
+    /// A file other processes may read: the engine must not checkpoint it on its own.
+    on_disk: bool,
 }
 
 impl EngineDb {
@@ -51,6 +53,7 @@ impl EngineDb {
     pub(crate) fn open(target: Target<'_>, label: &str) -> Result<Self> {
         let label: Arc<str> = Arc::from(label);
         let op = "open";
+        let on_disk = matches!(target, Target::File { .. });
         let (io, path, flags, read_only): (Arc<dyn IO>, &str, OpenFlags, bool) = match target {
             Target::Memory => (
                 Arc::new(MemoryIO::new()),
@@ -78,6 +81,7 @@ impl EngineDb {
             db,
             label,
             read_only,
+            on_disk,
         })
     }
 
@@ -103,6 +107,13 @@ impl EngineDb {
         // Sorts and hash joins that outgrow memory stay in memory: a read command never
         // creates a file, and a beads database is far smaller than memory.
         conn.set_temp_store(turso_core::TempStore::Memory);
+        if self.on_disk {
+            // Readers of other processes use the `-wal` and the database file while this
+            // process writes: the engine's own checkpoint after a commit (and its restart of the
+            // log) would rewrite pages under them. beadstore checkpoints under an exclusive
+            // lock instead (`Handle::checkpoint_if_due`, close).
+            conn.wal_auto_actions_disable();
+        }
         if self.read_only {
             conn.set_query_only(true);
         }

@@ -9,7 +9,7 @@ use parking_lot::{Mutex, MutexGuard};
 use std::sync::Arc;
 
 use crate::engine::file_lock::{FileGate, LockMode, OpLock, Synced};
-use crate::engine::{EngineConn, EngineDb};
+use crate::engine::{Checkpoint, EngineConn, EngineDb};
 use crate::error::{Error, Result};
 
 use super::registry::{self, Registration};
@@ -17,6 +17,16 @@ use crate::freshness::Snapshot;
 
 /// How many idle reader connections are kept for reuse.
 const IDLE_READERS: usize = 8;
+
+/// The `-wal` size, in frames, past which a write checkpoints it. Every process that opens the
+/// file, and every store that follows another process's commit, reads the whole `-wal`: it is
+/// kept short (SQLite's default is 1,000 frames, read by no one since SQLite keeps an index in
+/// shared memory).
+pub(crate) const CHECKPOINT_FRAMES: u64 = 256;
+
+/// How long a checkpoint waits for other processes' readers (already running; new ones queue
+/// behind it) before leaving the work to a later write.
+pub(crate) const CHECKPOINT_PATIENCE: Duration = Duration::from_millis(500);
 
 /// One open database. Dropping it closes every connection; then the engine releases the file.
 pub(crate) struct Handle {
@@ -71,14 +81,15 @@ impl Handle {
         let Some(gate) = &self.gate else {
             return Ok(None);
         };
-        // A read-write database locks exclusively even to read: its threads then never have to
-        // upgrade a shared lock (two processes upgrading at once would wait for each other).
+        // A read-write database takes the writer's lock even to read: its threads then never
+        // have to turn a read into a write (which fails when another process committed since
+        // the read began). Readers of other processes still go on beside it.
         let held = if self.db.is_read_only() {
             mode
         } else {
-            LockMode::Write
+            mode.max(LockMode::Write)
         };
-        let lock = gate.lock_as(held, mode == LockMode::Write, self.busy_timeout, op)?;
+        let lock = gate.lock_as(held, mode >= LockMode::Write, self.busy_timeout, op)?;
         if self.detached.load(Ordering::Acquire) {
             lock.settle();
         } else {
@@ -103,6 +114,65 @@ impl Handle {
             if now.stamp.id() == id {
                 registry::record_own_write(id, now);
             }
+        }
+    }
+
+    /// Makes the write lock this thread holds exclusive (see `FileGate::try_exclusive`), for
+    /// work that rewrites the database file or empties the `-wal`. `false` when readers of
+    /// other processes were still inside after `patience`. Memory databases need no lock.
+    pub(crate) fn exclusive(&self, patience: Duration) -> Result<bool> {
+        match &self.gate {
+            Some(gate) => gate.try_exclusive(patience),
+            None => Ok(true),
+        }
+    }
+
+    /// `exclusive`, or `Error::Locked` when other processes' readers did not leave within the
+    /// busy timeout.
+    pub(crate) fn require_exclusive(&self, op: &'static str) -> Result<()> {
+        let start = std::time::Instant::now();
+        if self.exclusive(self.busy_timeout)? {
+            return Ok(());
+        }
+        Err(Error::Locked {
+            op,
+            path: self
+                .gate
+                .as_ref()
+                .map(|g| g.path().to_path_buf())
+                .unwrap_or_default(),
+            waited_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    /// Frames in the `-wal` now (0 in memory).
+    pub(crate) fn wal_frames(&self) -> u64 {
+        self.gate.as_ref().map_or(0, |g| g.wal_frames())
+    }
+
+    /// After a commit, with the writer and its lock still held: once the `-wal` has grown past
+    /// `CHECKPOINT_FRAMES`, copies it into the database file and empties it, which needs every
+    /// reader of every process out (new ones wait meanwhile). When they do not leave within
+    /// `CHECKPOINT_PATIENCE` the checkpoint waits for a later write; the commit stands either way.
+    pub(crate) fn checkpoint_if_due(&self, writer: &EngineConn) {
+        if self.gate.is_none() || self.is_wal_frozen() || self.db.is_read_only() {
+            return;
+        }
+        if self.wal_frames() < CHECKPOINT_FRAMES {
+            return;
+        }
+        match self.exclusive(CHECKPOINT_PATIENCE.min(self.busy_timeout)) {
+            Ok(true) => {
+                if let Err(e) = writer.checkpoint(Checkpoint::Truncate) {
+                    tracing::debug!(error = %e, "checkpoint after a commit failed; a later write tries again");
+                }
+            }
+            Ok(false) => {
+                tracing::debug!(
+                    "readers of other processes stayed: checkpoint left for a later write"
+                );
+            }
+            Err(e) => tracing::debug!(error = %e, "checkpoint lock failed"),
         }
     }
 
@@ -241,27 +311,8 @@ impl Handle {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        // The engine checkpoints when the last connection of a read-write database closes: that
-        // happens under the write lock, or not at all.
-        let _lock = if self.db.is_read_only() || self.is_wal_frozen() {
-            None
-        } else {
-            // Synced first: a checkpoint from a stale view of the WAL would lose newer frames.
-            match self.lock_file(LockMode::Write, "close") {
-                Ok(lock) => lock,
-                Err(e) => {
-                    tracing::warn!(error = %e, "closing without the final checkpoint: the file stayed locked");
-                    self.wal_frozen.store(true, Ordering::Release);
-                    if let Some(w) = &writer {
-                        w.freeze_wal();
-                    }
-                    for conn in self.idle_readers.lock().iter() {
-                        conn.freeze_wal();
-                    }
-                    None
-                }
-            }
-        };
+        // No lock needed: connections of a file never checkpoint on their own, closing
+        // included (`EngineDb::connect`), so closing them leaves the file as it is.
         let mut first_error = writer.and_then(|w| w.close().err());
         for conn in self.idle_readers.lock().drain(..) {
             if let Err(e) = conn.close() {

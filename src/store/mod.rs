@@ -353,10 +353,7 @@ impl Store {
                 Ok(())
             }
             None if self.read_only || self.file.is_none() || handle.is_wal_frozen() => Ok(()),
-            None => handle.writer("close").and_then(|w| {
-                self.checkpoint_patiently(&w, Checkpoint::Truncate)
-                    .map(|_| ())
-            }),
+            None => self.checkpoint_at_close(&handle),
         };
         let stale = handle.registered();
         let closing = handle.close_connections();
@@ -376,10 +373,36 @@ impl Store {
         checkpoint.and(closing).and(discarding)
     }
 
+    /// The checkpoint close runs, with the write lock held: the `-wal` goes into the file and
+    /// ends at 0 bytes when no reader of another process is inside right now (SQLite's last
+    /// connection does the same). Otherwise the `-wal` stays, safe, for the next writer, unless
+    /// it has grown past `CHECKPOINT_FRAMES`: then close waits for those readers a moment.
+    fn checkpoint_at_close(&self, handle: &Handle) -> Result<()> {
+        let frames = handle.wal_frames();
+        if frames == 0 {
+            return Ok(());
+        }
+        let patience = if frames >= handle::CHECKPOINT_FRAMES {
+            handle::CHECKPOINT_PATIENCE.min(self.busy_timeout)
+        } else {
+            Duration::ZERO
+        };
+        if !handle.exclusive(patience)? {
+            tracing::debug!(path = %self.path, "other processes are reading: the WAL stays for a later checkpoint");
+            return Ok(());
+        }
+        let writer = handle.writer("close")?;
+        self.checkpoint_patiently(&writer, Checkpoint::Truncate)
+            .map(|_| ())
+    }
+
     /// Runs a FULL WAL checkpoint: every committed frame is copied into the database file.
+    /// Waits (up to the busy timeout) for readers of other processes to finish, since the
+    /// file's pages change under them.
     pub fn checkpoint(&self) -> Result<CheckpointStats> {
         self.require_writable("checkpoint")?;
         let (wal_frames, checkpointed_frames) = self.write_on("checkpoint", |w| {
+            self.handle("checkpoint")?.require_exclusive("checkpoint")?;
             self.checkpoint_patiently(w, Checkpoint::Full)
         })?;
         Ok(CheckpointStats {
@@ -570,6 +593,9 @@ impl Store {
         let handle = self.write_handle(op)?;
         let writer = handle.writer(op).map_err(|e| self.explain_failure(op, e))?;
         let value = write(&writer).map_err(|e| self.explain_write_failure(op, e));
+        if value.is_ok() {
+            handle.checkpoint_if_due(&writer);
+        }
         drop(writer);
         let value = value?;
         self.after_write(op)?;
@@ -704,7 +730,14 @@ fn open_file_handle_once(
     let gate = FileGate::open(file, true)?;
     let id = gate.key();
     wait_for_own_read_only_stores(id, path, busy_timeout)?;
-    let lock = gate.lock(LockMode::Write, busy_timeout, "open")?;
+    // A new (empty) file gets its first pages written outside the `-wal`: nobody may read it
+    // meanwhile. An existing one is only appended to (migrations included), beside readers.
+    let mode = if gate.is_empty() {
+        LockMode::Exclusive
+    } else {
+        LockMode::Write
+    };
+    let lock = gate.lock(mode, busy_timeout, "open")?;
     let target = Target::File {
         path,
         read_only: false,

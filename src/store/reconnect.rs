@@ -488,7 +488,10 @@ impl Store {
             if let Some(id) = old.file_id() {
                 registry::release_wal_once(id, || {
                     old.writer("release the replaced file's WAL")
-                        .and_then(|w| self.checkpoint_patiently(&w, Checkpoint::Truncate))
+                        .and_then(|w| {
+                            old.require_exclusive("release the replaced file's WAL")?;
+                            self.checkpoint_patiently(&w, Checkpoint::Truncate)
+                        })
                         .map(|_| ())
                 })?;
             }
@@ -590,7 +593,7 @@ fn discard_wal(file: &std::path::Path, busy_timeout: Duration) -> std::result::R
     let gate = FileGate::open(file, false).ok();
     let _lock = match &gate {
         Some(gate) => Some(
-            gate.lock(LockMode::Write, busy_timeout, "discard stale WAL")
+            gate.lock(LockMode::Exclusive, busy_timeout, "discard stale WAL")
                 .map_err(|e| format!("discarding the stale WAL: {e}"))?,
         ),
         None => None,

@@ -7,6 +7,9 @@
 //! - `hold DB MILLIS`: open DB read-write, start a write transaction, print `ready`, keep the
 //!   transaction open for MILLIS ms, commit, close. (An open store between calls holds nothing;
 //!   a transaction holds the file.)
+//! - `hold-read DB MILLIS`: open DB read-only, start a snapshot, print `ready N` (the issue
+//!   count it sees), keep the snapshot for MILLIS ms, count again inside it and print `still N`,
+//!   close, print `closed`. (A snapshot holds a reader's lock for its length.)
 //! - `generations DB ROUNDS TX_PER_ROUND`: ROUNDS times open DB read-write, run TX_PER_ROUND
 //!   transactions that each bump `gen` on every row of table `gens`, close; prints
 //!   `committed GEN` after each commit.
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
     {
         ["open", db] => open(db),
         ["hold", db, millis] => hold(db, millis),
+        ["hold-read", db, millis] => hold_read(db, millis),
         ["generations", db, rounds, per_round] => generations(db, rounds, per_round),
         ["worker", db, millis, tag] => worker(db, millis, tag),
         ["reader", db, millis] => reader(db, millis),
@@ -91,6 +95,26 @@ fn hold(db: &str, millis: &str) -> Result<(), String> {
             )?;
             say("ready");
             std::thread::sleep(hold_for);
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+    store.close().map_err(|e| e.to_string())?;
+    say("closed");
+    Ok(())
+}
+
+fn hold_read(db: &str, millis: &str) -> Result<(), String> {
+    let hold_for = Duration::from_millis(number(millis)?);
+    let store =
+        Store::open_with(db, OpenOptions::new().read_only(true)).map_err(|e| e.to_string())?;
+    let count = |tx: &beadstore::ReadTxn<'_>| -> beadstore::Result<i64> {
+        tx.query_row("SELECT count(*) FROM issues", &[], |row| row.get::<i64>(0))
+    };
+    store
+        .snapshot(|tx| -> beadstore::Result<_> {
+            say(&format!("ready {}", count(tx)?));
+            std::thread::sleep(hold_for);
+            say(&format!("still {}", count(tx)?));
             Ok(())
         })
         .map_err(|e| e.to_string())?;
