@@ -62,12 +62,16 @@ fn a_file_held_by_another_process_gives_locked_after_the_busy_timeout() {
     let (mut child, mut out) = spawn_testkit(&["hold", t.path_str(), "2000"]);
     wait_for_line(&mut out, "ready");
 
-    let start = Instant::now();
-    let err = Store::open_with(
+    // Opening and reading go on beside another process's write transaction; a write waits for
+    // it, and past the busy timeout reports `Locked`.
+    let store = Store::open_with(
         t.path_str(),
         OpenOptions::new().busy_timeout(Duration::ZERO),
     )
-    .unwrap_err();
+    .unwrap();
+    assert_eq!(store.get_config("held_by").unwrap(), "");
+    let start = Instant::now();
+    let err = store.set_config("k", "v").unwrap_err();
     assert!(
         start.elapsed() < Duration::from_millis(500),
         "timeout 0 fails at once"
@@ -77,13 +81,15 @@ fn a_file_held_by_another_process_gives_locked_after_the_busy_timeout() {
         other => panic!("expected Locked, got {other:?}"),
     }
     assert!(err.is_retryable());
+    store.close().unwrap();
 
     let start = Instant::now();
-    let err = Store::open_with(
+    let store = Store::open_with(
         t.path_str(),
         OpenOptions::new().busy_timeout(Duration::from_millis(300)),
     )
-    .unwrap_err();
+    .unwrap();
+    let err = store.set_config("k", "v").unwrap_err();
     let waited = start.elapsed();
     assert!(
         matches!(err, Error::Locked { waited_ms, .. } if waited_ms >= 300),
@@ -91,20 +97,27 @@ fn a_file_held_by_another_process_gives_locked_after_the_busy_timeout() {
     );
     assert!(waited >= Duration::from_millis(300) && waited < Duration::from_millis(1500));
     assert!(err.to_string().contains("locked"), "{err}");
+    store.close().unwrap();
 
     // The URI form of the timeout bounds the wait the same way.
     let start = Instant::now();
     let uri = format!("file:{}?_pragma=busy_timeout(100)", t.path_str());
-    assert!(matches!(Store::open_uri(&uri), Err(Error::Locked { .. })));
+    let store = Store::open_uri(&uri).unwrap();
+    assert!(matches!(
+        store.set_config("k", "v"),
+        Err(Error::Locked { .. })
+    ));
     assert!(start.elapsed() < Duration::from_millis(1000));
+    store.close().unwrap();
 
-    // A long enough timeout waits for the holder to finish, then opens.
+    // A long enough timeout waits for the holder to finish, then writes.
     let store = Store::open_with(
         t.path_str(),
         OpenOptions::new().busy_timeout(Duration::from_secs(20)),
     )
     .unwrap();
-    assert!(store.probe().unwrap().is_compatible());
+    store.set_config("k", "v").unwrap();
+    assert_eq!(store.get_config("held_by").unwrap(), "testkit");
     store.close().unwrap();
     assert!(child.wait().unwrap().success());
 }

@@ -301,6 +301,15 @@ fn readers_and_a_writer_of_different_processes_go_on_side_by_side() {
         "a checkpoint ran under another process's reader: {refused:?}"
     );
     drop(impatient);
+    // Inside a transaction a checkpoint is refused outright (the transaction holds the file).
+    let in_tx = store.transaction(|tx| tx.execute("PRAGMA wal_checkpoint(TRUNCATE)", &[]));
+    assert!(
+        matches!(
+            in_tx,
+            Err(beadstore::Error::InvalidInput { field: "sql", .. })
+        ),
+        "{in_tx:?}"
+    );
     let stats = store.checkpoint().unwrap();
     let checkpoint_done = asked.elapsed();
     common::wait_for_line(&mut out, "still 1");
@@ -321,6 +330,49 @@ fn readers_and_a_writer_of_different_processes_go_on_side_by_side() {
     assert_eq!(std::fs::metadata(t.wal()).map(|m| m.len()).unwrap_or(0), 0);
     assert_eq!(common::sqlite_integrity(&t.path), "ok");
     assert_eq!(titles(&t.path).len(), 2);
+}
+
+/// Frames a transaction that never committed left past the last commit (a writer killed mid-
+/// commit, a rolled-back transaction that spilled pages) are cut off by the next write, so that
+/// every commit changes the `-wal`'s size or last frame and other processes notice it.
+#[test]
+fn the_next_write_cuts_uncommitted_frames_off_the_wal() {
+    let t = common::TempDb::new();
+    let store = beadstore::Store::open(t.path_str()).unwrap();
+    store.set_config("issue_prefix", "bd").unwrap();
+    let page = 4096 + 24;
+    let wal_len = || std::fs::metadata(t.wal()).unwrap().len();
+    let committed = wal_len();
+    assert!(
+        committed > 32 && (committed - 32) % page == 0,
+        "{committed}"
+    );
+    // Eight frames of leftovers (zeros: the scan of the WAL stops at them).
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(t.wal())
+        .unwrap();
+    file.set_len(committed + 8 * page).unwrap();
+    drop(file);
+
+    store.set_config("after", "leftovers").unwrap();
+    let len = wal_len();
+    assert!(
+        len > committed && len < committed + 8 * page,
+        "{committed} -> {len}"
+    );
+    assert_eq!((len - 32) % page, 0);
+    // The last frame in the file is the commit frame (its database size field is set).
+    let bytes = std::fs::read(t.wal()).unwrap();
+    let last = &bytes[(len - page) as usize..];
+    assert_ne!(&last[4..8], &[0, 0, 0, 0], "the last frame is not a commit");
+
+    // A read-only store sees the commit, and real SQLite reads the file as it is.
+    let reader = beadstore::Store::open_read_only(t.path_str()).unwrap();
+    assert_eq!(reader.get_config("after").unwrap(), "leftovers");
+    reader.close().unwrap();
+    store.close().unwrap();
+    assert_eq!(common::sqlite_integrity(&t.path), "ok");
 }
 
 /// A cheap deterministic sequence for the kill moments.

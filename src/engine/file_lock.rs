@@ -92,6 +92,20 @@ struct WalState {
     size: u64,
     modified: (i64, i64),
     header: [u8; 32],
+    /// The header of the last whole frame (its salts and running checksum): a commit written
+    /// over frames a failed transaction left past the end changes it even where the size and
+    /// the time stay the same.
+    tail: [u8; 24],
+}
+
+/// The size of one frame of a `-wal` whose header is `header` (`None` for a bad page size).
+fn frame_size(header: &[u8; 32]) -> Option<u64> {
+    let page = match u32::from_be_bytes([header[8], header[9], header[10], header[11]]) {
+        1 => 65_536,
+        n if n >= 512 && n.is_power_of_two() => u64::from(n),
+        _ => return None,
+    };
+    Some(page + 24)
 }
 
 /// What the process knows about the file as its engine database last saw it.
@@ -194,12 +208,16 @@ impl FileGate {
         &self.path
     }
 
-    /// True while the database file has no bytes at all (a new database).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.anchor
-            .metadata()
-            .map(|m| m.len() == 0)
-            .unwrap_or(false)
+    /// True when a read-write open writes the database file itself, not only the `-wal`: a new
+    /// (empty) file gets its first page, a rollback-journal file its WAL mark (header bytes
+    /// 18-19). Nobody may read it meanwhile.
+    pub(crate) fn open_rewrites_file(&self) -> bool {
+        let mut header = [0u8; 20];
+        match read_up_to(&self.anchor, &mut header) {
+            Ok(0) => true,
+            Ok(n) if n == header.len() => header[18] != 2 || header[19] != 2,
+            _ => false,
+        }
     }
 
     /// How many times the engine database was refreshed for another process's change.
@@ -237,6 +255,7 @@ impl FileGate {
         let mine = holding(id) > 0;
         let start = Instant::now();
         let mut st = lock_unpoisoned(&self.proc);
+        let mut upgrade_refused = false;
         loop {
             let held_mode = st.held.as_ref().map(|h| h.mode);
             match held_mode {
@@ -258,7 +277,8 @@ impl FileGate {
                             || (!st.busy
                                 && st.synced
                                 && st.since.elapsed() < JOIN_WINDOW
-                                && (held > LockMode::Read || self.unchanged()))) =>
+                                && (held > LockMode::Read
+                                    || (st.writers_waiting == 0 && self.unchanged())))) =>
                 {
                     st.holders += 1;
                     st.wrote |= writes;
@@ -277,19 +297,59 @@ impl FileGate {
                     st.wrote |= writes;
                     return Ok(OpLock::new(self.clone(), id, false));
                 }
+                // Another thread of this process is reading (a long snapshot, say): a write
+                // need not wait for it, as long as no other process committed since the
+                // process took the file (the engine's view is then current). Otherwise the
+                // writer waits for the process to let go, and refreshes.
+                Some(LockMode::Read)
+                    if !mine
+                        && !st.busy
+                        && st.synced
+                        && mode == LockMode::Write
+                        && !upgrade_refused =>
+                {
+                    let fd = st.held.as_ref().map_or(-1, |h| h.file.as_raw_fd());
+                    let remaining = timeout.saturating_sub(start.elapsed());
+                    // Counted in first: the readers finishing meanwhile must not let go of the
+                    // lock being upgraded.
+                    st.holders += 1;
+                    let (next, got) = self
+                        .while_busy(st, || self.upgrade(fd, LockMode::Read, mode, remaining, op));
+                    st = next;
+                    match got {
+                        Ok(()) => {
+                            if let Some(h) = st.held.as_mut() {
+                                h.mode = mode;
+                            }
+                            st.wrote |= writes;
+                            return Ok(OpLock::new(self.clone(), id, false));
+                        }
+                        Err(e) => {
+                            self.leave_lock(&mut st);
+                            match e {
+                                Error::Busy { .. } => upgrade_refused = true,
+                                e => return Err(e),
+                            }
+                        }
+                    }
+                    continue;
+                }
                 _ => {}
             }
             let waited = start.elapsed();
             if waited >= timeout {
                 return Err(self.locked(op, waited));
             }
+            let writer = mode >= LockMode::Write;
             st.waiters += 1;
+            st.writers_waiting += usize::from(writer);
             st = self
                 .released
                 .wait_timeout(st, timeout - waited)
                 .map(|(g, _)| g)
                 .unwrap_or_else(|poisoned| poisoned.into_inner().0);
             st.waiters -= 1;
+            st.writers_waiting -= usize::from(writer);
         }
     }
 
@@ -476,32 +536,62 @@ impl FileGate {
         Ok(got)
     }
 
+    /// True when no other thread of this process is inside the lock the calling thread holds.
+    pub(crate) fn held_by_this_thread_alone(&self) -> bool {
+        let id = self as *const FileGate as usize;
+        let st = lock_unpoisoned(&self.proc);
+        st.held.is_some() && st.holders == holding(id)
+    }
+
     /// How many frames the `-wal` holds now, committed or not (0 without one).
     pub(crate) fn wal_frames(&self) -> u64 {
-        let Ok(meta) = std::fs::metadata(&self.wal_path) else {
-            return 0;
-        };
-        if meta.len() <= 32 {
-            return 0;
+        self.wal_shape()
+            .map_or(0, |(len, frame)| (len - 32) / frame)
+    }
+
+    /// The `-wal`'s length and frame size, when it has a header.
+    fn wal_shape(&self) -> Option<(u64, u64)> {
+        let meta = std::fs::metadata(&self.wal_path).ok()?;
+        if meta.len() < 32 {
+            return None;
         }
-        let mut header = [0u8; 12];
-        {
-            let mut cached = lock_unpoisoned(&self.wal_file);
-            if cached.as_ref().map(|(ino, _)| *ino) != Some(meta.ino()) {
-                *cached = File::open(&self.wal_path).ok().map(|f| (meta.ino(), f));
-            }
-            match cached.as_ref() {
-                Some((_, f)) if read_up_to(f, &mut header).ok() == Some(header.len()) => {}
-                _ => return 0,
-            }
+        let mut header = [0u8; 32];
+        let mut cached = lock_unpoisoned(&self.wal_file);
+        if cached.as_ref().map(|(ino, _)| *ino) != Some(meta.ino()) {
+            *cached = File::open(&self.wal_path).ok().map(|f| (meta.ino(), f));
         }
-        // The page size, as the database header stores it (1 means 65,536).
-        let page = match u32::from_be_bytes([header[8], header[9], header[10], header[11]]) {
-            1 => 65_536,
-            n if n >= 512 => u64::from(n),
-            _ => return 0,
+        let (_, f) = cached.as_ref()?;
+        if read_up_to(f, &mut header).ok()? < header.len() {
+            return None;
+        }
+        Some((meta.len(), frame_size(&header)?))
+    }
+
+    /// Cuts the `-wal` back to its last commit, `max_frame` frames (what this process's
+    /// writer knows right after a transaction began or ended), when frames of a transaction that
+    /// did not commit lie past it. Call under the write lock. No reader uses those frames; cut,
+    /// every later commit changes the file's size or its last frame, so that the other
+    /// processes' check never mistakes a commit for the leftovers it overwrote.
+    pub(crate) fn trim_wal(&self, max_frame: u64) -> Result<()> {
+        let Some((len, frame)) = self.wal_shape() else {
+            return Ok(());
         };
-        (meta.len() - 32) / (page + 24)
+        let committed = 32 + max_frame * frame;
+        if len <= committed {
+            return Ok(());
+        }
+        tracing::debug!(target: "beadstore::locks", path = %self.label, len, committed, "cutting uncommitted frames off the WAL");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.wal_path)
+            .and_then(|f| f.set_len(committed))
+            .map_err(|e| Error::io("trim WAL", &self.wal_path, e))
+    }
+
+    /// Forgets what the file looked like: the next operation refreshes the engine state. For
+    /// when this process's own write or checkpoint failed half-way.
+    pub(crate) fn forget(&self) {
+        *lock_unpoisoned(&self.seen) = Seen::Unknown;
     }
 
     fn locked(&self, op: &'static str, waited: Duration) -> Error {
@@ -519,6 +609,7 @@ impl FileGate {
         let wal = match std::fs::metadata(&self.wal_path) {
             Ok(meta) => {
                 let mut header = [0u8; 32];
+                let mut tail = [0u8; 24];
                 if meta.len() >= 32 {
                     let mut cached = lock_unpoisoned(&self.wal_file);
                     if cached.as_ref().map(|(ino, _)| *ino) != Some(meta.ino()) {
@@ -526,6 +617,12 @@ impl FileGate {
                     }
                     if let Some((_, f)) = cached.as_ref() {
                         read_up_to(f, &mut header)?;
+                        if let Some(frame) = frame_size(&header) {
+                            let frames = (meta.len() - 32) / frame;
+                            if frames > 0 {
+                                f.read_exact_at(&mut tail, 32 + (frames - 1) * frame)?;
+                            }
+                        }
                     }
                 }
                 Some(WalState {
@@ -533,6 +630,7 @@ impl FileGate {
                     size: meta.len(),
                     modified: (meta.mtime(), meta.mtime_nsec()),
                     header,
+                    tail,
                 })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -623,6 +721,9 @@ struct ProcHold {
     wrote: bool,
     /// Threads waiting on `released`.
     waiters: usize,
+    /// Of those, the ones that want to write: while there are any, no thread joins a read
+    /// lock, so that the process lets go and a writer gets its turn.
+    writers_waiting: usize,
 }
 
 impl Default for ProcHold {
@@ -635,6 +736,7 @@ impl Default for ProcHold {
             synced: false,
             wrote: false,
             waiters: 0,
+            writers_waiting: 0,
         }
     }
 }
@@ -671,25 +773,44 @@ impl OpLock {
     /// changed it, runs `refresh` (the engine database re-reads the WAL) before the operation
     /// goes on. Only the lock that took the file checks; nested ones ride on it. `fresh` says
     /// the engine database was opened under this very lock and already read the file.
-    pub(crate) fn sync(&self, fresh: bool, refresh: impl FnOnce() -> Result<()>) -> Result<Synced> {
+    pub(crate) fn sync(
+        &self,
+        opened: Option<&FileMark>,
+        refresh: impl FnOnce() -> Result<()>,
+    ) -> Result<Synced> {
         if !self.first {
             return Ok(Synced::Unchanged);
         }
-        let result = self.compare(fresh, refresh);
-        self.gate.mark_synced();
+        let result = self.compare(opened, refresh);
+        // Others join only a lock whose holder brought the engine up to date; after a failed
+        // check they wait for it to let go, and the next holder checks again.
+        if result.is_ok() {
+            self.gate.mark_synced();
+        }
         result
     }
 
-    fn compare(&self, fresh: bool, refresh: impl FnOnce() -> Result<()>) -> Result<Synced> {
+    /// The file as it is now, taken under this lock before an engine database is opened on
+    /// it: other processes' writers go on meanwhile, and what they commit after the mark is
+    /// refreshed into the new engine database by `sync`.
+    pub(crate) fn mark(&self) -> FileMark {
+        FileMark(self.gate.capture().ok().map(Box::new))
+    }
+
+    fn compare(
+        &self,
+        opened: Option<&FileMark>,
+        refresh: impl FnOnce() -> Result<()>,
+    ) -> Result<Synced> {
         let gate = &self.gate;
         let mut seen = lock_unpoisoned(&gate.seen);
         let now = gate
             .capture()
             .map_err(|e| Error::io("check database file", &gate.label, e))?;
-        let refresh_needed = match &*seen {
-            Seen::Known(state) => **state != now,
-            Seen::Unknown => true,
-            Seen::Never => !fresh,
+        let refresh_needed = match (&*seen, opened) {
+            (Seen::Known(state), _) => **state != now,
+            (Seen::Never, Some(FileMark(Some(before)))) => **before != now,
+            (Seen::Unknown | Seen::Never, _) => true,
         };
         // A writer that follows the protocol always leaves a trace in the `-wal` (frames
         // appended, the log restarted or truncated); a database file that changed while the
@@ -714,6 +835,9 @@ impl OpLock {
     }
 }
 
+/// The file just before an engine database was opened on it (`OpLock::mark`).
+pub(crate) struct FileMark(Option<Box<FileState>>);
+
 /// What `OpLock::sync` found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Synced {
@@ -729,26 +853,30 @@ pub(crate) enum Synced {
 impl Drop for OpLock {
     fn drop(&mut self) {
         leave(self.id);
-        let gate = &self.gate;
-        let mut st = lock_unpoisoned(&gate.proc);
+        let mut st = lock_unpoisoned(&self.gate.proc);
+        self.gate.leave_lock(&mut st);
+    }
+}
+
+impl FileGate {
+    /// One holder fewer; the last one lets the file go.
+    fn leave_lock(&self, st: &mut ProcHold) {
         st.holders = st.holders.saturating_sub(1);
         if st.holders == 0 {
             if let Some(held) = st.held.take() {
                 if st.wrote {
                     // Still under the lock: the file as it is now is this process's own doing.
-                    gate.record_own();
+                    self.record_own();
                 }
                 unlock_all(held.file.as_raw_fd());
-                gate.return_descriptor(held.file);
+                self.return_descriptor(held.file);
             }
             st.synced = false;
             st.wrote = false;
         }
-        gate.wake(&st);
+        self.wake(st);
     }
-}
 
-impl FileGate {
     fn mark_synced(&self) {
         let mut st = lock_unpoisoned(&self.proc);
         st.synced = true;

@@ -285,6 +285,12 @@ impl EngineConn {
         Ok(())
     }
 
+    /// The last WAL frame this connection's latest transaction saw (right after a commit: the
+    /// frame that committed it).
+    pub(crate) fn wal_max_frame(&self) -> Result<u64> {
+        self.guard("WAL state", |conn| conn.wal_state().map(|w| w.max_frame))
+    }
+
     /// True while an explicit transaction is open on this connection.
     pub(crate) fn in_transaction(&self) -> bool {
         contain("transaction state", &self.label, || {

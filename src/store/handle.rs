@@ -8,7 +8,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use std::sync::Arc;
 
-use crate::engine::file_lock::{FileGate, LockMode, OpLock, Synced};
+use crate::engine::file_lock::{FileGate, FileMark, LockMode, OpLock, Synced};
 use crate::engine::{Checkpoint, EngineConn, EngineDb};
 use crate::error::{Error, Result};
 
@@ -78,22 +78,24 @@ impl Handle {
     /// Locks the file for one operation (nothing in memory) and, when another process changed
     /// it since this process last looked, refreshes the engine state first.
     pub(crate) fn lock_file(&self, mode: LockMode, op: &'static str) -> Result<Option<OpLock>> {
+        self.lock_file_within(mode, self.busy_timeout, op)
+    }
+
+    /// `lock_file`, waiting at most `timeout`.
+    pub(crate) fn lock_file_within(
+        &self,
+        mode: LockMode,
+        timeout: Duration,
+        op: &'static str,
+    ) -> Result<Option<OpLock>> {
         let Some(gate) = &self.gate else {
             return Ok(None);
         };
-        // A read-write database takes the writer's lock even to read: its threads then never
-        // have to turn a read into a write (which fails when another process committed since
-        // the read began). Readers of other processes still go on beside it.
-        let held = if self.db.is_read_only() {
-            mode
-        } else {
-            mode.max(LockMode::Write)
-        };
-        let lock = gate.lock_as(held, mode >= LockMode::Write, self.busy_timeout, op)?;
+        let lock = gate.lock_as(mode, mode >= LockMode::Write, timeout, op)?;
         if self.detached.load(Ordering::Acquire) {
             lock.settle();
         } else {
-            let synced = lock.sync(false, || self.db.reload_from_disk())?;
+            let synced = lock.sync(None, || self.db.reload_from_disk())?;
             if synced == Synced::PeerWrote {
                 self.vouch_for_peer_write(gate);
             }
@@ -145,9 +147,43 @@ impl Handle {
         })
     }
 
+    /// The next operation re-reads the file (after a checkpoint of this process failed).
+    pub(crate) fn forget_file_state(&self) {
+        if let Some(gate) = &self.gate {
+            gate.forget();
+        }
+    }
+
     /// Frames in the `-wal` now (0 in memory).
     pub(crate) fn wal_frames(&self) -> u64 {
         self.gate.as_ref().map_or(0, |g| g.wal_frames())
+    }
+
+    /// After a write operation, with the writer and its lock still held: leaves the `-wal`
+    /// ending at its last commit (`FileGate::trim_wal`). `before` is the writer's last frame
+    /// when the operation began; only a value the operation changed is trusted (it comes from
+    /// the transaction it ran, not from a view older than another process's commit). When the
+    /// operation failed, the next one re-reads the file: a commit may have reached the disk.
+    pub(crate) fn settle_wal(&self, writer: &EngineConn, before: Option<u64>, failed: bool) {
+        let Some(gate) = &self.gate else {
+            return;
+        };
+        if self.is_wal_frozen() || self.db.is_read_only() {
+            return;
+        }
+        if failed {
+            gate.forget();
+        }
+        match (before, writer.wal_max_frame()) {
+            (Some(before), Ok(after)) if after != before => {
+                if let Err(e) = gate.trim_wal(after) {
+                    tracing::warn!(error = %e, "could not cut uncommitted frames off the WAL");
+                    gate.forget();
+                }
+            }
+            (_, Err(_)) => gate.forget(),
+            _ => {}
+        }
     }
 
     /// After a commit, with the writer and its lock still held: once the `-wal` has grown past
@@ -155,18 +191,25 @@ impl Handle {
     /// reader of every process out (new ones wait meanwhile). When they do not leave within
     /// `CHECKPOINT_PATIENCE` the checkpoint waits for a later write; the commit stands either way.
     pub(crate) fn checkpoint_if_due(&self, writer: &EngineConn) {
-        if self.gate.is_none() || self.is_wal_frozen() || self.db.is_read_only() {
+        let Some(gate) = &self.gate else {
+            return;
+        };
+        if self.is_wal_frozen() || self.db.is_read_only() || self.wal_frames() < CHECKPOINT_FRAMES {
             return;
         }
-        if self.wal_frames() < CHECKPOINT_FRAMES {
+        // Threads of this process still reading would make the engine refuse the checkpoint:
+        // a later write, alone, does it.
+        if !gate.held_by_this_thread_alone() {
             return;
         }
         match self.exclusive(CHECKPOINT_PATIENCE.min(self.busy_timeout)) {
-            Ok(true) => {
-                if let Err(e) = writer.checkpoint(Checkpoint::Truncate) {
+            Ok(true) => match writer.checkpoint(Checkpoint::Truncate) {
+                Ok(_) | Err(Error::Busy { .. }) => {}
+                Err(e) => {
                     tracing::debug!(error = %e, "checkpoint after a commit failed; a later write tries again");
+                    self.forget_file_state();
                 }
-            }
+            },
             Ok(false) => {
                 tracing::debug!(
                     "readers of other processes stayed: checkpoint left for a later write"
@@ -178,8 +221,9 @@ impl Handle {
 
     /// Records, under the lock the open took, that this freshly opened engine database has read
     /// the file (or refreshes a database the process already had open, if it is stale).
-    pub(crate) fn adopt_file(&self, lock: &OpLock) -> Result<()> {
-        lock.sync(true, || self.db.reload_from_disk()).map(|_| ())
+    pub(crate) fn adopt_file(&self, lock: &OpLock, opened: &FileMark) -> Result<()> {
+        lock.sync(Some(opened), || self.db.reload_from_disk())
+            .map(|_| ())
     }
 
     /// Brings a connection up to date with the file (after another process's change).
@@ -228,6 +272,21 @@ impl Handle {
             _lock: lock,
             guard,
             owner: &self.writer_thread,
+        })
+    }
+
+    /// A reader connection for a caller that already holds a lock on the file (the open): no
+    /// lock of its own.
+    pub(crate) fn reader_within(&self, _held: &OpLock) -> Result<ReaderGuard<'_>> {
+        let pooled = self.idle_readers.lock().pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => self.connect(true)?,
+        };
+        Ok(ReaderGuard {
+            _lock: None,
+            handle: self,
+            conn: ManuallyDrop::new(conn),
         })
     }
 

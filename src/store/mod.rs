@@ -314,12 +314,9 @@ impl Store {
         // Held to the end: what the file is now is judged, checkpointed and discarded with no
         // other process changing it meanwhile (a change seen here was a peer's regular write,
         // vouched for by this lock, or a copy over the file).
-        let mode = if self.read_only || handle.is_wal_frozen() {
-            LockMode::Read
-        } else {
-            LockMode::Write
-        };
-        let _held = match handle.lock_file(mode, "close") {
+        // A read lock: judging the file needs no other process to stop writing, and a
+        // checkpoint below makes it exclusive only if that can be had.
+        let _held = match handle.lock_file(LockMode::Read, "close") {
             Ok(lock) => lock,
             Err(e) => {
                 tracing::warn!(path = %self.path, error = %e, "closing without the final checkpoint: the file stayed locked");
@@ -373,9 +370,9 @@ impl Store {
         checkpoint.and(closing).and(discarding)
     }
 
-    /// The checkpoint close runs, with the write lock held: the `-wal` goes into the file and
-    /// ends at 0 bytes when no reader of another process is inside right now (SQLite's last
-    /// connection does the same). Otherwise the `-wal` stays, safe, for the next writer, unless
+    /// The checkpoint close runs, with a read lock held: the `-wal` goes into the file and
+    /// ends at 0 bytes when no other process is inside right now (SQLite's last connection
+    /// does the same). Otherwise the `-wal` stays, safe, for the next writer, unless
     /// it has grown past `CHECKPOINT_FRAMES`: then close waits for those readers a moment.
     fn checkpoint_at_close(&self, handle: &Handle) -> Result<()> {
         let frames = handle.wal_frames();
@@ -387,13 +384,18 @@ impl Store {
         } else {
             Duration::ZERO
         };
-        if !handle.exclusive(patience)? {
-            tracing::debug!(path = %self.path, "other processes are reading: the WAL stays for a later checkpoint");
-            return Ok(());
-        }
+        let _exclusive = match handle.lock_file_within(LockMode::Exclusive, patience, "close") {
+            Ok(lock) => lock,
+            Err(e) if e.is_retryable() => {
+                tracing::debug!(path = %self.path, "other processes are using the file: the WAL stays for a later checkpoint");
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         let writer = handle.writer("close")?;
         self.checkpoint_patiently(&writer, Checkpoint::Truncate)
             .map(|_| ())
+            .inspect_err(|_| handle.forget_file_state())
     }
 
     /// Runs a FULL WAL checkpoint: every committed frame is copied into the database file.
@@ -401,8 +403,7 @@ impl Store {
     /// file's pages change under them.
     pub fn checkpoint(&self) -> Result<CheckpointStats> {
         self.require_writable("checkpoint")?;
-        let (wal_frames, checkpointed_frames) = self.write_on("checkpoint", |w| {
-            self.handle("checkpoint")?.require_exclusive("checkpoint")?;
+        let (wal_frames, checkpointed_frames) = self.write_on_locked("checkpoint", true, |w| {
             self.checkpoint_patiently(w, Checkpoint::Full)
         })?;
         Ok(CheckpointStats {
@@ -413,13 +414,21 @@ impl Store {
 
     /// Runs one SQL statement with parameters on the writer connection; returns rows changed.
     /// The escape hatch for extensions (Go's `UnderlyingDB`); keep write transactions short.
+    /// SQL that rewrites the database file or empties the `-wal` (a checkpoint, VACUUM, a
+    /// journal mode change) first waits, up to the busy timeout, until no reader of another
+    /// process is inside: their pages would change under them.
     pub fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
-        self.write_on("execute", |w| w.execute("execute", sql, params))
+        let exclusive = transaction::rewrites_file(sql);
+        self.write_on_locked("execute", exclusive, |w| w.execute("execute", sql, params))
     }
 
-    /// Runs several `;`-separated statements without parameters on the writer connection.
+    /// Runs several `;`-separated statements without parameters on the writer connection
+    /// (waiting for other processes' readers first, as [`Store::execute`] does).
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
-        self.write_on("execute batch", |w| w.execute_batch("execute batch", sql))
+        let exclusive = transaction::rewrites_file(sql);
+        self.write_on_locked("execute batch", exclusive, |w| {
+            w.execute_batch("execute batch", sql)
+        })
     }
 
     /// Runs a query on a reader connection and returns every row. Readers are query-only:
@@ -590,9 +599,25 @@ impl Store {
         op: &'static str,
         write: impl FnOnce(&EngineConn) -> Result<T>,
     ) -> Result<T> {
+        self.write_on_locked(op, false, write)
+    }
+
+    /// `write_on`, with the write lock made exclusive first when `exclusive` (waiting up to
+    /// the busy timeout for other processes' readers): for work that rewrites the file.
+    fn write_on_locked<T>(
+        &self,
+        op: &'static str,
+        exclusive: bool,
+        write: impl FnOnce(&EngineConn) -> Result<T>,
+    ) -> Result<T> {
         let handle = self.write_handle(op)?;
         let writer = handle.writer(op).map_err(|e| self.explain_failure(op, e))?;
+        if exclusive {
+            handle.require_exclusive(op)?;
+        }
+        let before = writer.wal_max_frame().ok();
         let value = write(&writer).map_err(|e| self.explain_write_failure(op, e));
+        handle.settle_wal(&writer, before, value.is_err());
         if value.is_ok() {
             handle.checkpoint_if_due(&writer);
         }
@@ -705,6 +730,7 @@ fn open_file_handle_once(
             Role::LockedReader
         };
         let lock = gate.lock(LockMode::Read, busy_timeout, "open read-only")?;
+        let mark = lock.mark();
         let target = Target::File {
             path,
             read_only: true,
@@ -716,7 +742,7 @@ fn open_file_handle_once(
             Some(gate),
             Some(Registration::new(id, role)),
         )?;
-        handle.adopt_file(&lock)?;
+        handle.adopt_file(&lock, &mark)?;
         return Ok(handle);
     }
     create_parent_dir(file)?;
@@ -730,14 +756,18 @@ fn open_file_handle_once(
     let gate = FileGate::open(file, true)?;
     let id = gate.key();
     wait_for_own_read_only_stores(id, path, busy_timeout)?;
-    // A new (empty) file gets its first pages written outside the `-wal`: nobody may read it
-    // meanwhile. An existing one is only appended to (migrations included), beside readers.
-    let mode = if gate.is_empty() {
+    // A new file, or a rollback-journal one, is written outside the `-wal`: nobody may read it
+    // meanwhile. A WAL file is only appended to (migrations included), beside readers.
+    // A WAL file is only read here (an up-to-date schema, the common case) or appended to (a
+    // migration, under the writer's lock taken then), beside other processes' readers and
+    // writers.
+    let mode = if gate.open_rewrites_file() {
         LockMode::Exclusive
     } else {
-        LockMode::Write
+        LockMode::Read
     };
     let lock = gate.lock(mode, busy_timeout, "open")?;
+    let mark = lock.mark();
     let target = Target::File {
         path,
         read_only: false,
@@ -749,10 +779,32 @@ fn open_file_handle_once(
         Some(gate),
         Some(Registration::new(id, Role::Writer)),
     )?;
-    handle.adopt_file(&lock)?;
-    let action = prepare_schema(&*handle.writer("open")?)?;
+    handle.adopt_file(&lock, &mark)?;
+    let current = match mode {
+        LockMode::Read => match schema::migration_state(&*handle.reader_within(&lock)?)? {
+            schema::MigrationState::UpToDate { schema_version } => {
+                Some(schema::SchemaAction::UpToDate { schema_version })
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    let action = match current {
+        Some(action) => action,
+        None => {
+            // The writer's own lock (queued behind other writers, the engine refreshed if one
+            // of them migrated first); under an exclusive one it rides on that.
+            if mode == LockMode::Read {
+                drop(lock);
+                prepare_schema(&*handle.writer("open")?)?
+            } else {
+                let action = prepare_schema(&*handle.writer("open")?)?;
+                drop(lock);
+                action
+            }
+        }
+    };
     handle.schema_action = Some(action);
-    drop(lock);
     Ok(handle)
 }
 

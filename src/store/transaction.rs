@@ -93,17 +93,44 @@ impl ReadTxn<'_> {
 }
 
 impl WriteTxn<'_> {
-    /// Runs one statement with parameters; returns rows changed.
+    /// Runs one statement with parameters; returns rows changed. A checkpoint, VACUUM or
+    /// journal mode change is refused here (`Error::InvalidInput`): it rewrites the file,
+    /// which needs every other process's readers out; run it through [`Store::execute`].
+    ///
+    /// [`Store::execute`]: crate::Store::execute
     pub fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        refuse_file_rewrite(sql)?;
         self.read.conn.execute("transaction execute", sql, params)
     }
 
-    /// Runs several `;`-separated statements without parameters.
+    /// Runs several `;`-separated statements without parameters (the same refusals as
+    /// [`WriteTxn::execute`]).
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        refuse_file_rewrite(sql)?;
         self.read
             .conn
             .execute_batch("transaction execute batch", sql)
     }
+}
+
+/// True for SQL that rewrites the database file or empties the `-wal` rather than appending
+/// to it: a checkpoint, VACUUM, a journal mode change. Errs on the side of yes (a word in a
+/// string literal counts too): the cost is only a wait for other processes' readers.
+pub(crate) fn rewrites_file(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    ["wal_checkpoint", "vacuum", "journal_mode"]
+        .iter()
+        .any(|word| lower.contains(word))
+}
+
+fn refuse_file_rewrite(sql: &str) -> Result<()> {
+    if rewrites_file(sql) {
+        return Err(Error::invalid(
+            "sql",
+            "a checkpoint, VACUUM or journal mode change cannot run inside a transaction: run it with Store::execute",
+        ));
+    }
+    Ok(())
 }
 
 /// Runs `work` in a deferred (read) transaction on the reader connection `conn`, which is
@@ -177,4 +204,29 @@ pub(crate) fn first_row<T>(rows: Vec<Row>, map: impl FnOnce(&Row) -> Result<T>) 
 /// `map` of each of `rows`, stopping at the first error.
 pub(crate) fn map_rows<T>(rows: Vec<Row>, map: impl FnMut(&Row) -> Result<T>) -> Result<Vec<T>> {
     rows.iter().map(map).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrites_file;
+
+    #[test]
+    fn statements_that_rewrite_the_file_are_recognised() {
+        for sql in [
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+            "pragma WAL_CHECKPOINT",
+            "VACUUM",
+            "PRAGMA journal_mode=DELETE",
+            "UPDATE x SET a = 1; PRAGMA wal_checkpoint(FULL)",
+        ] {
+            assert!(rewrites_file(sql), "{sql}");
+        }
+        for sql in [
+            "INSERT INTO config (key, value) VALUES ('k', 'v')",
+            "PRAGMA user_version = 3",
+            "CREATE TABLE t (a)",
+        ] {
+            assert!(!rewrites_file(sql), "{sql}");
+        }
+    }
 }
