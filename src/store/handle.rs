@@ -163,8 +163,23 @@ impl Handle {
     /// ending at its last commit (`FileGate::trim_wal`). `before` is the writer's last frame
     /// when the operation began; only a value the operation changed is trusted (it comes from
     /// the transaction it ran, not from a view older than another process's commit). When the
-    /// operation failed, the next one re-reads the file: a commit may have reached the disk.
-    pub(crate) fn settle_wal(&self, writer: &EngineConn, before: Option<u64>, failed: bool) {
+    /// operation failed in the engine or on the disk, the next one re-reads the file: a commit
+    /// may have reached the disk.
+    pub(crate) fn settle_wal(
+        &self,
+        writer: &EngineConn,
+        before: Option<u64>,
+        failure: Option<&Error>,
+    ) {
+        let failed = matches!(
+            failure,
+            Some(
+                Error::Io { .. }
+                    | Error::Engine { .. }
+                    | Error::Corrupt { .. }
+                    | Error::Internal { .. }
+            )
+        );
         let Some(gate) = &self.gate else {
             return;
         };

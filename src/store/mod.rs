@@ -617,7 +617,7 @@ impl Store {
         }
         let before = writer.wal_max_frame().ok();
         let value = write(&writer).map_err(|e| self.explain_write_failure(op, e));
-        handle.settle_wal(&writer, before, value.is_err());
+        handle.settle_wal(&writer, before, value.as_ref().err());
         if value.is_ok() {
             handle.checkpoint_if_due(&writer);
         }
