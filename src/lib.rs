@@ -17,7 +17,7 @@
 //! )?;
 //! let rows = store.query("SELECT title FROM issues WHERE id = ?", &params!["bd-1"])?;
 //! assert_eq!(rows[0][0].as_str(), Some("first issue"));
-//! store.close()?;                                      // checkpoints: the file alone is complete
+//! store.close()?;                                      // checkpoints when no other process reads
 //! # std::fs::remove_dir_all(dir).ok();
 //! # Ok(())
 //! # }

@@ -620,7 +620,7 @@ impl FileGate {
                         if let Some(frame) = frame_size(&header) {
                             let frames = (meta.len() - 32) / frame;
                             if frames > 0 {
-                                f.read_exact_at(&mut tail, 32 + (frames - 1) * frame)?;
+                                read_up_to_at(f, &mut tail, 32 + (frames - 1) * frame)?;
                             }
                         }
                     }
@@ -1094,9 +1094,14 @@ fn random_below(n: u64) -> u64 {
 }
 
 fn read_up_to(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
+    read_up_to_at(file, buf, 0)
+}
+
+/// Reads `buf.len()` bytes from `offset`, or as many as the file has there.
+fn read_up_to_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
-        match file.read_at(&mut buf[filled..], filled as u64) {
+        match file.read_at(&mut buf[filled..], offset + filled as u64) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}

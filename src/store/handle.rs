@@ -183,7 +183,8 @@ impl Handle {
         let Some(gate) = &self.gate else {
             return;
         };
-        if self.is_wal_frozen() || self.db.is_read_only() {
+        // A handle that no longer follows the file at its path must not touch the `-wal` there.
+        if self.is_wal_frozen() || self.db.is_read_only() || self.detached.load(Ordering::Acquire) {
             return;
         }
         if failed {
@@ -209,7 +210,11 @@ impl Handle {
         let Some(gate) = &self.gate else {
             return;
         };
-        if self.is_wal_frozen() || self.db.is_read_only() || self.wal_frames() < CHECKPOINT_FRAMES {
+        if self.is_wal_frozen()
+            || self.db.is_read_only()
+            || self.detached.load(Ordering::Acquire)
+            || self.wal_frames() < CHECKPOINT_FRAMES
+        {
             return;
         }
         // Threads of this process still reading would make the engine refuse the checkpoint:

@@ -296,8 +296,10 @@ impl Store {
         self.busy_timeout
     }
 
-    /// Closes the store. Read-write: a TRUNCATE checkpoint first, so the file alone is complete
-    /// (the `-wal` ends at 0 bytes). Idempotent; every later call returns `Error::Closed`.
+    /// Closes the store. Read-write: a TRUNCATE checkpoint first when no other process is using
+    /// the file at that moment, so the file alone is complete (the `-wal` ends at 0 bytes);
+    /// otherwise the committed frames stay in the `-wal` for a later checkpoint. Idempotent;
+    /// every later call returns `Error::Closed`.
     pub fn close(&self) -> Result<()> {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
