@@ -313,11 +313,11 @@ impl Store {
         // New calls now get `Closed`; calls in flight on other threads finish first, so the
         // checkpoint below is not refused for a read still running.
         self.wait_for_claims(0, self.busy_timeout);
-        // Held to the end: what the file is now is judged, checkpointed and discarded with no
-        // other process changing it meanwhile (a change seen here was a peer's regular write,
-        // vouched for by this lock, or a copy over the file).
-        // A read lock: judging the file needs no other process to stop writing, and a
-        // checkpoint below makes it exclusive only if that can be had.
+        // Held to the end: what the file is now is judged with no other process rewriting the
+        // database file meanwhile (a change seen here was a peer's regular write, vouched for
+        // by this lock, or a copy over the file). A read lock suffices: other processes'
+        // writers only append to the `-wal`. The checkpoint below makes it exclusive, and only
+        // if that can be had.
         let _held = match handle.lock_file(LockMode::Read, "close") {
             Ok(lock) => lock,
             Err(e) => {
