@@ -284,37 +284,28 @@ impl FileGate {
                     st.wrote |= writes;
                     return Ok(OpLock::new(self.clone(), id, false));
                 }
-                Some(held) if mine && !st.busy && held < mode => {
-                    let fd = st.held.as_ref().map_or(-1, |h| h.file.as_raw_fd());
-                    let (mut st, got) = self.while_busy(st, || {
-                        self.upgrade(fd, held, mode, timeout.saturating_sub(start.elapsed()), op)
-                    });
-                    got?;
-                    if let Some(h) = st.held.as_mut() {
-                        h.mode = mode;
-                    }
-                    st.holders += 1;
-                    st.wrote |= writes;
-                    return Ok(OpLock::new(self.clone(), id, false));
-                }
-                // Another thread of this process is reading (a long snapshot, say): a write
-                // need not wait for it, as long as no other process committed since the
-                // process took the file (the engine's view is then current). Otherwise the
-                // writer waits for the process to let go, and refreshes.
-                Some(LockMode::Read)
-                    if !mine
+                // An upgrade in place: this thread's own lock (a write inside its read, a
+                // checkpoint after its write), or, for a write, the read lock other threads of
+                // this process hold (a long snapshot need not hold up a write), as long as no
+                // other process committed since the process took the file (the engine's view is
+                // then current); otherwise that writer waits for the process to let go, and
+                // refreshes.
+                Some(held)
+                    if held < mode
                         && !st.busy
-                        && st.synced
-                        && mode == LockMode::Write
-                        && !upgrade_refused =>
+                        && (mine
+                            || (st.synced
+                                && held == LockMode::Read
+                                && mode == LockMode::Write
+                                && !upgrade_refused)) =>
                 {
                     let fd = st.held.as_ref().map_or(-1, |h| h.file.as_raw_fd());
                     let remaining = timeout.saturating_sub(start.elapsed());
                     // Counted in first: the readers finishing meanwhile must not let go of the
                     // lock being upgraded.
                     st.holders += 1;
-                    let (next, got) = self
-                        .while_busy(st, || self.upgrade(fd, LockMode::Read, mode, remaining, op));
+                    let (next, got) =
+                        self.while_busy(st, || self.upgrade(fd, held, mode, remaining, op));
                     st = next;
                     match got {
                         Ok(()) => {
@@ -327,7 +318,7 @@ impl FileGate {
                         Err(e) => {
                             self.leave_lock(&mut st);
                             match e {
-                                Error::Busy { .. } => upgrade_refused = true,
+                                Error::Busy { .. } if !mine => upgrade_refused = true,
                                 e => return Err(e),
                             }
                         }
@@ -507,35 +498,6 @@ impl FileGate {
         }
     }
 
-    /// Makes the process's write lock, held by the calling thread, exclusive: waits up to
-    /// `patience` for readers of other processes to finish (new ones queue behind it). `false`
-    /// when they did not in time; the write lock is then kept as it was. Threads of this
-    /// process inside the lock stay: the engine keeps its own readers safe from a checkpoint.
-    /// Kept until the outermost lock is released.
-    pub(crate) fn try_exclusive(&self, patience: Duration) -> Result<bool> {
-        let id = self as *const FileGate as usize;
-        let st = lock_unpoisoned(&self.proc);
-        let (fd, mode) = match st.held.as_ref() {
-            Some(h) => (h.file.as_raw_fd(), h.mode),
-            None => return Ok(false),
-        };
-        match mode {
-            LockMode::Exclusive => return Ok(true),
-            LockMode::Read => return Ok(false),
-            LockMode::Write if st.busy || holding(id) == 0 => return Ok(false),
-            LockMode::Write => {}
-        }
-        let (mut st, got) = self.while_busy(st, || take_exclusive(fd, patience));
-        let got = got.map_err(|e| Error::io("lock file", &self.label, e))?;
-        if got {
-            if let Some(h) = st.held.as_mut() {
-                h.mode = LockMode::Exclusive;
-            }
-            st.wrote = true;
-        }
-        Ok(got)
-    }
-
     /// True when no other thread of this process is inside the lock the calling thread holds.
     pub(crate) fn held_by_this_thread_alone(&self) -> bool {
         let id = self as *const FileGate as usize;
@@ -552,19 +514,39 @@ impl FileGate {
     /// The `-wal`'s length and frame size, when it has a header.
     fn wal_shape(&self) -> Option<(u64, u64)> {
         let meta = std::fs::metadata(&self.wal_path).ok()?;
-        if meta.len() < 32 {
+        let mut header = [0u8; 32];
+        if meta.len() < 32 || !self.read_wal_ends(&meta, &mut header, None).ok()? {
             return None;
         }
-        let mut header = [0u8; 32];
+        Some((meta.len(), frame_size(&header)?))
+    }
+
+    /// Reads the `-wal`'s header and, when `tail` is asked for and the file holds whole frames,
+    /// the header of its last one, through a descriptor kept for the inode `meta` describes.
+    /// `false` when no descriptor could be had.
+    fn read_wal_ends(
+        &self,
+        meta: &std::fs::Metadata,
+        header: &mut [u8; 32],
+        tail: Option<&mut [u8; 24]>,
+    ) -> std::io::Result<bool> {
         let mut cached = lock_unpoisoned(&self.wal_file);
         if cached.as_ref().map(|(ino, _)| *ino) != Some(meta.ino()) {
             *cached = File::open(&self.wal_path).ok().map(|f| (meta.ino(), f));
         }
-        let (_, f) = cached.as_ref()?;
-        if read_up_to(f, &mut header).ok()? < header.len() {
-            return None;
+        let Some((_, f)) = cached.as_ref() else {
+            return Ok(false);
+        };
+        if read_up_to(f, header)? < header.len() {
+            return Ok(false);
         }
-        Some((meta.len(), frame_size(&header)?))
+        if let (Some(tail), Some(frame)) = (tail, frame_size(header)) {
+            let frames = (meta.len() - 32) / frame;
+            if frames > 0 {
+                read_up_to_at(f, tail, 32 + (frames - 1) * frame)?;
+            }
+        }
+        Ok(true)
     }
 
     /// Cuts the `-wal` back to its last commit, `max_frame` frames (what this process's
@@ -611,19 +593,7 @@ impl FileGate {
                 let mut header = [0u8; 32];
                 let mut tail = [0u8; 24];
                 if meta.len() >= 32 {
-                    let mut cached = lock_unpoisoned(&self.wal_file);
-                    if cached.as_ref().map(|(ino, _)| *ino) != Some(meta.ino()) {
-                        *cached = File::open(&self.wal_path).ok().map(|f| (meta.ino(), f));
-                    }
-                    if let Some((_, f)) = cached.as_ref() {
-                        read_up_to(f, &mut header)?;
-                        if let Some(frame) = frame_size(&header) {
-                            let frames = (meta.len() - 32) / frame;
-                            if frames > 0 {
-                                read_up_to_at(f, &mut tail, 32 + (frames - 1) * frame)?;
-                            }
-                        }
-                    }
+                    self.read_wal_ends(&meta, &mut header, Some(&mut tail))?;
                 }
                 Some(WalState {
                     inode: meta.ino(),
@@ -771,8 +741,8 @@ impl OpLock {
 
     /// Compares the file with what this process last saw of it and, when another process
     /// changed it, runs `refresh` (the engine database re-reads the WAL) before the operation
-    /// goes on. Only the lock that took the file checks; nested ones ride on it. `fresh` says
-    /// the engine database was opened under this very lock and already read the file.
+    /// goes on. Only the lock that took the file checks; nested ones ride on it. `opened` is the
+    /// file as it was just before an engine database was opened under this very lock.
     pub(crate) fn sync(
         &self,
         opened: Option<&FileMark>,

@@ -119,34 +119,6 @@ impl Handle {
         }
     }
 
-    /// Makes the write lock this thread holds exclusive (see `FileGate::try_exclusive`), for
-    /// work that rewrites the database file or empties the `-wal`. `false` when readers of
-    /// other processes were still inside after `patience`. Memory databases need no lock.
-    pub(crate) fn exclusive(&self, patience: Duration) -> Result<bool> {
-        match &self.gate {
-            Some(gate) => gate.try_exclusive(patience),
-            None => Ok(true),
-        }
-    }
-
-    /// `exclusive`, or `Error::Locked` when other processes' readers did not leave within the
-    /// busy timeout.
-    pub(crate) fn require_exclusive(&self, op: &'static str) -> Result<()> {
-        let start = std::time::Instant::now();
-        if self.exclusive(self.busy_timeout)? {
-            return Ok(());
-        }
-        Err(Error::Locked {
-            op,
-            path: self
-                .gate
-                .as_ref()
-                .map(|g| g.path().to_path_buf())
-                .unwrap_or_default(),
-            waited_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
-        })
-    }
-
     /// The next operation re-reads the file (after a checkpoint of this process failed).
     pub(crate) fn forget_file_state(&self) {
         if let Some(gate) = &self.gate {
@@ -210,10 +182,13 @@ impl Handle {
         let Some(gate) = &self.gate else {
             return;
         };
+        // The writer's last frame right after its commit is the `-wal`'s length in frames
+        // (`settle_wal` cut anything past it): no file system call needed.
+        let frames = writer.wal_max_frame().unwrap_or(0);
         if self.is_wal_frozen()
             || self.db.is_read_only()
             || self.detached.load(Ordering::Acquire)
-            || self.wal_frames() < CHECKPOINT_FRAMES
+            || frames < CHECKPOINT_FRAMES
         {
             return;
         }
@@ -222,20 +197,20 @@ impl Handle {
         if !gate.held_by_this_thread_alone() {
             return;
         }
-        match self.exclusive(CHECKPOINT_PATIENCE.min(self.busy_timeout)) {
-            Ok(true) => match writer.checkpoint(Checkpoint::Truncate) {
-                Ok(_) | Err(Error::Busy { .. }) => {}
-                Err(e) => {
-                    tracing::debug!(error = %e, "checkpoint after a commit failed; a later write tries again");
-                    self.forget_file_state();
-                }
-            },
-            Ok(false) => {
-                tracing::debug!(
-                    "readers of other processes stayed: checkpoint left for a later write"
-                );
+        let patience = CHECKPOINT_PATIENCE.min(self.busy_timeout);
+        let _exclusive = match self.lock_file_within(LockMode::Exclusive, patience, "checkpoint") {
+            Ok(lock) => lock,
+            Err(e) => {
+                tracing::debug!(error = %e, "other processes' readers stayed: checkpoint left for a later write");
+                return;
             }
-            Err(e) => tracing::debug!(error = %e, "checkpoint lock failed"),
+        };
+        match writer.checkpoint(Checkpoint::Truncate) {
+            Ok(_) | Err(Error::Busy { .. }) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "checkpoint after a commit failed; a later write tries again");
+                self.forget_file_state();
+            }
         }
     }
 

@@ -614,9 +614,11 @@ impl Store {
     ) -> Result<T> {
         let handle = self.write_handle(op)?;
         let writer = handle.writer(op).map_err(|e| self.explain_failure(op, e))?;
-        if exclusive {
-            handle.require_exclusive(op)?;
-        }
+        let _exclusive = if exclusive {
+            handle.lock_file(LockMode::Exclusive, op)?
+        } else {
+            None
+        };
         let before = writer.wal_max_frame().ok();
         let value = write(&writer).map_err(|e| self.explain_write_failure(op, e));
         handle.settle_wal(&writer, before, value.as_ref().err());
@@ -759,10 +761,9 @@ fn open_file_handle_once(
     let id = gate.key();
     wait_for_own_read_only_stores(id, path, busy_timeout)?;
     // A new file, or a rollback-journal one, is written outside the `-wal`: nobody may read it
-    // meanwhile. A WAL file is only appended to (migrations included), beside readers.
-    // A WAL file is only read here (an up-to-date schema, the common case) or appended to (a
-    // migration, under the writer's lock taken then), beside other processes' readers and
-    // writers.
+    // meanwhile. A WAL file is only read here (an up-to-date schema, the common case) or
+    // appended to (a migration, under the writer's lock taken then), beside other processes'
+    // readers and writers.
     let mode = if gate.open_rewrites_file() {
         LockMode::Exclusive
     } else {
@@ -794,16 +795,17 @@ fn open_file_handle_once(
     let action = match current {
         Some(action) => action,
         None => {
-            // The writer's own lock (queued behind other writers, the engine refreshed if one
-            // of them migrated first); under an exclusive one it rides on that.
-            if mode == LockMode::Read {
-                drop(lock);
-                prepare_schema(&*handle.writer("open")?)?
-            } else {
-                let action = prepare_schema(&*handle.writer("open")?)?;
-                drop(lock);
-                action
-            }
+            // Under a read lock, the writer takes its own (queued behind other writers, the
+            // engine refreshed if one of them migrated first); under the exclusive one it
+            // rides on that.
+            let _exclusive = match mode {
+                LockMode::Exclusive => Some(lock),
+                _ => {
+                    drop(lock);
+                    None
+                }
+            };
+            prepare_schema(&*handle.writer("open")?)?
         }
     };
     handle.schema_action = Some(action);

@@ -489,7 +489,10 @@ impl Store {
                 registry::release_wal_once(id, || {
                     old.writer("release the replaced file's WAL")
                         .and_then(|w| {
-                            old.require_exclusive("release the replaced file's WAL")?;
+                            let _exclusive = old.lock_file(
+                                LockMode::Exclusive,
+                                "release the replaced file's WAL",
+                            )?;
                             self.checkpoint_patiently(&w, Checkpoint::Truncate)
                         })
                         .map(|_| ())
