@@ -87,7 +87,7 @@ fn c_import(conn: &mut rusqlite::Connection, text: &[u8]) {
         for d in &issue.dependencies {
             tx.execute(
                 "INSERT OR IGNORE INTO dependencies (issue_id, depends_on_id, type, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
-                rusqlite::params![d.issue_id, d.depends_on_id, d.dep_type, fmt(&d.created_at), d.created_by],
+                rusqlite::params![d.issue_id, d.depends_on_id, d.dep_type.as_str(), fmt(&d.created_at), d.created_by],
             )
             .expect("dependency");
         }

@@ -198,10 +198,8 @@ fn create_one(c: &mut Criterion) {
 fn search(c: &mut Criterion) {
     let path = ready_fixture();
     let store = open(&path);
-    let filter = beadstore::ops::IssueFilter {
-        exclude_status: vec![beadstore::model::Status::Closed],
-        ..Default::default()
-    };
+    let filter = beadstore::ops::IssueFilter::default()
+        .exclude_status(vec![beadstore::model::Status::Closed]);
     let found = store
         .search_issues("Issue 12", &filter)
         .expect("search")

@@ -84,7 +84,7 @@ fn eight_threads_of_readers_and_writers_lose_nothing_and_see_no_error() {
                     .query("SELECT count(*) FROM issues i WHERE i.title = 'tx' AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.issue_id = i.id)", &[])
                     .unwrap();
                 assert_eq!(orphans[0][0].as_i64(), Some(0));
-                assert_eq!(store.get_config("issue_prefix").unwrap(), "bd");
+                assert_eq!(store.get_config("issue_prefix").unwrap().as_deref(), Some("bd"));
                 reads.fetch_add(1, Ordering::Relaxed);
             }
         }));

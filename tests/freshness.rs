@@ -91,7 +91,10 @@ fn own_writes_and_checkpoints_never_look_like_a_replacement() {
             if i % 100 == 99 {
                 store.checkpoint().unwrap();
                 // Reads after each checkpoint are where a false alarm would show.
-                store.get_config("issue_prefix").unwrap();
+                store
+                    .get_config("issue_prefix")
+                    .unwrap()
+                    .unwrap_or_default();
             }
         }
         let stats = store.freshness_stats();
@@ -102,7 +105,10 @@ fn own_writes_and_checkpoints_never_look_like_a_replacement() {
         f.set_modified(std::time::SystemTime::now() + Duration::from_secs(5))
             .unwrap();
         drop(f);
-        assert_eq!(store.get_config("issue_prefix").unwrap(), "bd");
+        assert_eq!(
+            store.get_config("issue_prefix").unwrap().as_deref(),
+            Some("bd")
+        );
         assert_eq!(
             store.freshness_stats().reconnects,
             0,
@@ -135,11 +141,15 @@ fn a_file_renamed_over_the_path_is_followed_by_reads_config_and_metadata() {
         // Each health-check style call sees the newest file on its next call.
         rename_over(&t, "config-gen", &[]);
         follows(mode, "get_config", || {
-            store.get_config("generation").unwrap() == "config-gen"
+            store.get_config("generation").unwrap().unwrap_or_default() == "config-gen"
         });
         rename_over(&t, "metadata-gen", &[]);
         follows(mode, "get_metadata", || {
-            store.get_metadata("last_health_check").unwrap() == "metadata-gen"
+            store
+                .get_metadata("last_health_check")
+                .unwrap()
+                .unwrap_or_default()
+                == "metadata-gen"
         });
         rename_over(&t, "all-config-gen", &[]);
         follows(mode, "all_config", || {
@@ -148,7 +158,10 @@ fn a_file_renamed_over_the_path_is_followed_by_reads_config_and_metadata() {
         // No zombie state: later calls keep working.
         for _ in 0..3 {
             assert_eq!(
-                store.get_metadata("last_health_check").unwrap(),
+                store
+                    .get_metadata("last_health_check")
+                    .unwrap()
+                    .unwrap_or_default(),
                 "all-config-gen"
             );
         }
@@ -253,7 +266,10 @@ fn a_same_sized_copy_over_a_quiet_store_is_followed() {
         let t = TempDb::new();
         build(&t.path, "aaaa", &["bd-1"]);
         let store = open(&t.path, mode);
-        assert_eq!(store.get_config("generation").unwrap(), "aaaa");
+        assert_eq!(
+            store.get_config("generation").unwrap().as_deref(),
+            Some("aaaa")
+        );
         let other = beside(&t, "other.db");
         build(&other, "bbbb", &["bd-1"]);
         assert_eq!(
@@ -265,7 +281,7 @@ fn a_same_sized_copy_over_a_quiet_store_is_followed() {
         std::thread::sleep(Duration::from_millis(20));
         std::fs::copy(&other, &t.path).unwrap();
         follows(mode, "same-sized copy", || {
-            store.get_config("generation").unwrap() == "bbbb"
+            store.get_config("generation").unwrap().unwrap_or_default() == "bbbb"
         });
         store.close().unwrap();
     }
@@ -277,7 +293,7 @@ fn a_write_after_the_replacement_goes_to_the_new_file_never_the_old_one() {
         let t = TempDb::new();
         build(&t.path, "old", &[]);
         let store = open(&t.path, mode);
-        store.get_config("generation").unwrap();
+        store.get_config("generation").unwrap().unwrap_or_default();
         // The old file is moved aside (kept, so we can look into it) and a new one takes its place.
         let aside = beside(&t, "aside.db");
         std::fs::rename(&t.path, &aside).unwrap();
@@ -522,11 +538,12 @@ fn thirty_two_readers_through_fifty_replacements_see_no_error() {
                 while reads < READS || !done.load(Ordering::Relaxed) {
                     reads += 1;
                     match store.get_config("generation") {
-                        Ok(g) => {
+                        Ok(Some(g)) => {
                             let g: u64 = g.parse().unwrap();
                             assert!(g >= last, "went back from generation {last} to {g}");
                             last = g;
                         }
+                        Ok(None) => panic!("the generation went missing"),
                         Err(e) => {
                             eprintln!("read error: {e:?}");
                             errors.fetch_add(1, Ordering::Relaxed);
@@ -543,7 +560,7 @@ fn thirty_two_readers_through_fifty_replacements_see_no_error() {
                 std::thread::sleep(Duration::from_millis(2));
                 std::fs::rename(&file, &path).unwrap();
                 eventually("the store to follow", || {
-                    store.get_config("generation").ok() == Some(g.to_string())
+                    store.get_config("generation").ok().flatten() == Some(g.to_string())
                 });
             }
             done.store(true, Ordering::Relaxed);
@@ -688,7 +705,7 @@ fn sibling_stores_in_one_process_never_mistake_each_others_writes_and_both_follo
             if i % 50 == 49 {
                 writer.checkpoint().unwrap();
             }
-            reader.get_config("generation").unwrap();
+            reader.get_config("generation").unwrap().unwrap_or_default();
         }
         let counted = reader.query("SELECT count(*) FROM issues", &[]).unwrap();
         assert_eq!(counted[0][0].as_i64(), Some(301), "{mode:?}");

@@ -3,6 +3,7 @@
 
 mod common;
 
+use beadstore::ops::Attribution;
 use std::collections::BTreeMap;
 
 use beadstore::jsonl::{ExportOptions, ImportOptions};
@@ -58,10 +59,7 @@ fn round_trip(name: &str) {
 
     // bd's own export of this database left no wisp out, so neither do we here.
     let rendered = store
-        .render_jsonl(&ExportOptions {
-            include_ephemeral: true,
-            ..ExportOptions::default()
-        })
+        .render_jsonl(&ExportOptions::default().include_ephemeral(true))
         .unwrap();
     let text = String::from_utf8(rendered.text).unwrap();
     assert_eq!(
@@ -109,7 +107,7 @@ fn line(fields: &str) -> String {
 #[test]
 fn export_writes_gos_bytes_atomically_and_marks_the_issues_clean() {
     use beadstore::jsonl::HtmlEscaping;
-    use beadstore::model::{dep_type, Dependency, Issue};
+    use beadstore::model::{Dependency, DependencyType, Issue};
     let t = TempDb::new();
     let store = store_with_prefix(&t);
     let mut a = Issue::new("Fix <login> & logout\u{2028}now");
@@ -128,17 +126,24 @@ fn export_writes_gos_bytes_atomically_and_marks_the_issues_clean() {
     store.add_label("bd-b", "zeta", "me").unwrap();
     store.add_label("bd-b", "alpha", "me").unwrap();
     store
-        .add_dependency(&Dependency::new("bd-b", "bd-a", dep_type::BLOCKS), "me")
+        .add_dependency(
+            &Dependency::new("bd-b", "bd-a", DependencyType::Blocks),
+            "me",
+        )
         .unwrap();
     let mut wisp = Issue::new("wisp");
     wisp.id = "bd-w".into();
     wisp.ephemeral = true;
     store.create_issue(wisp, "me").unwrap();
-    store.create_tombstone("bd-w", "me", "gone").ok();
+    store
+        .create_tombstone("bd-w", &Attribution::new("me").reason("gone"))
+        .ok();
     let mut gone = Issue::new("deleted");
     gone.id = "bd-t".into();
     store.create_issue(gone, "me").unwrap();
-    store.create_tombstone("bd-t", "me", "dup").unwrap();
+    store
+        .create_tombstone("bd-t", &Attribution::new("me").reason("dup"))
+        .unwrap();
     assert!(store.get_dirty_issue_count().unwrap() >= 3);
 
     let out = t.dir.path().join(".beads/issues.jsonl");
@@ -180,7 +185,7 @@ fn export_writes_gos_bytes_atomically_and_marks_the_issues_clean() {
         summary.sha256,
         beadstore::jsonl::sha256_hex(text.as_bytes())
     );
-    assert_eq!(store.get_jsonl_file_hash().unwrap(), summary.sha256);
+    assert_eq!(store.get_jsonl_file_hash().unwrap(), Some(summary.sha256));
     let dirty = store.get_dirty_issues().unwrap();
     assert!(!dirty.iter().any(|d| ids.contains(d)), "{dirty:?}");
     let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
@@ -194,10 +199,7 @@ fn export_writes_gos_bytes_atomically_and_marks_the_issues_clean() {
 
     // The other Go behaviour: no HTML escaping.
     let plain = store
-        .render_jsonl(&ExportOptions {
-            html: HtmlEscaping::Off,
-            ..ExportOptions::default()
-        })
+        .render_jsonl(&ExportOptions::default().html(HtmlEscaping::Off))
         .unwrap();
     let plain = String::from_utf8(plain.text).unwrap();
     assert!(plain.contains("Fix <login> & logout\\u2028now"), "{plain}");
@@ -339,7 +341,9 @@ fn imports_upsert_by_content_hash_and_merge_labels_comments_and_dependencies() {
     );
 
     // A tombstone here is not brought back by an older copy.
-    store.create_tombstone("bd-2", "me", "dropped").unwrap();
+    store
+        .create_tombstone("bd-2", &Attribution::new("me").reason("dropped"))
+        .unwrap();
     let summary = store
         .import_jsonl_text(
             line("\"bd-2\",\"title\":\"two\"").as_bytes(),
@@ -368,11 +372,9 @@ fn orphans_and_missing_dependency_targets_follow_the_chosen_handling() {
         let result = store.import_jsonl_text(
             text.as_bytes(),
             "o",
-            &ImportOptions {
-                orphans: Some(orphans),
-                strict_dependencies: strict,
-                ..ImportOptions::default()
-            },
+            &ImportOptions::default()
+                .orphans(orphans)
+                .strict_dependencies(strict),
         );
         let ids: Vec<String> = store
             .query("SELECT id FROM issues ORDER BY id", &[])
@@ -429,13 +431,16 @@ fn an_empty_database_takes_its_prefix_from_the_imported_ids() {
     store
         .import_jsonl_text(text.as_bytes(), "p", &ImportOptions::default())
         .unwrap();
-    assert_eq!(store.get_config("issue_prefix").unwrap(), "web");
+    assert_eq!(
+        store.get_config("issue_prefix").unwrap().as_deref(),
+        Some("web")
+    );
 }
 
 /// An export whose issues depend on wisps squashed away since (the wisps are not in it), with
 /// labels and comments on those issues: the shape of a real beads export with dangling edges.
 fn export_with_dangling_edges() -> (String, String) {
-    use beadstore::model::{dep_type, Dependency, Issue};
+    use beadstore::model::{Dependency, DependencyType, Issue};
     let t = TempDb::new();
     let store = store_with_prefix(&t);
     let wisp = |title: &str| {
@@ -458,19 +463,19 @@ fn export_with_dangling_edges() -> (String, String) {
         .id;
     store
         .add_dependency(
-            &Dependency::new(&child, &patrol, dep_type::PARENT_CHILD),
+            &Dependency::new(&child, &patrol, DependencyType::ParentChild),
             "tester",
         )
         .unwrap();
     store
         .add_dependency(
-            &Dependency::new(&waiting, &scratch, dep_type::BLOCKS),
+            &Dependency::new(&waiting, &scratch, DependencyType::Blocks),
             "tester",
         )
         .unwrap();
     store
         .add_dependency(
-            &Dependency::new(&waiting, &plain, dep_type::RELATED),
+            &Dependency::new(&waiting, &plain, DependencyType::Related),
             "tester",
         )
         .unwrap();
@@ -482,10 +487,7 @@ fn export_with_dangling_edges() -> (String, String) {
     }
     let without = store.render_jsonl(&ExportOptions::default()).unwrap().text;
     let with = store
-        .render_jsonl(&ExportOptions {
-            include_ephemeral: true,
-            ..ExportOptions::default()
-        })
+        .render_jsonl(&ExportOptions::default().include_ephemeral(true))
         .unwrap()
         .text;
     (

@@ -55,7 +55,7 @@ fn memory_stores_are_private() {
         &[],
     )
     .unwrap();
-    assert_eq!(b.get_config("issue_prefix").unwrap(), "");
+    assert_eq!(b.get_config("issue_prefix").unwrap(), None);
     let count = b.query("SELECT count(*) FROM issues", &[]).unwrap();
     assert_eq!(count[0][0].as_i64(), Some(0));
     // A round trip inside one in-memory store works, readers included.
@@ -66,7 +66,7 @@ fn memory_stores_are_private() {
     // Go's shared-cache memory DSN also gives a private database.
     let c = Store::open_uri("file:memdb?mode=memory&cache=shared").unwrap();
     assert_eq!(c.path(), ":memory:");
-    assert_eq!(c.get_config("issue_prefix").unwrap(), "");
+    assert_eq!(c.get_config("issue_prefix").unwrap(), None);
 }
 
 #[test]
@@ -236,7 +236,10 @@ fn dropping_a_store_without_close_loses_no_committed_write() {
         store.set_metadata("last_import_hash", "abc").unwrap();
     }
     let store = Store::open(t.path_str()).unwrap();
-    assert_eq!(store.get_metadata("last_import_hash").unwrap(), "abc");
+    assert_eq!(
+        store.get_metadata("last_import_hash").unwrap().as_deref(),
+        Some("abc")
+    );
     store.close().unwrap();
     let conn = common::sqlite(&t.path);
     let v: String = conn
@@ -253,13 +256,13 @@ fn dropping_a_store_without_close_loses_no_committed_write() {
 fn config_and_metadata_behave_like_go() {
     let store = Store::in_memory().unwrap();
     // Missing keys read as empty, not as an error.
-    assert_eq!(store.get_metadata("nope").unwrap(), "");
-    assert_eq!(store.get_config("nope").unwrap(), "");
+    assert_eq!(store.get_metadata("nope").unwrap(), None);
+    assert_eq!(store.get_config("nope").unwrap(), None);
     store.set_metadata("k1", "v1").unwrap();
     store.set_metadata("k2", "v2").unwrap();
     store.set_metadata("k1", "v1b").unwrap();
-    assert_eq!(store.get_metadata("k1").unwrap(), "v1b");
-    assert_eq!(store.get_metadata("k2").unwrap(), "v2");
+    assert_eq!(store.get_metadata("k1").unwrap().as_deref(), Some("v1b"));
+    assert_eq!(store.get_metadata("k2").unwrap().as_deref(), Some("v2"));
     store.set_config("issue_prefix", "bd").unwrap();
     let all = store.all_config().unwrap();
     assert_eq!(all.get("issue_prefix").map(String::as_str), Some("bd"));
@@ -275,7 +278,7 @@ fn config_and_metadata_behave_like_go() {
     assert_eq!(all.len(), 11);
     store.delete_config("issue_prefix").unwrap();
     store.delete_config("issue_prefix").unwrap();
-    assert_eq!(store.get_config("issue_prefix").unwrap(), "");
+    assert_eq!(store.get_config("issue_prefix").unwrap(), None);
     assert!(matches!(
         store.set_config("", "v"),
         Err(Error::InvalidInput { .. })
@@ -432,7 +435,7 @@ fn a_nested_write_on_the_same_thread_fails_at_once_and_the_outer_transaction_com
             tx.set_config("outer", "yes")?;
             let nested = store.set_config("inner", "no").unwrap_err();
             // Reads of the store still work beside the open write transaction.
-            assert_eq!(store.get_config("outer")?, "");
+            assert_eq!(store.get_config("outer")?, None);
             Ok(nested)
         })
         .unwrap();
@@ -445,8 +448,8 @@ fn a_nested_write_on_the_same_thread_fails_at_once_and_the_outer_transaction_com
         "the nested write waited {:?}",
         started.elapsed()
     );
-    assert_eq!(store.get_config("outer").unwrap(), "yes");
-    assert_eq!(store.get_config("inner").unwrap(), "");
+    assert_eq!(store.get_config("outer").unwrap().as_deref(), Some("yes"));
+    assert_eq!(store.get_config("inner").unwrap(), None);
     // Another thread's write inside the transaction waits for it instead, then runs.
     let store = std::sync::Arc::new(store);
     store
@@ -465,7 +468,10 @@ fn a_nested_write_on_the_same_thread_fails_at_once_and_the_outer_transaction_com
         .join()
         .unwrap()
         .unwrap();
-    assert_eq!(store.get_config("from_thread").unwrap(), "1");
+    assert_eq!(
+        store.get_config("from_thread").unwrap().as_deref(),
+        Some("1")
+    );
 }
 
 /// The closure of a transaction may fail with the caller's own error type: it gets it back
@@ -492,13 +498,14 @@ fn a_transaction_may_fail_with_the_callers_own_error_type_and_rolls_back() {
         matches!(result, Err(AppError::Refused("policy"))),
         "{result:?}"
     );
-    assert_eq!(store.get_config("half").unwrap(), "");
+    assert_eq!(store.get_config("half").unwrap(), None);
     // beadstore's own failures inside arrive converted into the caller's type.
     let result: Result<(), AppError> = store.transaction(|tx| Ok(tx.set_config("", "empty key")?));
     assert!(
         matches!(result, Err(AppError::Store(Error::InvalidInput { .. }))),
         "{result:?}"
     );
-    let read: Result<String, AppError> = store.snapshot(|tx| Ok(tx.get_config("half")?));
+    let read: Result<String, AppError> =
+        store.snapshot(|tx| Ok(tx.get_config("half")?.unwrap_or_default()));
     assert_eq!(read.unwrap(), "");
 }

@@ -202,7 +202,7 @@ fn export_routes_issues_to_their_repositories_and_deletion_goes_by_repository() 
     let sha = |p: &Path| {
         beadstore::jsonl::sha256_hex(&std::fs::read(p.join(".beads/issues.jsonl")).unwrap())
     };
-    let meta = |key: &str| store.get_metadata(key).unwrap();
+    let meta = |key: &str| store.get_metadata(key).unwrap().unwrap_or_default();
     assert_eq!(
         meta(&format!("jsonl_content_hash:{absolute_path}")),
         sha(absolute.path())

@@ -5,9 +5,10 @@
 
 mod common;
 
+use beadstore::ops::Attribution;
 use std::collections::{BTreeSet, HashMap};
 
-use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status, Timestamp};
+use beadstore::model::{Dependency, DependencyType, Issue, IssueType, Status, Timestamp};
 use beadstore::ops::{IssueUpdate, SortPolicy, WorkFilter};
 use beadstore::{Error, Store};
 use common::issues::{create, ids, store_with_prefix};
@@ -19,7 +20,7 @@ fn create_with(store: &Store, title: &str, f: impl FnOnce(&mut Issue)) -> Issue 
     store.create_issue(i, "tester").unwrap()
 }
 
-fn link(store: &Store, from: &str, to: &str, kind: &str) {
+fn link(store: &Store, from: &str, to: &str, kind: impl Into<DependencyType>) {
     store
         .add_dependency(&Dependency::new(from, to, kind), "tester")
         .unwrap();
@@ -61,14 +62,7 @@ fn hours_ago(h: i64) -> Timestamp {
 
 fn set_status(store: &Store, id: &str, status: Status) {
     store
-        .update_issue(
-            id,
-            &IssueUpdate {
-                status: Some(status),
-                ..Default::default()
-            },
-            "tester",
-        )
+        .update_issue(id, &IssueUpdate::default().status(status), "tester")
         .unwrap();
 }
 
@@ -103,9 +97,11 @@ fn ready_work_comes_by_priority_and_narrows_by_priority_assignee_unassigned_and_
     set_status(&store, &busy.id, Status::InProgress);
     let held = create_with(&store, "in progress, blocked", |i| i.priority = 0);
     set_status(&store, &held.id, Status::InProgress);
-    link(&store, &held.id, &p1.id, dep_type::BLOCKS);
+    link(&store, &held.id, &p1.id, DependencyType::Blocks);
     let done = create(&store, "closed");
-    store.close_issue(&done.id, "done", "tester", "").unwrap();
+    store
+        .close_issue(&done.id, &Attribution::new("tester").reason("done"))
+        .unwrap();
 
     // Everything recent: the default order is priority.
     let all: Vec<String> = ready(&store, WorkFilter::default())
@@ -117,56 +113,28 @@ fn ready_work_comes_by_priority_and_narrows_by_priority_assignee_unassigned_and_
         [p0.id.clone(), p1.id.clone(), p2.id.clone(), busy.id.clone()]
     );
     assert_eq!(
-        ready_ids(
-            &store,
-            WorkFilter {
-                priority: Some(2),
-                ..Default::default()
-            }
-        ),
+        ready_ids(&store, WorkFilter::default().priority(2)),
         set(&[&p2.id])
     );
     assert_eq!(
-        ready_ids(
-            &store,
-            WorkFilter {
-                assignee: Some("ann".into()),
-                ..Default::default()
-            }
-        ),
+        ready_ids(&store, WorkFilter::default().assignee("ann")),
         set(&[&p2.id])
     );
     // Unassigned wins over an assignee.
     assert_eq!(
         ready_ids(
             &store,
-            WorkFilter {
-                unassigned: true,
-                assignee: Some("ann".into()),
-                ..Default::default()
-            }
+            WorkFilter::default().unassigned(true).assignee("ann")
         ),
         set(&[&p1.id, &busy.id])
     );
-    let limited: Vec<String> = ready(
-        &store,
-        WorkFilter {
-            limit: 2,
-            ..Default::default()
-        },
-    )
-    .into_iter()
-    .map(|i| i.id)
-    .collect();
+    let limited: Vec<String> = ready(&store, WorkFilter::default().limit(2))
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
     assert_eq!(limited, [p0.id.clone(), p1.id.clone()]);
     assert_eq!(
-        ready_ids(
-            &store,
-            WorkFilter {
-                status: Some(Status::InProgress),
-                ..Default::default()
-            }
-        ),
+        ready_ids(&store, WorkFilter::default().status(Status::InProgress)),
         set(&[&busy.id])
     );
 }
@@ -190,16 +158,10 @@ fn sort_policies_order_by_priority_by_age_or_recent_first_then_oldest() {
     made("new-P3", 3, 12);
     made("new-P1", 1, 6);
     let order = |sort: SortPolicy| -> Vec<String> {
-        ready(
-            &store,
-            WorkFilter {
-                sort,
-                ..Default::default()
-            },
-        )
-        .into_iter()
-        .map(|i| i.title)
-        .collect()
+        ready(&store, WorkFilter::default().sort(sort))
+            .into_iter()
+            .map(|i| i.title)
+            .collect()
     };
     assert_eq!(
         order(SortPolicy::Priority),
@@ -235,15 +197,12 @@ fn a_blocker_above_fifty_levels_of_children_holds_every_level_until_it_closes() 
             i.issue_type = IssueType::Epic;
         });
         match levels.last() {
-            None => link(&store, &level.id, &blocker.id, dep_type::BLOCKS),
-            Some(parent) => link(&store, &level.id, parent, dep_type::PARENT_CHILD),
+            None => link(&store, &level.id, &blocker.id, DependencyType::Blocks),
+            Some(parent) => link(&store, &level.id, parent, DependencyType::ParentChild),
         }
         levels.push(level.id);
     }
-    let open = || WorkFilter {
-        status: Some(Status::Open),
-        ..Default::default()
-    };
+    let open = || WorkFilter::default().status(Status::Open);
     assert_eq!(ready_ids(&store, open()), set(&[&blocker.id]));
     let cached = cached_blocked(&store);
     assert_eq!(cached, levels.iter().cloned().collect::<BTreeSet<_>>());
@@ -254,7 +213,7 @@ fn a_blocker_above_fifty_levels_of_children_holds_every_level_until_it_closes() 
         (true, vec![blocker.id.clone()])
     );
     store
-        .close_issue(&blocker.id, "Done", "tester", "")
+        .close_issue(&blocker.id, &Attribution::new("tester").reason("Done"))
         .unwrap();
     assert_eq!(
         ready_ids(&store, open()),
@@ -272,8 +231,8 @@ fn related_links_never_block_while_any_blocked_parent_or_open_blocker_does() {
     let store = store_with_prefix(&t);
     let a = create(&store, "a");
     let b = create(&store, "related to a");
-    link(&store, &b.id, &a.id, dep_type::RELATED);
-    link(&store, &b.id, &a.id, dep_type::DISCOVERED_FROM);
+    link(&store, &b.id, &a.id, DependencyType::Related);
+    link(&store, &b.id, &a.id, DependencyType::DiscoveredFrom);
     assert!(ready_ids(&store, WorkFilter::default()).contains(&b.id));
     assert!(cached_blocked(&store).is_empty());
 
@@ -283,15 +242,25 @@ fn related_links_never_block_while_any_blocked_parent_or_open_blocker_does() {
     let free_parent = create(&store, "free parent");
     let child = create(&store, "child of both");
     let cousin = create(&store, "related to the blocked parent");
-    link(&store, &blocked_parent.id, &gate.id, dep_type::BLOCKS);
+    link(&store, &blocked_parent.id, &gate.id, DependencyType::Blocks);
     link(
         &store,
         &child.id,
         &blocked_parent.id,
-        dep_type::PARENT_CHILD,
+        DependencyType::ParentChild,
     );
-    link(&store, &child.id, &free_parent.id, dep_type::PARENT_CHILD);
-    link(&store, &cousin.id, &blocked_parent.id, dep_type::RELATED);
+    link(
+        &store,
+        &child.id,
+        &free_parent.id,
+        DependencyType::ParentChild,
+    );
+    link(
+        &store,
+        &cousin.id,
+        &blocked_parent.id,
+        DependencyType::Related,
+    );
     assert_eq!(
         cached_blocked(&store),
         set(&[&blocked_parent.id, &child.id])
@@ -302,15 +271,17 @@ fn related_links_never_block_while_any_blocked_parent_or_open_blocker_does() {
     let x = create(&store, "x");
     let y = create(&store, "y");
     let waiting = create(&store, "waits on x and y");
-    link(&store, &waiting.id, &x.id, dep_type::BLOCKS);
-    link(&store, &waiting.id, &y.id, dep_type::BLOCKS);
+    link(&store, &waiting.id, &x.id, DependencyType::Blocks);
+    link(&store, &waiting.id, &y.id, DependencyType::Blocks);
     let (blocked, by) = store.is_blocked(&waiting.id).unwrap();
     assert!(blocked);
     assert_eq!(
         by.iter().cloned().collect::<BTreeSet<_>>(),
         set(&[&x.id, &y.id])
     );
-    store.close_issue(&x.id, "done", "tester", "").unwrap();
+    store
+        .close_issue(&x.id, &Attribution::new("tester").reason("done"))
+        .unwrap();
     assert_eq!(
         store.is_blocked(&waiting.id).unwrap(),
         (true, vec![y.id.clone()])
@@ -333,39 +304,30 @@ fn ready_work_under_a_parent_is_every_unblocked_descendant_with_the_other_filter
     let child2 = create_with(&store, "child 2", |i| i.priority = 2);
     let grandchild = create_with(&store, "grandchild", |i| i.priority = 1);
     let outsider = create(&store, "not under the epic");
-    link(&store, &child1.id, &epic.id, dep_type::PARENT_CHILD);
-    link(&store, &child2.id, &epic.id, dep_type::PARENT_CHILD);
-    link(&store, &grandchild.id, &child1.id, dep_type::PARENT_CHILD);
-    let under = |f: WorkFilter| {
-        ready_ids(
-            &store,
-            WorkFilter {
-                parent_id: Some(epic.id.clone()),
-                ..f
-            },
-        )
-    };
+    link(&store, &child1.id, &epic.id, DependencyType::ParentChild);
+    link(&store, &child2.id, &epic.id, DependencyType::ParentChild);
+    link(
+        &store,
+        &grandchild.id,
+        &child1.id,
+        DependencyType::ParentChild,
+    );
+    let under = |f: WorkFilter| ready_ids(&store, f.parent_id(epic.id.clone()));
     // Descendants at any depth, not the parent itself, not outsiders.
     assert_eq!(
         under(WorkFilter::default()),
         set(&[&child1.id, &child2.id, &grandchild.id])
     );
     assert_eq!(
-        under(WorkFilter {
-            priority: Some(1),
-            ..Default::default()
-        }),
+        under(WorkFilter::default().priority(1)),
         set(&[&child1.id, &grandchild.id])
     );
     // A blocked descendant (and its own children) drop out.
-    link(&store, &child1.id, &outsider.id, dep_type::BLOCKS);
+    link(&store, &child1.id, &outsider.id, DependencyType::Blocks);
     assert_eq!(under(WorkFilter::default()), set(&[&child2.id]));
     // get_blocked_issues honours the parent too.
     let blocked: BTreeSet<String> = store
-        .get_blocked_issues(&WorkFilter {
-            parent_id: Some(epic.id.clone()),
-            ..Default::default()
-        })
+        .get_blocked_issues(&WorkFilter::default().parent_id(epic.id.clone()))
         .unwrap()
         .into_iter()
         .map(|b| b.issue.id)
@@ -373,14 +335,7 @@ fn ready_work_under_a_parent_is_every_unblocked_descendant_with_the_other_filter
     assert_eq!(blocked, set(&[&child1.id]));
     // A parent with no children has no ready descendants.
     let lonely = create_with(&store, "lonely epic", |i| i.issue_type = IssueType::Epic);
-    assert!(ready_ids(
-        &store,
-        WorkFilter {
-            parent_id: Some(lonely.id.clone()),
-            ..Default::default()
-        }
-    )
-    .is_empty());
+    assert!(ready_ids(&store, WorkFilter::default().parent_id(lonely.id.clone())).is_empty());
 }
 
 // Go: TestGetReadyWorkExcludesMolSteps, TestGetReadyWorkExcludeIDPatternsConfig.
@@ -404,13 +359,7 @@ fn molecule_steps_and_configured_id_patterns_stay_out_of_ready_work_unless_asked
     );
     // Asking for a type turns the id patterns off.
     assert_eq!(
-        ready_ids(
-            &store,
-            WorkFilter {
-                issue_type: Some("task".into()),
-                ..Default::default()
-            }
-        ),
+        ready_ids(&store, WorkFilter::default().issue_type("task")),
         set(&[&regular.id, &mol, &mol2, &role, &wisp])
     );
     store
@@ -422,25 +371,14 @@ fn molecule_steps_and_configured_id_patterns_stay_out_of_ready_work_unless_asked
     );
     // include_mol_steps bypasses every pattern (these steps are not wisps, so all come back).
     assert_eq!(
-        ready_ids(
-            &store,
-            WorkFilter {
-                include_mol_steps: true,
-                ..Default::default()
-            }
-        ),
+        ready_ids(&store, WorkFilter::default().include_mol_steps(true)),
         set(&[&regular.id, &mol, &mol2, &role, &wisp])
     );
     // An ephemeral issue stays out regardless.
     let ephemeral = create_with(&store, "real wisp", |i| i.ephemeral = true);
-    assert!(!ready_ids(
-        &store,
-        WorkFilter {
-            include_mol_steps: true,
-            ..Default::default()
-        }
-    )
-    .contains(&ephemeral.id));
+    assert!(
+        !ready_ids(&store, WorkFilter::default().include_mol_steps(true)).contains(&ephemeral.id)
+    );
 }
 
 // Go: TestConditionalBlocksVariousFailureKeywords, TestConditionalBlocksCache.
@@ -470,14 +408,14 @@ fn a_conditional_blocker_releases_its_dependent_only_when_closed_as_a_failure() 
             &store,
             &fallback.id,
             &attempt.id,
-            dep_type::CONDITIONAL_BLOCKS,
+            DependencyType::ConditionalBlocks,
         );
         assert!(
             cached_blocked(&store).contains(&fallback.id),
             "{reason}: blocked while the attempt is open"
         );
         store
-            .close_issue(&attempt.id, reason, "tester", "")
+            .close_issue(&attempt.id, &Attribution::new("tester").reason(reason))
             .unwrap();
         assert_eq!(
             !cached_blocked(&store).contains(&fallback.id),
@@ -494,16 +432,18 @@ fn a_waits_for_gate_follows_the_spawners_children_as_they_come_and_go() {
     let store = store_with_prefix(&t);
     let spawner = create(&store, "spawner");
     let waiter = create(&store, "waiter");
-    let mut gate = Dependency::new(&waiter.id, &spawner.id, dep_type::WAITS_FOR);
+    let mut gate = Dependency::new(&waiter.id, &spawner.id, DependencyType::WaitsFor);
     gate.metadata = r#"{"gate":"all-children"}"#.into();
     store.add_dependency(&gate, "tester").unwrap();
     // No children: nothing to wait for.
     assert!(!cached_blocked(&store).contains(&waiter.id));
     let child = create(&store, "dynamic child");
-    link(&store, &child.id, &spawner.id, dep_type::PARENT_CHILD);
+    link(&store, &child.id, &spawner.id, DependencyType::ParentChild);
     assert!(cached_blocked(&store).contains(&waiter.id));
     assert!(!ready_ids(&store, WorkFilter::default()).contains(&waiter.id));
-    store.close_issue(&child.id, "Done", "tester", "").unwrap();
+    store
+        .close_issue(&child.id, &Attribution::new("tester").reason("Done"))
+        .unwrap();
     assert!(!cached_blocked(&store).contains(&waiter.id));
     assert!(ready_ids(&store, WorkFilter::default()).contains(&waiter.id));
     // The cache equals the definition computed from scratch.
@@ -557,11 +497,11 @@ fn dependency_lists_carry_each_links_type_in_both_directions() {
         i.priority = 3;
         i.issue_type = IssueType::Epic;
     });
-    link(&store, &hub.id, &p0.id, dep_type::BLOCKS);
-    link(&store, &hub.id, &p1.id, dep_type::DISCOVERED_FROM);
-    link(&store, &hub.id, &epic.id, dep_type::PARENT_CHILD);
+    link(&store, &hub.id, &p0.id, DependencyType::Blocks);
+    link(&store, &hub.id, &p1.id, DependencyType::DiscoveredFrom);
+    link(&store, &hub.id, &epic.id, DependencyType::ParentChild);
     // The same pair with a second type is a second entry.
-    link(&store, &hub.id, &p0.id, dep_type::RELATED);
+    link(&store, &hub.id, &p0.id, DependencyType::Related);
     let deps: Vec<(String, String)> = store
         .get_dependencies_with_type(&hub.id)
         .unwrap()
@@ -614,7 +554,10 @@ fn dependency_lists_carry_each_links_type_in_both_directions() {
     let duplicate = create(&store, "duplicate");
     link(&store, &duplicate.id, &canonical.id, "duplicates");
     store
-        .close_issue(&duplicate.id, "Closed as duplicate", "tester", "")
+        .close_issue(
+            &duplicate.id,
+            &Attribution::new("tester").reason("Closed as duplicate"),
+        )
         .unwrap();
     assert_eq!(
         store.get_dependencies_with_type(&duplicate.id).unwrap()[0],
@@ -633,14 +576,14 @@ fn dependency_lists_carry_each_links_type_in_both_directions() {
         .collect();
     assert_eq!(kinds, set(&["duplicates", "supersedes"]));
     for other in [&p0.id, &p1.id, &lonely.id] {
-        link(&store, &hub.id, other, dep_type::RELATES_TO);
-        link(&store, other, &hub.id, dep_type::RELATES_TO);
+        link(&store, &hub.id, other, DependencyType::RelatesTo);
+        link(&store, other, &hub.id, DependencyType::RelatesTo);
     }
     let relates: BTreeSet<String> = store
         .get_dependencies_with_type(&hub.id)
         .unwrap()
         .into_iter()
-        .filter(|(_, k)| k == dep_type::RELATES_TO)
+        .filter(|(_, k)| k.as_str() == DependencyType::RelatesTo.as_str())
         .map(|(i, _)| i.id)
         .collect();
     assert_eq!(relates, set(&[&p0.id, &p1.id, &lonely.id]));
@@ -673,7 +616,7 @@ fn a_dependency_keeps_the_author_time_and_metadata_it_was_given() {
     let a = create(&store, "a");
     let b = create(&store, "b");
     let when = chrono::DateTime::parse_from_rfc3339("2023-04-05T06:07:08Z").unwrap();
-    let mut d = Dependency::new(&a.id, &b.id, dep_type::BLOCKS);
+    let mut d = Dependency::new(&a.id, &b.id, DependencyType::Blocks);
     d.created_at = when;
     d.created_by = "original-author".into();
     d.metadata = r#"{"note":"kept"}"#.into();
@@ -688,7 +631,7 @@ fn a_dependency_keeps_the_author_time_and_metadata_it_was_given() {
     assert_eq!(event.actor, "importer");
     // Unset fields default to now and the actor.
     let c = create(&store, "c");
-    link(&store, &c.id, &b.id, dep_type::RELATED);
+    link(&store, &c.id, &b.id, DependencyType::Related);
     let fresh = &store.get_dependency_records(&c.id).unwrap()[0];
     assert_eq!(fresh.created_by, "tester");
     assert!(fresh.created_at > when);
@@ -697,7 +640,7 @@ fn a_dependency_keeps_the_author_time_and_metadata_it_was_given() {
     let epic = create_with(&store, "epic", |i| i.issue_type = IssueType::Epic);
     let err = store
         .add_dependency(
-            &Dependency::new(&epic.id, &c.id, dep_type::PARENT_CHILD),
+            &Dependency::new(&epic.id, &c.id, DependencyType::ParentChild),
             "tester",
         )
         .unwrap_err();
@@ -705,7 +648,7 @@ fn a_dependency_keeps_the_author_time_and_metadata_it_was_given() {
         matches!(&err, Error::InvalidInput { message: m, .. } if m.contains("parent-child")),
         "{err:?}"
     );
-    link(&store, &c.id, &epic.id, dep_type::PARENT_CHILD);
+    link(&store, &c.id, &epic.id, DependencyType::ParentChild);
     assert_eq!(ids(&store.get_dependents(&epic.id).unwrap()), set(&[&c.id]));
     // An empty type and a duplicate row are refused.
     assert!(matches!(
@@ -728,8 +671,8 @@ fn dependency_counts_answer_for_every_asked_id_even_unknown_ones() {
     assert!(store.get_dependency_counts(&[]).unwrap().is_empty());
     let a = create(&store, "a");
     let b = create(&store, "b");
-    link(&store, &a.id, &b.id, dep_type::BLOCKS);
-    link(&store, &a.id, "external:proj:cap", dep_type::BLOCKS);
+    link(&store, &a.id, &b.id, DependencyType::Blocks);
+    link(&store, &a.id, "external:proj:cap", DependencyType::Blocks);
     let counts = store
         .get_dependency_counts(&[a.id.clone(), b.id.clone(), "bd-ghost".into()])
         .unwrap();
@@ -766,10 +709,10 @@ fn a_diamond_tree_shows_each_issue_once_or_every_path_in_either_direction() {
     let b = create(&store, "B");
     let c = create(&store, "C");
     let d = create(&store, "D");
-    link(&store, &b.id, &d.id, dep_type::BLOCKS);
-    link(&store, &c.id, &d.id, dep_type::BLOCKS);
-    link(&store, &a.id, &b.id, dep_type::BLOCKS);
-    link(&store, &a.id, &c.id, dep_type::BLOCKS);
+    link(&store, &b.id, &d.id, DependencyType::Blocks);
+    link(&store, &c.id, &d.id, DependencyType::Blocks);
+    link(&store, &a.id, &b.id, DependencyType::Blocks);
+    link(&store, &a.id, &c.id, DependencyType::Blocks);
     let shape = |root: &str, depth: usize, all: bool, reverse: bool| {
         let mut nodes: Vec<(String, usize)> = store
             .get_dependency_tree(root, depth, all, reverse)
@@ -834,7 +777,7 @@ fn a_tree_is_not_confused_by_ids_that_contain_other_ids() {
         ("bd-8", "bd-2"),
         ("bd-2", "bd-1"),
     ] {
-        link(&store, from, to, dep_type::BLOCKS);
+        link(&store, from, to, DependencyType::Blocks);
     }
     let depths: HashMap<String, usize> = store
         .get_dependency_tree("bd-10", 10, false, false)
@@ -863,14 +806,14 @@ fn any_link_type_but_relates_to_refuses_to_close_a_cycle_of_any_length() {
     let store = store_with_prefix(&t);
     let a = create(&store, "a");
     let b = create(&store, "b");
-    link(&store, &a.id, &b.id, dep_type::BLOCKS);
+    link(&store, &a.id, &b.id, DependencyType::Blocks);
     for kind in [
-        dep_type::DISCOVERED_FROM,
-        dep_type::RELATED,
-        dep_type::PARENT_CHILD,
+        DependencyType::DiscoveredFrom,
+        DependencyType::Related,
+        DependencyType::ParentChild,
     ] {
         let err = store
-            .add_dependency(&Dependency::new(&b.id, &a.id, kind), "tester")
+            .add_dependency(&Dependency::new(&b.id, &a.id, kind.clone()), "tester")
             .unwrap_err();
         assert!(
             matches!(&err, Error::Cycle { path } if path == &[b.id.clone(), a.id.clone(), b.id.clone()]),
@@ -882,11 +825,11 @@ fn any_link_type_but_relates_to_refuses_to_close_a_cycle_of_any_length() {
         .map(|n| create(&store, &format!("c{n}")).id)
         .collect();
     for w in chain.windows(2) {
-        link(&store, &w[0], &w[1], dep_type::BLOCKS);
+        link(&store, &w[0], &w[1], DependencyType::Blocks);
     }
     let err = store
         .add_dependency(
-            &Dependency::new(&chain[5], &chain[0], dep_type::BLOCKS),
+            &Dependency::new(&chain[5], &chain[0], DependencyType::Blocks),
             "tester",
         )
         .unwrap_err();
@@ -901,14 +844,14 @@ fn any_link_type_but_relates_to_refuses_to_close_a_cycle_of_any_length() {
     // Two separate graphs linked the other way round are fine.
     let x = create(&store, "x");
     let y = create(&store, "y");
-    link(&store, &x.id, &y.id, dep_type::BLOCKS);
-    link(&store, &chain[0], &x.id, dep_type::RELATED);
+    link(&store, &x.id, &y.id, DependencyType::Blocks);
+    link(&store, &chain[0], &x.id, DependencyType::Related);
     // relates-to both ways is allowed and never reported as a cycle.
-    link(&store, &a.id, &x.id, dep_type::RELATES_TO);
-    link(&store, &x.id, &a.id, dep_type::RELATES_TO);
+    link(&store, &a.id, &x.id, DependencyType::RelatesTo);
+    link(&store, &x.id, &a.id, DependencyType::RelatesTo);
     // External targets never close a cycle.
-    link(&store, &a.id, "external:other:cap", dep_type::BLOCKS);
-    link(&store, &b.id, "external:other:cap", dep_type::BLOCKS);
+    link(&store, &a.id, "external:other:cap", DependencyType::Blocks);
+    link(&store, &b.id, "external:other:cap", DependencyType::Blocks);
     assert!(store.detect_cycles().unwrap().is_empty());
 }
 
@@ -918,7 +861,12 @@ fn an_external_dependency_can_be_removed_and_only_the_local_issue_is_marked() {
     let t = TempDb::new();
     let store = store_with_prefix(&t);
     let a = create(&store, "a");
-    link(&store, &a.id, "external:proj:feature", dep_type::BLOCKS);
+    link(
+        &store,
+        &a.id,
+        "external:proj:feature",
+        DependencyType::Blocks,
+    );
     let all = store.get_dirty_issues().unwrap();
     store.clear_dirty_issues_by_id(&all).unwrap();
     store
@@ -927,7 +875,7 @@ fn an_external_dependency_can_be_removed_and_only_the_local_issue_is_marked() {
     assert!(store.get_dependency_records(&a.id).unwrap().is_empty());
     assert_eq!(store.get_dirty_issues().unwrap(), vec![a.id.clone()]);
     // The same inside a transaction.
-    link(&store, &a.id, "external:proj:other", dep_type::BLOCKS);
+    link(&store, &a.id, "external:proj:other", DependencyType::Blocks);
     store
         .transaction(|tx| tx.remove_dependency(&a.id, "external:proj:other", "tester"))
         .unwrap();
@@ -1056,8 +1004,13 @@ fn external_references_are_unsatisfied_when_malformed_unconfigured_or_without_a_
     // local one leaves the capability.
     let local = create(&store, "local blocker");
     let held = create(&store, "held");
-    link(&store, &held.id, &local.id, dep_type::BLOCKS);
-    link(&store, &held.id, "external:bare:cap", dep_type::BLOCKS);
+    link(&store, &held.id, &local.id, DependencyType::Blocks);
+    link(
+        &store,
+        &held.id,
+        "external:bare:cap",
+        DependencyType::Blocks,
+    );
     let blocked_by = |store: &Store| -> Vec<String> {
         store
             .get_blocked_issues(&WorkFilter::default())
@@ -1070,7 +1023,9 @@ fn external_references_are_unsatisfied_when_malformed_unconfigured_or_without_a_
     let mut both = vec![local.id.clone(), "external:bare:cap".to_owned()];
     both.sort();
     assert_eq!(blocked_by(&store), both);
-    store.close_issue(&local.id, "done", "tester", "").unwrap();
+    store
+        .close_issue(&local.id, &Attribution::new("tester").reason("done"))
+        .unwrap();
     assert_eq!(blocked_by(&store), ["external:bare:cap"]);
     assert!(!ready_ids(&store, WorkFilter::default()).contains(&held.id));
 }
@@ -1082,7 +1037,7 @@ fn rebuilding_the_blocked_cache_repairs_a_stale_one() {
     let store = store_with_prefix(&t);
     let blocker = create(&store, "blocker");
     let blocked = create(&store, "blocked");
-    link(&store, &blocked.id, &blocker.id, dep_type::BLOCKS);
+    link(&store, &blocked.id, &blocker.id, DependencyType::Blocks);
     store
         .execute("DELETE FROM blocked_issues_cache", &[])
         .unwrap();

@@ -4,10 +4,11 @@
 
 mod common;
 
+use beadstore::ops::Attribution;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status};
+use beadstore::model::{Dependency, DependencyType, Issue, IssueType, Status};
 use beadstore::ops::{CreateOptions, IssueFilter, IssueUpdate, OrphanHandling};
 use beadstore::{Error, NotFoundKind, Store};
 use common::issues::{at, ids, store_with_prefix};
@@ -64,12 +65,10 @@ fn updates_closes_and_deletes_in_a_transaction_are_seen_by_its_later_reads_and_t
         .transaction(|tx| -> beadstore::Result<_> {
             tx.update_issue(
                 &keep.id,
-                &IssueUpdate {
-                    title: Some("updated title".into()),
-                    priority: Some(0),
-                    assignee: Some("ann".into()),
-                    ..Default::default()
-                },
+                &IssueUpdate::default()
+                    .title("updated title")
+                    .priority(0)
+                    .assignee("ann"),
                 "me",
             )?;
             let seen = tx.get_issue(&keep.id)?.unwrap();
@@ -77,7 +76,12 @@ fn updates_closes_and_deletes_in_a_transaction_are_seen_by_its_later_reads_and_t
                 (seen.title.as_str(), seen.priority, seen.assignee.as_str()),
                 ("updated title", 0, "ann")
             );
-            tx.close_issue(&done.id, "finished in tx", "me", "sess-1")?;
+            tx.close_issue(
+                &done.id,
+                &Attribution::new("me")
+                    .reason("finished in tx")
+                    .session("sess-1"),
+            )?;
             let closed = tx.get_issue(&done.id)?.unwrap();
             assert_eq!(closed.status, Status::Closed);
             assert!(closed.closed_at.is_some());
@@ -97,7 +101,7 @@ fn updates_closes_and_deletes_in_a_transaction_are_seen_by_its_later_reads_and_t
     assert!(store.get_issue(&gone.id).unwrap().is_none());
     // Operations on a missing issue inside a transaction fail like outside one.
     let err = store
-        .transaction(|tx| tx.close_issue("bd-missing", "x", "me", ""))
+        .transaction(|tx| tx.close_issue("bd-missing", &Attribution::new("me").reason("x")))
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     let err = store
@@ -181,9 +185,12 @@ fn issues_dependencies_and_labels_made_in_one_transaction_commit_or_vanish_toget
             let e = tx.create_issue(e, "me")?;
             let t1 = tx.create_issue(issue("Task 1: setup"), "me")?;
             let t2 = tx.create_issue(issue("Task 2: build"), "me")?;
-            tx.add_dependency(&Dependency::new(&t2.id, &t1.id, dep_type::BLOCKS), "me")?;
             tx.add_dependency(
-                &Dependency::new(&t1.id, &e.id, dep_type::PARENT_CHILD),
+                &Dependency::new(&t2.id, &t1.id, DependencyType::Blocks),
+                "me",
+            )?;
+            tx.add_dependency(
+                &Dependency::new(&t1.id, &e.id, DependencyType::ParentChild),
                 "me",
             )?;
             for id in [&e.id, &t1.id, &t2.id] {
@@ -226,7 +233,7 @@ fn issues_dependencies_and_labels_made_in_one_transaction_commit_or_vanish_toget
         .transaction(|tx| -> beadstore::Result<_> {
             orphan = tx.create_issue(issue("depends on nothing real"), "me")?.id;
             tx.add_dependency(
-                &Dependency::new(&orphan, "bd-nowhere", dep_type::BLOCKS),
+                &Dependency::new(&orphan, "bd-nowhere", DependencyType::Blocks),
                 "me",
             )
         })
@@ -237,14 +244,20 @@ fn issues_dependencies_and_labels_made_in_one_transaction_commit_or_vanish_toget
     // relates-to both ways inside one transaction is not a cycle.
     store
         .transaction(|tx| -> beadstore::Result<_> {
-            tx.add_dependency(&Dependency::new(&task1, &task2, dep_type::RELATES_TO), "me")?;
-            tx.add_dependency(&Dependency::new(&task2, &task1, dep_type::RELATES_TO), "me")
+            tx.add_dependency(
+                &Dependency::new(&task1, &task2, DependencyType::RelatesTo),
+                "me",
+            )?;
+            tx.add_dependency(
+                &Dependency::new(&task2, &task1, DependencyType::RelatesTo),
+                "me",
+            )
         })
         .unwrap();
     assert_eq!(store.get_dependency_records(&task1).unwrap().len(), 2);
     assert_eq!(
         store.get_dependency_records(&task2).unwrap()[0].dep_type,
-        dep_type::RELATES_TO
+        DependencyType::RelatesTo
     );
 
     // replies-to keeps its thread id.
@@ -360,21 +373,30 @@ fn config_and_metadata_written_in_a_transaction_are_read_back_in_it_and_roll_bac
     let store = store_with_prefix(&t);
     store
         .transaction(|tx| -> beadstore::Result<_> {
-            assert_eq!(tx.get_config("never.set")?, "");
-            assert_eq!(tx.get_metadata("never.set")?, "");
+            assert_eq!(tx.get_config("never.set")?, None);
+            assert_eq!(tx.get_metadata("never.set")?, None);
             tx.set_config("sync.branch", "main")?;
             tx.set_metadata("last_import", "2025-01-01")?;
-            assert_eq!(tx.get_config("sync.branch")?, "main");
-            assert_eq!(tx.get_metadata("last_import")?, "2025-01-01");
+            assert_eq!(tx.get_config("sync.branch")?.as_deref(), Some("main"));
+            assert_eq!(
+                tx.get_metadata("last_import")?.as_deref(),
+                Some("2025-01-01")
+            );
             tx.set_config("sync.branch", "beads-sync")?;
-            assert_eq!(tx.get_config("sync.branch")?, "beads-sync");
+            assert_eq!(tx.get_config("sync.branch")?.as_deref(), Some("beads-sync"));
             Ok(())
         })
         .unwrap();
-    assert_eq!(store.get_config("sync.branch").unwrap(), "beads-sync");
-    assert_eq!(store.get_metadata("last_import").unwrap(), "2025-01-01");
+    assert_eq!(
+        store.get_config("sync.branch").unwrap().as_deref(),
+        Some("beads-sync")
+    );
+    assert_eq!(
+        store.get_metadata("last_import").unwrap().as_deref(),
+        Some("2025-01-01")
+    );
     // Config and metadata are separate tables.
-    assert_eq!(store.get_metadata("sync.branch").unwrap(), "");
+    assert_eq!(store.get_metadata("sync.branch").unwrap(), None);
 
     // A failure rolls back config, metadata and the issue created with them.
     let mut created = String::new();
@@ -391,9 +413,15 @@ fn config_and_metadata_written_in_a_transaction_are_read_back_in_it_and_roll_bac
         })
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }));
-    assert_eq!(store.get_config("sync.branch").unwrap(), "beads-sync");
-    assert_eq!(store.get_metadata("last_import").unwrap(), "2025-01-01");
-    assert_eq!(store.get_config("brand.new").unwrap(), "");
+    assert_eq!(
+        store.get_config("sync.branch").unwrap().as_deref(),
+        Some("beads-sync")
+    );
+    assert_eq!(
+        store.get_metadata("last_import").unwrap().as_deref(),
+        Some("2025-01-01")
+    );
+    assert_eq!(store.get_config("brand.new").unwrap(), None);
     assert!(store.get_issue(&created).unwrap().is_none());
 
     // Config written in a transaction steers the issues created after it in the same one.
@@ -516,125 +544,66 @@ fn search_filters_narrow_by_priority_range_dates_ids_labels_assignee_type_and_li
         run(IssueFilter::default()),
         ["bd-s1", "bd-s2", "bd-s3", "bd-s4", "bd-s5"]
     );
+    assert_eq!(run(IssueFilter::default().limit(2)), ["bd-s1", "bd-s2"]);
     assert_eq!(
-        run(IssueFilter {
-            limit: 2,
-            ..Default::default()
-        }),
-        ["bd-s1", "bd-s2"]
+        run(IssueFilter::default().priority_min(1).priority_max(3)),
+        ["bd-s2", "bd-s3", "bd-s4"]
     );
+    assert_eq!(run(IssueFilter::default().priority(2)), ["bd-s3"]);
     assert_eq!(
-        run(IssueFilter {
-            priority_min: Some(1),
-            priority_max: Some(3),
-            ..Default::default()
-        }),
+        run(IssueFilter::default()
+            .created_after(at("2024-02-01T00:00:00Z"))
+            .created_before(at("2024-08-01T00:00:00Z"))),
         ["bd-s2", "bd-s3", "bd-s4"]
     );
     assert_eq!(
-        run(IssueFilter {
-            priority: Some(2),
-            ..Default::default()
-        }),
-        ["bd-s3"]
-    );
-    assert_eq!(
-        run(IssueFilter {
-            created_after: Some(at("2024-02-01T00:00:00Z")),
-            created_before: Some(at("2024-08-01T00:00:00Z")),
-            ..Default::default()
-        }),
-        ["bd-s2", "bd-s3", "bd-s4"]
-    );
-    assert_eq!(
-        run(IssueFilter {
-            updated_after: Some(at("2024-06-01T00:00:00Z")),
-            ..Default::default()
-        }),
+        run(IssueFilter::default().updated_after(at("2024-06-01T00:00:00Z"))),
         ["bd-s4", "bd-s5"]
     );
     assert_eq!(
-        run(IssueFilter {
-            updated_before: Some(at("2024-02-01T00:00:00Z")),
-            ..Default::default()
-        }),
+        run(IssueFilter::default().updated_before(at("2024-02-01T00:00:00Z"))),
         ["bd-s1"]
     );
     assert_eq!(
-        run(IssueFilter {
-            ids: vec!["bd-s5".into(), "bd-s2".into(), "bd-nothing".into()],
-            ..Default::default()
-        }),
+        run(IssueFilter::default().ids(["bd-s5", "bd-s2", "bd-nothing"])),
         ["bd-s2", "bd-s5"]
     );
     assert_eq!(
-        run(IssueFilter {
-            labels: vec!["backend".into(), "urgent".into()],
-            ..Default::default()
-        }),
+        run(IssueFilter::default().labels(["backend", "urgent"])),
         ["bd-s1"]
     );
     assert_eq!(
-        run(IssueFilter {
-            labels_any: vec!["urgent".into(), "frontend".into()],
-            ..Default::default()
-        }),
+        run(IssueFilter::default().labels_any(["urgent", "frontend"])),
         ["bd-s1", "bd-s4"]
     );
     assert_eq!(
-        run(IssueFilter {
-            assignee: Some("ann".into()),
-            ..Default::default()
-        }),
+        run(IssueFilter::default().assignee("ann")),
         ["bd-s1", "bd-s3"]
     );
     assert_eq!(
-        run(IssueFilter {
-            no_assignee: true,
-            ..Default::default()
-        }),
+        run(IssueFilter::default().no_assignee(true)),
         ["bd-s4", "bd-s5"]
     );
     assert_eq!(
-        run(IssueFilter {
-            issue_type: Some(IssueType::Task),
-            ..Default::default()
-        }),
+        run(IssueFilter::default().issue_type(IssueType::Task)),
         ["bd-s2", "bd-s4"]
     );
     assert_eq!(
-        run(IssueFilter {
-            exclude_types: vec![IssueType::Task, IssueType::Chore],
-            ..Default::default()
-        }),
+        run(IssueFilter::default().exclude_types(vec![IssueType::Task, IssueType::Chore])),
         ["bd-s1", "bd-s3"]
     );
     assert_eq!(
-        run(IssueFilter {
-            id_prefix: Some("bd-s".into()),
-            priority_max: Some(0),
-            ..Default::default()
-        }),
+        run(IssueFilter::default().id_prefix("bd-s").priority_max(0)),
         ["bd-s1"]
     );
     // Filters combine with AND, and with the text.
     assert_eq!(
-        run(IssueFilter {
-            labels: vec!["backend".into()],
-            priority_min: Some(1),
-            ..Default::default()
-        }),
+        run(IssueFilter::default().labels(["backend"]).priority_min(1)),
         ["bd-s3"]
     );
     assert_eq!(
         ids(&store
-            .search_issues(
-                "target bd-s4",
-                &IssueFilter {
-                    limit: 10,
-                    ..Default::default()
-                }
-            )
+            .search_issues("target bd-s4", &IssueFilter::default().limit(10))
             .unwrap()),
         set(&["bd-s4"])
     );
@@ -653,30 +622,16 @@ fn search_inside_a_transaction_sees_its_uncommitted_issues_statuses_and_labels()
             let found = tx.search_issues("widget", &IssueFilter::default())?;
             assert_eq!(found.len(), 2);
             tx.add_label(&a.id, "fresh", "me")?;
-            let labelled = tx.search_issues(
-                "",
-                &IssueFilter {
-                    labels: vec!["fresh".into()],
-                    ..Default::default()
-                },
-            )?;
+            let labelled = tx.search_issues("", &IssueFilter::default().labels(["fresh"]))?;
             assert_eq!(ids(&labelled), set(&[&a.id]));
             assert_eq!(labelled[0].labels, ["fresh"]);
             tx.update_issue(
                 &a.id,
-                &IssueUpdate {
-                    status: Some(Status::InProgress),
-                    ..Default::default()
-                },
+                &IssueUpdate::default().status(Status::InProgress),
                 "me",
             )?;
-            let in_progress = tx.search_issues(
-                "",
-                &IssueFilter {
-                    status: Some(Status::InProgress),
-                    ..Default::default()
-                },
-            )?;
+            let in_progress =
+                tx.search_issues("", &IssueFilter::default().status(Status::InProgress))?;
             assert_eq!(ids(&in_progress), set(&[&a.id]));
             Ok(a.id)
         })
@@ -726,45 +681,15 @@ fn wisps_pinned_and_templates_are_search_filters_and_custom_types_are_searchable
         store.create_issue(p, "me").unwrap();
     }
     let count = |f: IssueFilter| store.search_issues("", &f).unwrap().len();
-    let closed = || IssueFilter {
-        status: Some(Status::Closed),
-        ..Default::default()
-    };
-    assert_eq!(
-        count(IssueFilter {
-            ephemeral: Some(true),
-            ..closed()
-        }),
-        3
-    );
-    assert_eq!(
-        count(IssueFilter {
-            ephemeral: Some(false),
-            ..closed()
-        }),
-        2
-    );
-    assert_eq!(
-        count(IssueFilter {
-            pinned: Some(true),
-            ..closed()
-        }),
-        1
-    );
-    assert_eq!(
-        count(IssueFilter {
-            is_template: Some(false),
-            ..closed()
-        }),
-        4
-    );
+    let closed = || IssueFilter::default().status(Status::Closed);
+    assert_eq!(count(closed().ephemeral(true)), 3);
+    assert_eq!(count(closed().ephemeral(false)), 2);
+    assert_eq!(count(closed().pinned(true)), 1);
+    assert_eq!(count(closed().is_template(false)), 4);
     let messages = store
         .search_issues(
             "",
-            &IssueFilter {
-                issue_type: Some(IssueType::parse("message")),
-                ..Default::default()
-            },
+            &IssueFilter::default().issue_type(IssueType::parse("message")),
         )
         .unwrap();
     assert_eq!(messages.len(), 3);
@@ -795,33 +720,15 @@ fn updates_are_validated_closed_issues_get_closed_at_and_unknown_lookups_are_non
         );
     };
     bad(
-        IssueUpdate {
-            issue_type: Some(IssueType::parse("spaceship")),
-            ..Default::default()
-        },
+        IssueUpdate::default().issue_type(IssueType::parse("spaceship")),
         "invalid issue type",
     );
     bad(
-        IssueUpdate {
-            estimated_minutes: Some(Some(-5)),
-            ..Default::default()
-        },
+        IssueUpdate::default().estimated_minutes(Some(-5)),
         "negative",
     );
-    bad(
-        IssueUpdate {
-            priority: Some(7),
-            ..Default::default()
-        },
-        "priority",
-    );
-    bad(
-        IssueUpdate {
-            title: Some(String::new()),
-            ..Default::default()
-        },
-        "title",
-    );
+    bad(IssueUpdate::default().priority(7), "priority");
+    bad(IssueUpdate::default().title(String::new()), "title");
     // Nothing of the refused updates was written.
     let unchanged = store.get_issue(&a.id).unwrap().unwrap();
     assert_eq!((unchanged.title.as_str(), unchanged.priority), ("a", 2));
@@ -830,10 +737,7 @@ fn updates_are_validated_closed_issues_get_closed_at_and_unknown_lookups_are_non
     store
         .update_issue(
             &a.id,
-            &IssueUpdate {
-                issue_type: Some(IssueType::parse("enhancement")),
-                ..Default::default()
-            },
+            &IssueUpdate::default().issue_type(IssueType::parse("enhancement")),
             "me",
         )
         .unwrap();
@@ -879,7 +783,7 @@ fn deleting_an_issue_marks_the_issues_that_depended_on_it_dirty() {
     let bystander = store.create_issue(issue("bystander"), "me").unwrap();
     store
         .add_dependency(
-            &Dependency::new(&dependent.id, &target.id, dep_type::BLOCKS),
+            &Dependency::new(&dependent.id, &target.id, DependencyType::Blocks),
             "me",
         )
         .unwrap();
@@ -1077,10 +981,7 @@ fn a_dotted_prefix_is_not_a_hierarchy_but_its_real_orphans_still_follow_the_hand
     let t = TempDb::new();
     let store = Store::open(t.path_str()).unwrap();
     store.set_config("issue_prefix", "my.proj").unwrap();
-    let strict = CreateOptions {
-        orphans: OrphanHandling::Strict,
-        ..Default::default()
-    };
+    let strict = CreateOptions::default().orphans(OrphanHandling::Strict);
     // The dot in the prefix makes no parent.
     store
         .create_issues_with_options(vec![with_id("my.proj-abc", "top")], "me", &strict)

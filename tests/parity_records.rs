@@ -5,9 +5,10 @@
 
 mod common;
 
+use beadstore::ops::Attribution;
 use std::time::Duration;
 
-use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status, Timestamp};
+use beadstore::model::{Dependency, DependencyType, Issue, IssueType, Status, Timestamp};
 use beadstore::ops::maintenance::Eligibility;
 use beadstore::ops::IssueUpdate;
 use beadstore::{Error, NotFoundKind, Store};
@@ -302,20 +303,21 @@ fn close_reasons_of_many_issues_give_the_latest_reason_and_skip_issues_without_o
     let a = create(&store, "a");
     let b = create(&store, "b");
     let open = create(&store, "still open");
-    store.close_issue(&a.id, "shipped", "tester", "").unwrap();
-    store.close_issue(&b.id, "first try", "tester", "").unwrap();
+    store
+        .close_issue(&a.id, &Attribution::new("tester").reason("shipped"))
+        .unwrap();
+    store
+        .close_issue(&b.id, &Attribution::new("tester").reason("first try"))
+        .unwrap();
     store
         .update_issue(
             &b.id,
-            &IssueUpdate {
-                status: Some(Status::Open),
-                ..Default::default()
-            },
+            &IssueUpdate::default().status(Status::Open),
             "tester",
         )
         .unwrap();
     store
-        .close_issue(&b.id, "second try", "tester", "")
+        .close_issue(&b.id, &Attribution::new("tester").reason("second try"))
         .unwrap();
     let reasons = store
         .get_close_reasons_for_issues(&[
@@ -370,10 +372,7 @@ fn custom_statuses_from_config_are_accepted_on_create_and_update_and_nothing_els
         store.get_issue(&made.id).unwrap().unwrap().status,
         Status::parse("review")
     );
-    let to = |s: &str| IssueUpdate {
-        status: Some(Status::parse(s)),
-        ..Default::default()
-    };
+    let to = |s: &str| IssueUpdate::default().status(Status::parse(s));
     store.update_issue(&made.id, &to("qa"), "tester").unwrap();
     // Exact, case-sensitive match.
     assert!(matches!(
@@ -456,7 +455,7 @@ fn compaction_candidates_need_age_history_and_no_active_dependents_and_a_missing
     let active = create(&store, "still working");
     store
         .add_dependency(
-            &Dependency::new(&active.id, "bd-quiet", dep_type::BLOCKS),
+            &Dependency::new(&active.id, "bd-quiet", DependencyType::Blocks),
             "tester",
         )
         .unwrap();

@@ -58,7 +58,10 @@ fn every_kind_of_write_is_a_typed_read_only_error() {
     assert!(is_ro(store.execute_batch("CREATE TABLE ext (x INTEGER)")));
     assert!(is_ro(store.transaction(|_| Ok(()))));
     // Reads work.
-    assert_eq!(store.get_config("issue_prefix").unwrap(), "bd");
+    assert_eq!(
+        store.get_config("issue_prefix").unwrap().as_deref(),
+        Some("bd")
+    );
     let rows = store
         .query("SELECT title FROM issues WHERE id = ?", &params!["bd-1"])
         .unwrap();
@@ -78,8 +81,11 @@ fn a_read_only_session_leaves_bytes_mtime_and_directory_untouched() {
 
     let store = Store::open_read_only(t.path_str()).unwrap();
     for _ in 0..50 {
-        assert_eq!(store.get_config("issue_prefix").unwrap(), "bd");
-        assert_eq!(store.get_metadata("missing").unwrap(), "");
+        assert_eq!(
+            store.get_config("issue_prefix").unwrap().as_deref(),
+            Some("bd")
+        );
+        assert_eq!(store.get_metadata("missing").unwrap(), None);
         assert_eq!(store.query("SELECT * FROM issues", &[]).unwrap().len(), 1);
         assert!(store.probe().unwrap().is_compatible());
     }
@@ -149,8 +155,11 @@ fn a_reader_opens_and_reads_while_another_process_writes_and_sees_only_its_commi
             .busy_timeout(Duration::from_millis(200)),
     )
     .unwrap();
-    assert_eq!(store.get_config("issue_prefix").unwrap(), "bd");
-    assert_eq!(store.get_config("held_by").unwrap(), "");
+    assert_eq!(
+        store.get_config("issue_prefix").unwrap().as_deref(),
+        Some("bd")
+    );
+    assert_eq!(store.get_config("held_by").unwrap(), None);
     assert!(
         start.elapsed() < Duration::from_millis(1000),
         "{:?}",
@@ -159,7 +168,10 @@ fn a_reader_opens_and_reads_while_another_process_writes_and_sees_only_its_commi
     wait_for_line(&mut out, "closed");
     assert!(child.wait().unwrap().success());
     // Committed: the same store sees it on its next call.
-    assert_eq!(store.get_config("held_by").unwrap(), "testkit");
+    assert_eq!(
+        store.get_config("held_by").unwrap().as_deref(),
+        Some("testkit")
+    );
     store.close().unwrap();
 }
 

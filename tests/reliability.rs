@@ -232,7 +232,7 @@ fn a_lock_holder_killed_mid_transaction_frees_the_file_at_once() {
     store.set_config("after", "kill").unwrap();
     let took = asked.elapsed();
     // The killed transaction never committed.
-    assert_eq!(store.get_config("held_by").unwrap(), "");
+    assert_eq!(store.get_config("held_by").unwrap(), None);
     store.close().unwrap();
     assert!(took < Duration::from_millis(100), "it waited {took:?}");
     assert_eq!(common::sqlite_integrity(&t.path), "ok");
@@ -263,7 +263,7 @@ fn readers_and_a_writer_of_different_processes_go_on_side_by_side() {
     let asked = Instant::now();
     assert_eq!(count(&reader), 1);
     assert_eq!(
-        reader.get_config("held_by").unwrap(),
+        reader.get_config("held_by").unwrap().unwrap_or_default(),
         "",
         "an uncommitted write was read"
     );
@@ -275,7 +275,10 @@ fn readers_and_a_writer_of_different_processes_go_on_side_by_side() {
         "the read waited {read_took:?} for the other process's transaction"
     );
     // Committed now: the long-lived read-only store sees it on its next call.
-    assert_eq!(reader.get_config("held_by").unwrap(), "testkit");
+    assert_eq!(
+        reader.get_config("held_by").unwrap().as_deref(),
+        Some("testkit")
+    );
 
     // Another process holds a read snapshot for 3 s: writes here commit at once, and its
     // snapshot keeps seeing the database as it was when it began.
@@ -369,7 +372,10 @@ fn the_next_write_cuts_uncommitted_frames_off_the_wal() {
 
     // A read-only store sees the commit, and real SQLite reads the file as it is.
     let reader = beadstore::Store::open_read_only(t.path_str()).unwrap();
-    assert_eq!(reader.get_config("after").unwrap(), "leftovers");
+    assert_eq!(
+        reader.get_config("after").unwrap().as_deref(),
+        Some("leftovers")
+    );
     reader.close().unwrap();
     store.close().unwrap();
     assert_eq!(common::sqlite_integrity(&t.path), "ok");
@@ -530,12 +536,18 @@ fn stock_sqlite_and_beadstore_wait_for_each_other_and_never_corrupt_the_file() {
 
     // Once SQLite committed, beadstore sees its write and writes its own.
     let store = beadstore::Store::open_uri(&short).unwrap();
-    assert_eq!(store.get_config("held_by").unwrap(), "sqlite");
+    assert_eq!(
+        store.get_config("held_by").unwrap().as_deref(),
+        Some("sqlite")
+    );
     store.set_config("written_by", "beadstore").unwrap();
 
     // An open store between calls holds nothing: SQLite writes beside it.
     python_write(&t.path, 2.0).unwrap();
-    assert_eq!(store.get_config("written_by").unwrap(), "sqlite");
+    assert_eq!(
+        store.get_config("written_by").unwrap().as_deref(),
+        Some("sqlite")
+    );
     store.close().unwrap();
 
     // beadstore inside a write transaction (another process): SQLite waits its timeout, then
@@ -588,7 +600,10 @@ fn stock_sqlite_and_beadstore_wait_for_each_other_and_never_corrupt_the_file() {
     // Free again: SQLite writes, and beadstore reads it.
     python_write(&t.path, 2.0).unwrap();
     let store = beadstore::Store::open_read_only(t.path_str()).unwrap();
-    assert_eq!(store.get_config("written_by").unwrap(), "sqlite");
+    assert_eq!(
+        store.get_config("written_by").unwrap().as_deref(),
+        Some("sqlite")
+    );
     store.close().unwrap();
     assert_eq!(common::sqlite_integrity(&t.path), "ok");
 }

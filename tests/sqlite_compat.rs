@@ -145,7 +145,10 @@ fn a_delete_journal_beads_file_written_by_real_sqlite_opens_and_works() {
     let store = Store::open(t.path_str()).unwrap();
     assert!(store.probe().unwrap().is_compatible());
     assert_eq!(store.journal_mode().unwrap(), "wal");
-    assert_eq!(store.get_config("issue_prefix").unwrap(), "go");
+    assert_eq!(
+        store.get_config("issue_prefix").unwrap().as_deref(),
+        Some("go")
+    );
     let rows = store
         .query("SELECT id, status, closed_at FROM issues ORDER BY id", &[])
         .unwrap();

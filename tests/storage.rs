@@ -4,16 +4,17 @@
 
 mod common;
 
+use beadstore::ops::Attribution;
 use std::collections::{BTreeSet, HashMap};
 
-use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status};
+use beadstore::model::{Dependency, DependencyType, Issue, IssueType, Status};
 use beadstore::ops::maintenance::{DeleteOptions, Eligibility};
 use beadstore::ops::{IssueFilter, IssueUpdate, WorkFilter};
 use beadstore::{Error, NotFoundKind, Store};
 use common::issues::{create, ids, store_with_prefix};
 use common::TempDb;
 
-fn dep(from: &str, to: &str, kind: &str) -> Dependency {
+fn dep(from: &str, to: &str, kind: impl Into<DependencyType>) -> Dependency {
     Dependency::new(from, to, kind)
 }
 
@@ -210,7 +211,9 @@ fn bad_input_is_a_typed_error_and_writes_nothing() {
         "{err:?}"
     );
     // A tombstone with the same id is replaced by a new create.
-    store.create_tombstone("bd-dup", "me", "gone").unwrap();
+    store
+        .create_tombstone("bd-dup", &Attribution::new("me").reason("gone"))
+        .unwrap();
     let replaced = store.create_issue(a, "me").unwrap();
     assert_eq!(
         store.get_issue(&replaced.id).unwrap().unwrap().status,
@@ -224,42 +227,39 @@ fn status_changes_manage_closed_at_events_and_the_content_hash() {
     let store = store_with_prefix(&t);
     let issue = create(&store, "work");
     let update = |u: IssueUpdate| store.update_issue(&issue.id, &u, "me").unwrap();
-    update(IssueUpdate {
-        status: Some(Status::InProgress),
-        priority: Some(0),
-        ..Default::default()
-    });
+    update(
+        IssueUpdate::default()
+            .status(Status::InProgress)
+            .priority(0),
+    );
     let now = store.get_issue(&issue.id).unwrap().unwrap();
     assert_eq!((now.status.clone(), now.priority), (Status::InProgress, 0));
     assert_ne!(now.content_hash, issue.content_hash);
     assert_eq!(now.content_hash, now.compute_content_hash());
-    update(IssueUpdate {
-        status: Some(Status::Closed),
-        close_reason: Some("done".into()),
-        ..Default::default()
-    });
+    update(
+        IssueUpdate::default()
+            .status(Status::Closed)
+            .close_reason("done"),
+    );
     let closed = store.get_issue(&issue.id).unwrap().unwrap();
     assert!(closed.closed_at.is_some());
-    update(IssueUpdate {
-        status: Some(Status::Open),
-        ..Default::default()
-    });
+    update(IssueUpdate::default().status(Status::Open));
     let reopened = store.get_issue(&issue.id).unwrap().unwrap();
     assert!(reopened.closed_at.is_none());
     assert!(reopened.close_reason.is_empty());
     let err = store
         .update_issue(
             &issue.id,
-            &IssueUpdate {
-                status: Some(Status::Tombstone),
-                ..Default::default()
-            },
+            &IssueUpdate::default().status(Status::Tombstone),
             "me",
         )
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput { .. }));
     store
-        .close_issue(&issue.id, "finished", "me", "s1")
+        .close_issue(
+            &issue.id,
+            &Attribution::new("me").reason("finished").session("s1"),
+        )
         .unwrap();
     let types: Vec<String> = store
         .get_events(&issue.id, 0)
@@ -301,7 +301,7 @@ fn cycles_are_refused_with_the_path_and_external_targets_are_allowed() {
     }
     // relates-to links are never cycles.
     store
-        .add_dependency(&dep(&c.id, &a.id, dep_type::RELATES_TO), "me")
+        .add_dependency(&dep(&c.id, &a.id, DependencyType::RelatesTo), "me")
         .unwrap();
     let err = store
         .add_dependency(&dep(&a.id, &a.id, "blocks"), "me")
@@ -360,24 +360,25 @@ fn ready_work_follows_blockers_parents_and_closes() {
         blocked_ids,
         BTreeSet::from([blocked.id.clone(), epic.id.clone()])
     );
-    store.close_issue(&blocker.id, "done", "me", "").unwrap();
+    store
+        .close_issue(&blocker.id, &Attribution::new("me").reason("done"))
+        .unwrap();
     assert_eq!(
         ids(&store.get_newly_unblocked_by_close(&blocker.id).unwrap()),
         BTreeSet::from([blocked.id.clone()])
     );
-    store.close_issue(&blocked.id, "done", "me", "").unwrap();
+    store
+        .close_issue(&blocked.id, &Attribution::new("me").reason("done"))
+        .unwrap();
     let ready = ids(&store.get_ready_work(&WorkFilter::default()).unwrap());
     assert_eq!(ready, BTreeSet::from([epic.id.clone(), child.id.clone()]));
     // Deferred to the future: not ready.
     store
         .update_issue(
             &child.id,
-            &IssueUpdate {
-                defer_until: Some(Some(
-                    chrono::Local::now().fixed_offset() + chrono::Duration::days(2),
-                )),
-                ..Default::default()
-            },
+            &IssueUpdate::default().defer_until(Some(
+                chrono::Local::now().fixed_offset() + chrono::Duration::days(2),
+            )),
             "me",
         )
         .unwrap();
@@ -426,17 +427,12 @@ fn the_blocked_cache_matches_the_definition_on_random_graphs() {
         let status = statuses[rng.next(statuses.len() as u64) as usize].clone();
         if status == Status::Closed {
             let reason = if rng.next(2) == 0 { "done" } else { "failed" };
-            store.close_issue(target, reason, "me", "").unwrap();
+            store
+                .close_issue(target, &Attribution::new("me").reason(reason))
+                .unwrap();
         } else {
             store
-                .update_issue(
-                    target,
-                    &IssueUpdate {
-                        status: Some(status),
-                        ..Default::default()
-                    },
-                    "me",
-                )
+                .update_issue(target, &IssueUpdate::default().status(status), "me")
                 .unwrap();
         }
         if rng.next(5) == 0 {
@@ -569,39 +565,22 @@ fn labels_comments_and_search_filters() {
         BTreeSet::from([a.id.clone()])
     );
     assert_eq!(
-        search(
-            "",
-            IssueFilter {
-                labels: vec!["docs".into()],
-                ..Default::default()
-            }
-        ),
+        search("", IssueFilter::default().labels(["docs"])),
         BTreeSet::from([b.id.clone()])
     );
     assert_eq!(
-        search(
-            "",
-            IssueFilter {
-                no_labels: true,
-                ..Default::default()
-            }
-        ),
+        search("", IssueFilter::default().no_labels(true)),
         BTreeSet::new()
     );
-    store.create_tombstone(&b.id, "me", "obsolete").unwrap();
+    store
+        .create_tombstone(&b.id, &Attribution::new("me").reason("obsolete"))
+        .unwrap();
     assert_eq!(
         search("", IssueFilter::default()),
         BTreeSet::from([a.id.clone()])
     );
     assert_eq!(
-        search(
-            "",
-            IssueFilter {
-                include_tombstones: true,
-                ..Default::default()
-            }
-        )
-        .len(),
+        search("", IssueFilter::default().include_tombstones(true)).len(),
         2
     );
     let first = store.add_issue_comment(&a.id, "ann", "looks good").unwrap();
@@ -744,10 +723,7 @@ fn graph_views_counts_trees_cycles_epics_stale_statistics_and_molecules() {
     store
         .update_issue(
             &kid.id,
-            &IssueUpdate {
-                status: Some(Status::InProgress),
-                ..Default::default()
-            },
+            &IssueUpdate::default().status(Status::InProgress),
             "me",
         )
         .unwrap();
@@ -763,7 +739,9 @@ fn graph_views_counts_trees_cycles_epics_stale_statistics_and_molecules() {
     let epics = store.get_epics_eligible_for_closure().unwrap();
     assert_eq!(epics.len(), 1);
     assert!(!epics[0].eligible_for_close);
-    store.close_issue(&kid.id, "done", "me", "").unwrap();
+    store
+        .close_issue(&kid.id, &Attribution::new("me").reason("done"))
+        .unwrap();
     assert!(store.get_epics_eligible_for_closure().unwrap()[0].eligible_for_close);
     let progress = store.get_molecule_progress(&epic.id).unwrap();
     assert_eq!(progress.completed, 1);
@@ -776,10 +754,7 @@ fn graph_views_counts_trees_cycles_epics_stale_statistics_and_molecules() {
         )
         .unwrap();
     let stale = store
-        .get_stale_issues(&beadstore::ops::graph::StaleFilter {
-            days: 30,
-            ..Default::default()
-        })
+        .get_stale_issues(&beadstore::ops::graph::StaleFilter::default().days(30))
         .unwrap();
     assert_eq!(ids(&stale), BTreeSet::from([chain[0].clone()]));
 
@@ -806,7 +781,7 @@ fn export_hashes_renames_batch_deletes_and_compaction() {
     store.clear_all_export_hashes().unwrap();
     assert_eq!(store.get_export_hash(&a.id).unwrap(), "");
     store.set_jsonl_file_hash("abc").unwrap();
-    assert_eq!(store.get_jsonl_file_hash().unwrap(), "abc");
+    assert_eq!(store.get_jsonl_file_hash().unwrap().as_deref(), Some("abc"));
     assert_eq!(store.get_dirty_issue_hash(&a.id).unwrap(), "");
 
     store
@@ -816,10 +791,7 @@ fn export_hashes_renames_batch_deletes_and_compaction() {
     store
         .update_issue(
             &a.id,
-            &IssueUpdate {
-                external_ref: Some(Some("gh-7".into())),
-                ..Default::default()
-            },
+            &IssueUpdate::default().external_ref(Some("gh-7".into())),
             "me",
         )
         .unwrap();
@@ -869,7 +841,9 @@ fn export_hashes_renames_batch_deletes_and_compaction() {
     );
     assert!(!store.is_blocked(&b.id).unwrap().0);
 
-    store.close_issue(&c.id, "shipped", "me", "").unwrap();
+    store
+        .close_issue(&c.id, &Attribution::new("me").reason("shipped"))
+        .unwrap();
     assert_eq!(store.get_close_reason(&c.id).unwrap(), "shipped");
     store
         .execute(
@@ -925,10 +899,7 @@ fn orphans_follow_the_chosen_handling_and_parents_come_back_from_the_jsonl_histo
         i.id = id.into();
         i
     };
-    let with = |orphans| CreateOptions {
-        orphans,
-        ..Default::default()
-    };
+    let with = |orphans| CreateOptions::default().orphans(orphans);
     let err = store
         .create_issues_with_options(
             vec![child("bd-gone.1")],
@@ -996,11 +967,11 @@ fn statement_reuse_never_lets_a_write_into_a_read() {
         let err = store.snapshot(|tx| tx.query(sql, &[])).unwrap_err();
         assert!(matches!(err, Error::ReadOnly { .. }), "{err:?}");
     }
-    assert_eq!(store.get_metadata("k").unwrap(), "v");
+    assert_eq!(store.get_metadata("k").unwrap().as_deref(), Some("v"));
     store
         .execute("DELETE FROM metadata WHERE key = 'k'", &[])
         .unwrap();
-    assert_eq!(store.get_metadata("k").unwrap(), "");
+    assert_eq!(store.get_metadata("k").unwrap(), None);
 }
 
 #[test]
@@ -1045,14 +1016,18 @@ fn comment_events_dirty_marks_prefix_renames_and_waits_for_gates() {
     store.add_dependency(&any, "me").unwrap();
     let blocked = |id: &str| store.is_blocked(id).unwrap().0;
     assert!(blocked(&gate_all.id) && blocked(&gate_any.id));
-    store.close_issue(&kid1.id, "done", "me", "").unwrap();
+    store
+        .close_issue(&kid1.id, &Attribution::new("me").reason("done"))
+        .unwrap();
     assert!(blocked(&gate_all.id) && !blocked(&gate_any.id));
-    store.close_issue(&kid2.id, "done", "me", "").unwrap();
+    store
+        .close_issue(&kid2.id, &Attribution::new("me").reason("done"))
+        .unwrap();
     assert!(!blocked(&gate_all.id));
 
     store.set_config("some.key", "1").unwrap();
     store.delete_config("some.key").unwrap();
-    assert_eq!(store.get_config("some.key").unwrap(), "");
+    assert_eq!(store.get_config("some.key").unwrap(), None);
 }
 
 #[test]
@@ -1062,10 +1037,7 @@ fn a_prefix_rename_moves_dependency_ends_left_on_the_old_prefix() {
     // The issues themselves move with update_issue_id; a dangling end still carries the old one.
     let mut renamed = Issue::new("already renamed");
     renamed.id = "xy-1".into();
-    let options = beadstore::ops::CreateOptions {
-        skip_prefix_validation: true,
-        ..Default::default()
-    };
+    let options = beadstore::ops::CreateOptions::default().skip_prefix_validation(true);
     store
         .create_issues_with_options(vec![renamed], "me", &options)
         .unwrap();
@@ -1091,28 +1063,32 @@ fn a_convoy_closes_itself_when_its_last_tracked_issue_closes() {
     let second = create(&store, "second tracked");
     for target in [&first.id, &second.id] {
         store
-            .add_dependency(&dep(&convoy.id, target, dep_type::TRACKS), "tester")
+            .add_dependency(&dep(&convoy.id, target, DependencyType::Tracks), "tester")
             .unwrap();
         store
-            .add_dependency(&dep(&plain.id, target, dep_type::TRACKS), "tester")
+            .add_dependency(&dep(&plain.id, target, DependencyType::Tracks), "tester")
             .unwrap();
     }
     // An external target never holds a convoy open.
     store
         .add_dependency(
-            &dep(&convoy.id, "external:other:thing", dep_type::TRACKS),
+            &dep(&convoy.id, "external:other:thing", DependencyType::Tracks),
             "tester",
         )
         .unwrap();
 
-    store.close_issue(&first.id, "done", "tester", "").unwrap();
+    store
+        .close_issue(&first.id, &Attribution::new("tester").reason("done"))
+        .unwrap();
     let open = store.get_issue(&convoy.id).unwrap().unwrap();
     assert_eq!(open.status, Status::Open, "one tracked issue is still open");
 
     store
-        .create_tombstone(&second.id, "tester", "dropped")
+        .create_tombstone(&second.id, &Attribution::new("tester").reason("dropped"))
         .unwrap();
-    store.close_issue(&second.id, "done", "tester", "").unwrap();
+    store
+        .close_issue(&second.id, &Attribution::new("tester").reason("done"))
+        .unwrap();
     let closed = store.get_issue(&convoy.id).unwrap().unwrap();
     assert_eq!(closed.status, Status::Closed);
     assert_eq!(closed.close_reason, "All tracked issues completed");
@@ -1147,7 +1123,9 @@ fn tools_project(root: &std::path::Path) {
             .add_label(&issue.id, &format!("provides:{capability}"), "t")
             .unwrap();
         if capability == "cli" {
-            tools.close_issue(&issue.id, "shipped", "t", "").unwrap();
+            tools
+                .close_issue(&issue.id, &Attribution::new("t").reason("shipped"))
+                .unwrap();
         }
     }
     tools.close().unwrap();
@@ -1164,19 +1142,23 @@ fn external_capabilities_block_until_the_named_project_ships_them() {
     let wants_other = create(&store, "wants an unknown project");
     store
         .add_dependency(
-            &dep(&wants_cli.id, "external:tools:cli", dep_type::BLOCKS),
+            &dep(&wants_cli.id, "external:tools:cli", DependencyType::Blocks),
             "t",
         )
         .unwrap();
     store
         .add_dependency(
-            &dep(&wants_gui.id, "external:tools:gui", dep_type::BLOCKS),
+            &dep(&wants_gui.id, "external:tools:gui", DependencyType::Blocks),
             "t",
         )
         .unwrap();
     store
         .add_dependency(
-            &dep(&wants_other.id, "external:nowhere:x", dep_type::BLOCKS),
+            &dep(
+                &wants_other.id,
+                "external:nowhere:x",
+                DependencyType::Blocks,
+            ),
             "t",
         )
         .unwrap();
@@ -1214,10 +1196,7 @@ fn external_capabilities_block_until_the_named_project_ships_them() {
     );
     // The limit applies after the external filter, so it is never short-changed.
     let limited = store
-        .get_ready_work(&WorkFilter {
-            limit: 1,
-            ..WorkFilter::default()
-        })
+        .get_ready_work(&WorkFilter::default().limit(1))
         .unwrap();
     assert_eq!(limited.len(), 1);
 

@@ -149,7 +149,10 @@ fn concurrent_reads(store: &RwLock<Arc<Store>>, stop: &AtomicBool) {
     while !stop.load(Ordering::Acquire) {
         let store = store.read().expect("store lock").clone();
         match store.get_config("stable") {
-            Ok(v) => assert!(v == "yes" || v.is_empty(), "unexpected value {v:?}"),
+            Ok(v) => assert!(
+                matches!(v.as_deref(), Some("yes") | None),
+                "unexpected value {v:?}"
+            ),
             Err(Error::Replaced { .. }) => {}
             Err(Error::Closed { .. }) if store.is_closed() => {}
             Err(e) => panic!("concurrent read failed: {e:?}"),
@@ -212,7 +215,7 @@ impl Run {
                 let key = format!("k{}", n % 4);
                 self.expect_read(
                     |store| store.get_config(&key),
-                    |c| c.config.get(&key).cloned().unwrap_or_default(),
+                    |c| c.config.get(&key).cloned(),
                 );
             }
             Op::Checkpoint => {

@@ -14,6 +14,7 @@
 //! error variants a damaged file can explain, and, for undamaged inputs, that every call
 //! succeeds and returns exactly what the file holds.
 
+use beadstore::ops::Attribution;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once, OnceLock};
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
 use beadstore::jsonl::ExportOptions;
-use beadstore::model::{dep_type, Dependency, Issue, Status};
+use beadstore::model::{Dependency, DependencyType, Issue, Status};
 use beadstore::ops::{IssueFilter, WorkFilter};
 use beadstore::{params, Error, FreshnessMode, OpenOptions, Store};
 
@@ -899,13 +900,13 @@ fn populate(store: &Store) {
         }
     }
     for i in 1..6 {
-        let dep = Dependency::new(ids[i].clone(), ids[i - 1].clone(), dep_type::BLOCKS);
+        let dep = Dependency::new(ids[i].clone(), ids[i - 1].clone(), DependencyType::Blocks);
         store.add_dependency(&dep, "fuzz").expect("blocks");
     }
-    let child = Dependency::new(ids[7].clone(), ids[6].clone(), dep_type::PARENT_CHILD);
+    let child = Dependency::new(ids[7].clone(), ids[6].clone(), DependencyType::ParentChild);
     store.add_dependency(&child, "fuzz").expect("parent-child");
     store
-        .close_issue(&ids[0], "done", "fuzz", "")
+        .close_issue(&ids[0], &Attribution::new("fuzz").reason("done"))
         .expect("close an issue");
 }
 
@@ -937,10 +938,10 @@ fn more_work(store: &Store) -> usize {
     store
         .add_issue_comment(&added[1], "fuzz", "comment in the WAL")
         .expect("comment");
-    let dep = Dependency::new(added[2].clone(), added[1].clone(), dep_type::BLOCKS);
+    let dep = Dependency::new(added[2].clone(), added[1].clone(), DependencyType::Blocks);
     store.add_dependency(&dep, "fuzz").expect("dependency");
     store
-        .close_issue(&existing[5], "in the WAL", "fuzz", "")
+        .close_issue(&existing[5], &Attribution::new("fuzz").reason("in the WAL"))
         .expect("close an issue");
     store.set_config("wal", "yes").expect("config");
     added.len()

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::store::registry::{self, Pin};
+use crate::registry::{self, Pin};
 
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 const HEADER_LEN: usize = 100;

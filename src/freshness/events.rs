@@ -11,6 +11,7 @@ use super::ReplacementKind;
 
 /// Something that happened to the database file under a running store.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FreshnessEvent {
     /// A check saw that the path no longer names the file the store has open.
     Replaced {
@@ -42,6 +43,7 @@ pub enum FreshnessEvent {
 
 /// Counters of freshness work since the store opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FreshnessStats {
     /// Times the file was `stat`ed: checks the inotify watch could not answer, and writes.
     pub stats: u64,

@@ -7,7 +7,6 @@
 
 pub(crate) mod candidate;
 mod events;
-mod stamp;
 mod watcher;
 
 use std::path::{Path, PathBuf};
@@ -17,14 +16,16 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::store::registry::{self, FileId, Pin};
+use crate::registry::{self, FileId, Pin};
+use crate::stamp::Header;
+pub(crate) use crate::stamp::{FileStamp, Snapshot};
 
 pub(crate) use events::Events;
 pub use events::{FreshnessEvent, FreshnessStats};
-pub(crate) use stamp::FileStamp;
 
 /// How a store notices that its file was replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum FreshnessMode {
     /// Watch the directory with inotify (a check is an atomic load); `stat` on every call where
     /// inotify is unavailable, exhausted or its watch was lost. Writes always `stat` first.
@@ -38,6 +39,7 @@ pub enum FreshnessMode {
 
 /// What happened to the file at the database path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReplacementKind {
     /// The path names another file now: renamed over (what git does) or deleted and recreated.
     NewFile,
@@ -55,17 +57,6 @@ impl std::fmt::Display for ReplacementKind {
             ReplacementKind::Missing => "removed",
         })
     }
-}
-
-/// The first bytes of a SQLite file: they change when another database is copied over it.
-pub(crate) type Header = [u8; 100];
-
-/// One version of the database file: its stamp and, for the file the store has open, its
-/// header bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Snapshot {
-    pub(crate) stamp: FileStamp,
-    pub(crate) header: Option<Header>,
 }
 
 impl Snapshot {

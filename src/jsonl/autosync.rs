@@ -25,6 +25,7 @@ use crate::store::{ReadTxn, Store, WriteTxn};
 
 /// What [`Store::import_jsonl_if_changed`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AutoImport {
     /// There is no file at the path.
     NoFile,
@@ -44,6 +45,7 @@ pub enum AutoImport {
 
 /// What [`Store::flush_dirty_to_jsonl`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FlushSummary {
     /// Dirty issues written into the file (new or changed lines).
     pub written: usize,
@@ -59,6 +61,7 @@ pub struct FlushSummary {
 
 /// What [`Store::sync_jsonl`] did: the import when the file changed, then the flush.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SyncSummary {
     /// The import step.
     pub import: AutoImport,
@@ -226,10 +229,7 @@ impl ReadTxn<'_> {
     /// lines of issues the database does not have kept as they are. Returns the ids written
     /// from the database.
     fn merge_everything(&self, file: &mut FileLines) -> Result<Vec<String>> {
-        let options = ExportOptions {
-            include_ephemeral: true,
-            ..ExportOptions::default()
-        };
+        let options = ExportOptions::default().include_ephemeral(true);
         let mut written = Vec::new();
         for issue in self.issues_for_export(&options)? {
             if issue.ephemeral {
@@ -259,10 +259,7 @@ impl ReadTxn<'_> {
     /// database, deleted ones and wisps taken out. Returns (ids handled, written, removed).
     fn merge_dirty(&self, file: &mut FileLines) -> Result<(Vec<String>, usize, usize)> {
         let dirty = self.get_dirty_issues()?;
-        let options = ExportOptions {
-            include_ephemeral: true,
-            ..ExportOptions::default()
-        };
+        let options = ExportOptions::default().include_ephemeral(true);
         let mut current: BTreeMap<String, Issue> = self
             .issues_for_export_by_ids(&dirty, &options)?
             .into_iter()

@@ -10,6 +10,7 @@ use serde_json::ser::{Formatter, Serializer};
 
 /// Which of Go's two string escapings to follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum HtmlEscaping {
     /// `<`, `>` and `&` written as they are (`json.Encoder` with `SetEscapeHTML(false)`).
     #[default]

@@ -17,10 +17,11 @@ use crate::ops::columns::select_list;
 use crate::ops::record::placeholders;
 use crate::store::{ReadTxn, Store, WriteTxn};
 use crate::value::Param;
-use beadstore_macros::store_ops;
+use beadstore_macros::{store_ops, Setters};
 
 /// What to export and how.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Setters)]
+#[non_exhaustive]
 pub struct ExportOptions {
     /// `<`, `>`, `&` escaping: on for `issues.jsonl` (every Go writer of it escapes), off for
     /// the form of `sync_base.jsonl`.
@@ -54,6 +55,7 @@ impl Default for ExportOptions {
 
 /// What an export wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ExportSummary {
     /// Issues written.
     pub issues: usize,
@@ -64,6 +66,7 @@ pub struct ExportSummary {
 }
 
 /// The export of one database: the JSONL text and the ids it holds.
+#[non_exhaustive]
 pub struct Rendered {
     /// The JSONL text.
     pub text: Vec<u8>,

@@ -17,10 +17,11 @@ use crate::ops::record;
 use crate::ops::{CreateOptions, OrphanHandling};
 use crate::store::{ReadTxn, Store, WriteTxn};
 use crate::value::{Param, Value};
-use beadstore_macros::store_ops;
+use beadstore_macros::{store_ops, Setters};
 
 /// How far an import has got: `done` of `total` issues written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ImportProgress {
     /// Issues handled so far.
     pub done: usize,
@@ -32,7 +33,8 @@ pub struct ImportProgress {
 pub type ProgressFn = Arc<dyn Fn(ImportProgress) + Send + Sync>;
 
 /// How to import.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, Setters)]
+#[non_exhaustive]
 pub struct ImportOptions {
     /// What to do with `parent.N` ids whose parent is nowhere (default: the database's
     /// `import.orphan_handling`, else the project configuration's, else allow).
@@ -66,6 +68,7 @@ impl std::fmt::Debug for ImportOptions {
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ImportSummary {
     /// New issues.
     pub created: usize,
@@ -429,7 +432,10 @@ impl WriteTxn<'_> {
     /// Sets `issue_prefix` from the ids when the database has none: the most common prefix
     /// (ties to the smallest), as bd's import does.
     fn ensure_prefix<'i>(&self, ids: impl Iterator<Item = &'i str>) -> Result<()> {
-        if !self.get_config("issue_prefix")?.is_empty() {
+        if self
+            .get_config("issue_prefix")?
+            .is_some_and(|p| !p.is_empty())
+        {
             return Ok(());
         }
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();

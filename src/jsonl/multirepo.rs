@@ -156,10 +156,7 @@ impl Store {
             if !lines.is_empty() {
                 // One import for all of them, so dependencies across repositories resolve
                 // whatever order the repositories come in.
-                let quiet = ImportOptions {
-                    quiet: true,
-                    ..ImportOptions::default()
-                };
+                let quiet = ImportOptions::default().quiet(true);
                 tx.import_issues(lines, "multi-repo hydration", &quiet)?;
             }
             for (repo, mtime) in read_times {

@@ -94,6 +94,7 @@ pub(crate) fn read_stamped(path: &Path) -> Result<Option<(Vec<u8>, Option<FileSt
 
 /// What the database recorded about its JSONL (empty strings for keys never set).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JsonlSyncState {
     /// `jsonl_content_hash` (or the older `last_import_hash`).
     pub content_hash: String,
@@ -103,6 +104,7 @@ pub struct JsonlSyncState {
 
 /// How a JSONL file on disk compares with what the database recorded: Go bd's two checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct JsonlStaleness {
     /// SHA-256 of the file now.
     pub file_hash: String,
@@ -166,13 +168,19 @@ pub fn parse_import_time(text: &str) -> Option<DateTime<FixedOffset>> {
 impl ReadTxn<'_> {
     /// What the database recorded about the JSONL of `repo` (`None`: the primary).
     pub fn jsonl_sync_state(&self, repo: Option<&str>) -> Result<JsonlSyncState> {
-        let mut content_hash = self.get_metadata(&repo_metadata_key(CONTENT_HASH_KEY, repo))?;
+        let mut content_hash = self
+            .get_metadata(&repo_metadata_key(CONTENT_HASH_KEY, repo))?
+            .unwrap_or_default();
         if content_hash.is_empty() && repo.is_none() {
-            content_hash = self.get_metadata(LEGACY_CONTENT_HASH_KEY)?;
+            content_hash = self
+                .get_metadata(LEGACY_CONTENT_HASH_KEY)?
+                .unwrap_or_default();
         }
         Ok(JsonlSyncState {
             content_hash,
-            last_import_time: self.get_metadata(&repo_metadata_key(LAST_IMPORT_TIME_KEY, repo))?,
+            last_import_time: self
+                .get_metadata(&repo_metadata_key(LAST_IMPORT_TIME_KEY, repo))?
+                .unwrap_or_default(),
         })
     }
 

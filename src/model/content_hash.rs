@@ -19,6 +19,7 @@ pub struct EntityRef {
 
 /// A HOP validation of an issue.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Validation {
     /// Who validated.
     pub validator: Option<EntityRef>,

@@ -1,5 +1,6 @@
-//! Issue statuses and types: the built-in values of beads, plus custom ones a project declares
-//! in its config (`status.custom`, `types.custom`).
+//! Issue statuses, issue types and dependency types: the built-in values of beads, plus custom
+//! ones (a project declares custom statuses and types in its config, `status.custom` and
+//! `types.custom`; any 1-50 byte dependency type is accepted).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -10,6 +11,7 @@ macro_rules! string_kind {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
         pub enum $name {
             $($(#[$vmeta])* $variant,)+
             /// A value that is not built in (valid when the project's config declares it).
@@ -59,6 +61,39 @@ macro_rules! string_kind {
         impl From<&str> for $name {
             fn from(text: &str) -> Self {
                 Self::parse(text)
+            }
+        }
+
+        impl From<&String> for $name {
+            fn from(text: &String) -> Self {
+                Self::parse(text)
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(text: String) -> Self {
+                Self::parse(&text)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::convert::Infallible;
+
+            /// Never fails: a value that is not built in is `Custom`.
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                Ok(Self::parse(text))
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
             }
         }
 
@@ -113,6 +148,64 @@ string_kind! {
         Epic => "epic",
         /// Maintenance.
         Chore => "chore",
+    }
+}
+
+string_kind! {
+    /// How one issue depends on another. Only the first four can hold work back.
+    DependencyType {
+        /// The target must close before the dependent is ready.
+        #[default]
+        Blocks => "blocks",
+        /// The dependent is a child of the target (its parent).
+        ParentChild => "parent-child",
+        /// The dependent runs only if the target fails.
+        ConditionalBlocks => "conditional-blocks",
+        /// Waits for the target's children (the gate is in the metadata).
+        WaitsFor => "waits-for",
+        /// Loosely related.
+        Related => "related",
+        /// Found while working on the target.
+        DiscoveredFrom => "discovered-from",
+        /// A reply in the target's thread.
+        RepliesTo => "replies-to",
+        /// "See also"; never part of cycle checks.
+        RelatesTo => "relates-to",
+        /// Duplicates the target.
+        Duplicates => "duplicates",
+        /// Replaces the target.
+        Supersedes => "supersedes",
+        /// Written by the target (an agent or person issue).
+        AuthoredBy => "authored-by",
+        /// Assigned to the target.
+        AssignedTo => "assigned-to",
+        /// Approved by the target.
+        ApprovedBy => "approved-by",
+        /// Vouches for the target.
+        Attests => "attests",
+        /// Tracked by a convoy (never blocks).
+        Tracks => "tracks",
+        /// Lasts until the target happens.
+        Until => "until",
+        /// Caused by the target.
+        CausedBy => "caused-by",
+        /// Checks the target.
+        Validates => "validates",
+        /// Handed on by the target.
+        DelegatedFrom => "delegated-from",
+    }
+}
+
+impl DependencyType {
+    /// True for the types whose changes can change which issues are ready.
+    pub fn affects_ready_work(&self) -> bool {
+        matches!(
+            self,
+            DependencyType::Blocks
+                | DependencyType::ParentChild
+                | DependencyType::ConditionalBlocks
+                | DependencyType::WaitsFor
+        )
     }
 }
 

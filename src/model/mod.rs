@@ -8,6 +8,6 @@ pub mod time_serde;
 
 pub use content_hash::{ContentHashFields, EntityRef, Validation};
 pub use issue::Issue;
-pub use kinds::{IssueType, Status};
-pub use records::{dep_type, Comment, Dependency, Event};
+pub use kinds::{DependencyType, IssueType, Status};
+pub use records::{Comment, Dependency, Event};
 pub use time_serde::Timestamp;

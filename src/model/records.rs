@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::kinds::DependencyType;
 use super::time_serde::{self, Timestamp};
 
 /// "`issue_id` depends on `depends_on_id`" with a type; for `parent-child` the issue is the child.
@@ -11,9 +12,9 @@ pub struct Dependency {
     pub issue_id: String,
     /// What it depends on: an issue id, or `external:<project>:<capability>`.
     pub depends_on_id: String,
-    /// `blocks`, `parent-child`, `related`, ... (any 1-50 byte string).
+    /// `blocks`, `parent-child`, `related`, ... (or any other 1-50 byte string).
     #[serde(rename = "type")]
-    pub dep_type: String,
+    pub dep_type: DependencyType,
     /// When it was added.
     #[serde(with = "time_serde::required")]
     pub created_at: Timestamp,
@@ -34,7 +35,7 @@ impl Dependency {
     pub fn new(
         issue_id: impl Into<String>,
         depends_on_id: impl Into<String>,
-        dep_type: impl Into<String>,
+        dep_type: impl Into<DependencyType>,
     ) -> Dependency {
         Dependency {
             issue_id: issue_id.into(),
@@ -46,50 +47,6 @@ impl Dependency {
             thread_id: String::new(),
         }
     }
-}
-
-/// The dependency types beads knows; any other 1-50 byte string is accepted too.
-pub mod dep_type {
-    /// A blocks B's dependent: the dependent is not ready until this closes.
-    pub const BLOCKS: &str = "blocks";
-    /// The issue is a child of the target (the target is the parent).
-    pub const PARENT_CHILD: &str = "parent-child";
-    /// Runs only if the target fails.
-    pub const CONDITIONAL_BLOCKS: &str = "conditional-blocks";
-    /// Waits for the target's children (gate in metadata).
-    pub const WAITS_FOR: &str = "waits-for";
-    /// Loosely related.
-    pub const RELATED: &str = "related";
-    /// Found while working on the target.
-    pub const DISCOVERED_FROM: &str = "discovered-from";
-    /// "See also"; never part of cycle checks.
-    pub const RELATES_TO: &str = "relates-to";
-    /// Tracked by a convoy (never blocks).
-    pub const TRACKS: &str = "tracks";
-    /// The 19 types Go names.
-    pub const WELL_KNOWN: &[&str] = &[
-        BLOCKS,
-        PARENT_CHILD,
-        CONDITIONAL_BLOCKS,
-        WAITS_FOR,
-        RELATED,
-        DISCOVERED_FROM,
-        "replies-to",
-        RELATES_TO,
-        "duplicates",
-        "supersedes",
-        "authored-by",
-        "assigned-to",
-        "approved-by",
-        "attests",
-        TRACKS,
-        "until",
-        "caused-by",
-        "validates",
-        "delegated-from",
-    ];
-    /// Types whose changes can change which issues are ready.
-    pub const AFFECTS_READY_WORK: &[&str] = &[BLOCKS, PARENT_CHILD, CONDITIONAL_BLOCKS, WAITS_FOR];
 }
 
 /// A comment on an issue.

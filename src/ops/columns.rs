@@ -5,63 +5,56 @@ use crate::error::{Error, Result};
 use crate::model::time_serde::{format, parse_stored, unset};
 use crate::model::{Issue, IssueType, Status, Timestamp};
 use crate::row::Row;
+use crate::schema::ISSUE_COLUMNS;
 use crate::value::{Param, Value};
 
-/// The columns read for an issue, in `issue_from_row` order (prefix with a table alias as needed).
-pub(crate) const ISSUE_SELECT: &[&str] = &[
-    "id",
-    "content_hash",
-    "title",
-    "description",
-    "design",
-    "acceptance_criteria",
-    "notes",
-    "status",
-    "priority",
-    "issue_type",
-    "assignee",
-    "owner",
-    "estimated_minutes",
-    "created_at",
-    "created_by",
-    "updated_at",
-    "closed_at",
-    "close_reason",
-    "closed_by_session",
-    "due_at",
-    "defer_until",
-    "external_ref",
-    "source_system",
-    "compaction_level",
-    "compacted_at",
-    "compacted_at_commit",
-    "original_size",
-    "source_repo",
-    "deleted_at",
-    "deleted_by",
-    "delete_reason",
-    "original_type",
-    "sender",
-    "ephemeral",
-    "pinned",
-    "is_template",
-    "crystallizes",
-    "await_type",
-    "await_id",
-    "timeout_ns",
-    "waiters",
-    "hook_bead",
-    "role_bead",
-    "agent_state",
-    "last_activity",
-    "role_type",
-    "rig",
-    "mol_type",
-    "event_kind",
-    "actor",
-    "target",
-    "payload",
-];
+/// The `issues` columns an `Issue` holds, in the schema's order (`ISSUE_COLUMNS`, the one list
+/// of them) without the two Go writes and beads never reads back into an issue; `issue_from_row`
+/// and `issue_values` take them in this order. Prefix with a table alias as needed.
+pub(crate) const ISSUE_SELECT: [&str; ISSUE_COLUMNS.len() - NOT_IN_ISSUE.len()] = modelled();
+
+/// Columns of `issues` that `Issue` has no field for; an update leaves them as they are.
+const NOT_IN_ISSUE: [&str; 2] = ["work_type", "quality_score"];
+
+/// `ISSUE_COLUMNS` without `NOT_IN_ISSUE`, at compile time.
+const fn modelled<const N: usize>() -> [&'static str; N] {
+    let mut out = [""; N];
+    let (mut from, mut to) = (0, 0);
+    while from < ISSUE_COLUMNS.len() {
+        let column = ISSUE_COLUMNS[from];
+        let mut skip = false;
+        let mut k = 0;
+        while k < NOT_IN_ISSUE.len() {
+            skip |= same(column, NOT_IN_ISSUE[k]);
+            k += 1;
+        }
+        if !skip {
+            out[to] = column;
+            to += 1;
+        }
+        from += 1;
+    }
+    assert!(
+        to == N,
+        "every column of NOT_IN_ISSUE must be in ISSUE_COLUMNS"
+    );
+    out
+}
+
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
 
 /// `alias.col, alias.col, ...` for a SELECT.
 pub(crate) fn select_list(alias: &str) -> String {
@@ -110,7 +103,7 @@ pub(crate) fn time(v: &Value) -> Option<Timestamp> {
 
 /// Builds an issue from a row selected with `ISSUE_SELECT` (labels, dependencies and comments
 /// are filled in by the caller). Fields are read in `ISSUE_SELECT` order: a struct literal
-/// evaluates its fields in the order written.
+/// evaluates its fields in the order written, so the fields below are in the schema's order.
 pub(crate) fn issue_from_row(row: &Row) -> Result<Issue> {
     if row.len() < ISSUE_SELECT.len() {
         return Err(Error::Internal {
@@ -132,26 +125,21 @@ pub(crate) fn issue_from_row(row: &Row) -> Result<Issue> {
         priority: int(next()),
         issue_type: IssueType::parse(&text(next())),
         assignee: text(next()),
-        owner: text(next()),
         estimated_minutes: {
             let v = next();
             (!v.is_null()).then(|| int(v))
         },
         created_at: time(next()).unwrap_or_else(unset),
         created_by: text(next()),
+        owner: text(next()),
         updated_at: time(next()).unwrap_or_else(unset),
         closed_at: time(next()),
-        close_reason: text(next()),
         closed_by_session: text(next()),
-        due_at: time(next()),
-        defer_until: time(next()),
         external_ref: opt_text(next()),
-        source_system: text(next()),
         compaction_level: int(next()),
         compacted_at: time(next()),
         compacted_at_commit: opt_text(next()),
         original_size: int(next()),
-        source_repo: text(next()),
         deleted_at: time(next()),
         deleted_by: text(next()),
         delete_reason: text(next()),
@@ -161,6 +149,14 @@ pub(crate) fn issue_from_row(row: &Row) -> Result<Issue> {
         pinned: flag(next()),
         is_template: flag(next()),
         crystallizes: flag(next()),
+        mol_type: text(next()),
+        source_system: text(next()),
+        event_kind: text(next()),
+        actor: text(next()),
+        target: text(next()),
+        payload: text(next()),
+        source_repo: text(next()),
+        close_reason: text(next()),
         await_type: text(next()),
         await_id: text(next()),
         timeout_ns: int(next()),
@@ -178,11 +174,8 @@ pub(crate) fn issue_from_row(row: &Row) -> Result<Issue> {
         last_activity: time(next()),
         role_type: text(next()),
         rig: text(next()),
-        mol_type: text(next()),
-        event_kind: text(next()),
-        actor: text(next()),
-        target: text(next()),
-        payload: text(next()),
+        due_at: time(next()),
+        defer_until: time(next()),
         labels: Vec::new(),
         dependencies: Vec::new(),
         comments: Vec::new(),
@@ -214,23 +207,18 @@ pub(crate) fn issue_values(issue: &Issue) -> Vec<Param<'_>> {
         issue.priority.into(),
         issue.issue_type.as_str().into(),
         issue.assignee.clone().into(),
-        issue.owner.clone().into(),
         issue.estimated_minutes.into(),
         format(&issue.created_at).into(),
         issue.created_by.clone().into(),
+        issue.owner.clone().into(),
         format(&issue.updated_at).into(),
         t(&issue.closed_at).into(),
-        issue.close_reason.clone().into(),
         issue.closed_by_session.clone().into(),
-        t(&issue.due_at).into(),
-        t(&issue.defer_until).into(),
         issue.external_ref.clone().into(),
-        issue.source_system.clone().into(),
         issue.compaction_level.into(),
         t(&issue.compacted_at).into(),
         issue.compacted_at_commit.clone().into(),
         issue.original_size.into(),
-        source_repo.into(),
         t(&issue.deleted_at).into(),
         issue.deleted_by.clone().into(),
         issue.delete_reason.clone().into(),
@@ -240,6 +228,14 @@ pub(crate) fn issue_values(issue: &Issue) -> Vec<Param<'_>> {
         issue.pinned.into(),
         issue.is_template.into(),
         issue.crystallizes.into(),
+        issue.mol_type.clone().into(),
+        issue.source_system.clone().into(),
+        issue.event_kind.clone().into(),
+        issue.actor.clone().into(),
+        issue.target.clone().into(),
+        issue.payload.clone().into(),
+        source_repo.into(),
+        issue.close_reason.clone().into(),
         issue.await_type.clone().into(),
         issue.await_id.clone().into(),
         issue.timeout_ns.into(),
@@ -250,11 +246,8 @@ pub(crate) fn issue_values(issue: &Issue) -> Vec<Param<'_>> {
         t(&issue.last_activity).into(),
         issue.role_type.clone().into(),
         issue.rig.clone().into(),
-        issue.mol_type.clone().into(),
-        issue.event_kind.clone().into(),
-        issue.actor.clone().into(),
-        issue.target.clone().into(),
-        issue.payload.clone().into(),
+        t(&issue.due_at).into(),
+        t(&issue.defer_until).into(),
     ]
 }
 

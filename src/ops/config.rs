@@ -1,4 +1,5 @@
-//! Config and metadata: string key/value tables. A missing key reads as an empty string, as in Go.
+//! Config and metadata: string key/value tables. A missing key reads as `None` (Go reads it as
+//! an empty string; callers that want Go's reading use `unwrap_or_default`).
 
 use std::collections::BTreeMap;
 
@@ -27,8 +28,8 @@ impl Table {
 
 #[store_ops(read)]
 impl ReadTxn<'_> {
-    /// A config value; empty when the key is not set.
-    pub fn get_config(&self, key: &str) -> Result<String> {
+    /// A config value; `None` when the key is not set.
+    pub fn get_config(&self, key: &str) -> Result<Option<String>> {
         get_kv(|sql, p| self.query(sql, p), Table::Config, key)
     }
 
@@ -37,15 +38,15 @@ impl ReadTxn<'_> {
         Ok(text_pairs(self.query("SELECT key, value FROM config", &[])?).collect())
     }
 
-    /// A metadata value; empty when the key is not set.
-    pub fn get_metadata(&self, key: &str) -> Result<String> {
+    /// A metadata value; `None` when the key is not set.
+    pub fn get_metadata(&self, key: &str) -> Result<Option<String>> {
         get_kv(|sql, p| self.query(sql, p), Table::Metadata, key)
     }
 
     /// Statuses the project declares beyond the built-in ones: the database's `status.custom`,
     /// else the project's `config.yaml` (or `BD_STATUS_CUSTOM`).
     pub fn custom_statuses(&self) -> Result<Vec<String>> {
-        let declared = parse_custom_list(&self.get_config("status.custom")?);
+        let declared = parse_custom_list(&self.get_config("status.custom")?.unwrap_or_default());
         if !declared.is_empty() {
             return Ok(declared);
         }
@@ -55,22 +56,24 @@ impl ReadTxn<'_> {
     /// The import's orphan handling: the database's `import.orphan_handling`, else the
     /// project configuration's, else allow.
     pub fn orphan_handling(&self) -> Result<OrphanHandling> {
-        let stored = self.get_config("import.orphan_handling")?;
+        let stored = self
+            .get_config("import.orphan_handling")?
+            .unwrap_or_default();
         if !stored.is_empty() {
-            return Ok(OrphanHandling::parse(&stored));
+            return Ok(OrphanHandling::from_config(&stored));
         }
         Ok(self
             .project_config()?
             .orphan_handling
             .as_deref()
-            .map_or(OrphanHandling::Allow, OrphanHandling::parse))
+            .map_or(OrphanHandling::Allow, OrphanHandling::from_config))
     }
 
     /// Issue types the project declares beyond the built-in ones: the database's
     /// `types.custom`, else the project's `config.yaml` (or `BD_TYPES_CUSTOM`), as in Go beads
     /// (GH#1225).
     pub fn custom_types(&self) -> Result<Vec<String>> {
-        let declared = parse_custom_list(&self.get_config("types.custom")?);
+        let declared = parse_custom_list(&self.get_config("types.custom")?.unwrap_or_default());
         if !declared.is_empty() {
             return Ok(declared);
         }
@@ -101,7 +104,7 @@ fn get_kv(
     query: impl FnOnce(&str, &[Param<'_>]) -> Result<Vec<crate::row::Row>>,
     table: Table,
     key: &str,
-) -> Result<String> {
+) -> Result<Option<String>> {
     let sql = format!("SELECT value FROM {} WHERE key = ?", table.name());
     let rows = query(&sql, &[Param::from(key)])?;
     Ok(rows
@@ -113,8 +116,7 @@ fn get_kv(
             Value::Integer(i) => i.to_string(),
             Value::Real(f) => f.to_string(),
             _ => String::new(),
-        })
-        .unwrap_or_default())
+        }))
 }
 
 fn set_kv(

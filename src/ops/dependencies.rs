@@ -4,7 +4,7 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::error::{Error, NotFoundKind, Result};
 use crate::model::time_serde::{format, unset};
-use crate::model::{dep_type, Dependency, Issue, IssueType};
+use crate::model::{Dependency, DependencyType, Issue, IssueType};
 use crate::row::Row;
 use crate::store::{ReadTxn, WriteTxn};
 use crate::value::{column_texts, first_i64, Value};
@@ -20,7 +20,7 @@ fn dependency_from_row(row: &Row) -> Dependency {
     Dependency {
         issue_id: column(0),
         depends_on_id: column(1),
-        dep_type: column(2),
+        dep_type: DependencyType::parse(&column(2)),
         created_at: time(row.value(3).unwrap_or(&Value::Null)).unwrap_or_else(unset),
         created_by: column(4),
         metadata: column(5),
@@ -115,7 +115,7 @@ impl WriteTxn<'_> {
                     "issue cannot depend on itself",
                 ));
             }
-            if kind == dep_type::PARENT_CHILD
+            if dep.dep_type == DependencyType::ParentChild
                 && source.issue_type == IssueType::Epic
                 && target.issue_type != IssueType::Epic
             {
@@ -127,7 +127,7 @@ impl WriteTxn<'_> {
                     ),
                 ));
             }
-            if kind != dep_type::RELATES_TO {
+            if dep.dep_type != DependencyType::RelatesTo {
                 if let Some(path) = self.path_between(&dep.depends_on_id, &dep.issue_id)? {
                     let mut cycle = vec![dep.issue_id.clone()];
                     cycle.extend(path);
@@ -177,7 +177,7 @@ impl WriteTxn<'_> {
             dirty.push(&dep.depends_on_id);
         }
         record::dirty(self, &dirty, &at)?;
-        if dep_type::AFFECTS_READY_WORK.contains(&kind) {
+        if dep.dep_type.affects_ready_work() {
             self.rebuild_blocked_cache()?;
         }
         Ok(())
@@ -224,7 +224,7 @@ impl WriteTxn<'_> {
         record::dirty(self, &dirty, &now())?;
         if types
             .iter()
-            .any(|t| dep_type::AFFECTS_READY_WORK.contains(&t.as_str()))
+            .any(|t| DependencyType::parse(t).affects_ready_work())
         {
             self.rebuild_blocked_cache()?;
         }

@@ -18,6 +18,7 @@ pub const EXTERNAL_PREFIX: &str = "external:";
 
 /// Whether an external dependency is satisfied, and why (or why not).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ExternalDepStatus {
     /// The reference as written (`external:project:capability`).
     #[serde(rename = "ref")]

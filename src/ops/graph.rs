@@ -8,7 +8,7 @@ use crate::model::time_serde::parse_stored;
 use crate::model::{Issue, Status, Timestamp};
 use crate::store::ReadTxn;
 use crate::value::{column_texts, first_i64, text_pairs, Param, Value};
-use beadstore_macros::store_ops;
+use beadstore_macros::{store_ops, Setters};
 
 use super::columns::{issue_from_row, select_list};
 use super::ready::WorkFilter;
@@ -16,6 +16,7 @@ use super::record::placeholders;
 
 /// How many dependencies an issue has, and how many issues depend on it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DependencyCounts {
     /// Rows where the issue is the dependent.
     pub dependencies: i64,
@@ -25,6 +26,7 @@ pub struct DependencyCounts {
 
 /// One node of a dependency tree.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct TreeNode {
     /// The issue at this node.
     #[serde(flatten)]
@@ -39,6 +41,7 @@ pub struct TreeNode {
 
 /// An open epic and how far its children are.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct EpicStatus {
     /// The epic.
     pub epic: Issue,
@@ -51,7 +54,8 @@ pub struct EpicStatus {
 }
 
 /// Which issues `get_stale_issues` returns.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Setters)]
+#[non_exhaustive]
 pub struct StaleFilter {
     /// Not updated for more than this many days.
     pub days: u32,
@@ -63,6 +67,7 @@ pub struct StaleFilter {
 
 /// Counts over the whole database.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Statistics {
     /// Every issue but tombstones.
     pub total_issues: i64,
@@ -90,6 +95,7 @@ pub struct Statistics {
 
 /// How far a molecule (an issue with step children) has come.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MoleculeProgress {
     /// The molecule.
     pub molecule_id: String,

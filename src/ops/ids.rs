@@ -83,7 +83,7 @@ fn adaptive_length(tx: &ReadTxn<'_>, prefix: &str) -> Result<usize> {
         &[prefix.into(), prefix.into()],
     )?)
     .unwrap_or(0);
-    let setting = |key: &str| -> Result<String> { tx.get_config(key) };
+    let setting = |key: &str| -> Result<String> { Ok(tx.get_config(key)?.unwrap_or_default()) };
     let max_probability: f64 = setting("max_collision_prob")?
         .trim()
         .parse()

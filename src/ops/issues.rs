@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::error::{Error, NotFoundKind, Result};
 use crate::model::time_serde::format;
-use crate::model::{dep_type, Issue, IssueType, Status, Timestamp};
+use crate::model::{DependencyType, Issue, IssueType, Status, Timestamp};
 use crate::store::{ReadTxn, Store, WriteTxn};
 use crate::value::{first_i64, Param, Value};
-use beadstore_macros::store_ops;
+use beadstore_macros::{store_ops, Setters};
 
 use super::columns::{insert_sql, issue_from_row, issue_values, select_list};
 use super::ids;
@@ -145,7 +145,7 @@ pub(crate) fn fill_defaults(issue: &mut Issue, at: &Timestamp) {
 }
 
 pub(crate) fn issue_prefix(tx: &ReadTxn<'_>) -> Result<String> {
-    let prefix = tx.get_config("issue_prefix")?;
+    let prefix = tx.get_config("issue_prefix")?.unwrap_or_default();
     if prefix.is_empty() {
         return Err(invalid("issue_prefix", 
             "database not initialized: issue_prefix config is missing (run 'beadstore init --prefix <prefix>' first)",
@@ -159,6 +159,7 @@ const RESURRECTED: &str =
 
 /// What to do with an explicit hierarchical id (`parent.N`) whose parent does not exist.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OrphanHandling {
     /// Refuse the batch.
     Strict,
@@ -172,19 +173,68 @@ pub enum OrphanHandling {
 }
 
 impl OrphanHandling {
-    /// Reads the config value (`import.orphan_handling`); anything unknown is `Allow`, as Go.
-    pub fn parse(value: &str) -> OrphanHandling {
+    /// Reads a stored config value (`import.orphan_handling`) leniently, as Go does: anything
+    /// unknown is `Allow`. Use `str::parse` where an unknown value is a mistake to report.
+    pub fn from_config(value: &str) -> OrphanHandling {
+        value.parse().unwrap_or(OrphanHandling::Allow)
+    }
+
+    /// The value as written in config: `strict`, `resurrect`, `skip` or `allow`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrphanHandling::Strict => "strict",
+            OrphanHandling::Resurrect => "resurrect",
+            OrphanHandling::Skip => "skip",
+            OrphanHandling::Allow => "allow",
+        }
+    }
+}
+
+impl std::str::FromStr for OrphanHandling {
+    type Err = Error;
+
+    /// `strict`, `resurrect`, `skip` or `allow` (surrounding spaces ignored); anything else is
+    /// `Error::InvalidInput` naming `orphan_handling`.
+    fn from_str(value: &str) -> Result<Self> {
         match value.trim() {
-            "strict" => OrphanHandling::Strict,
-            "resurrect" => OrphanHandling::Resurrect,
-            "skip" => OrphanHandling::Skip,
-            _ => OrphanHandling::Allow,
+            "strict" => Ok(OrphanHandling::Strict),
+            "resurrect" => Ok(OrphanHandling::Resurrect),
+            "skip" => Ok(OrphanHandling::Skip),
+            "allow" => Ok(OrphanHandling::Allow),
+            other => Err(invalid(
+                "orphan_handling",
+                format!("unknown orphan handling {other:?}: use allow, skip, strict or resurrect"),
+            )),
+        }
+    }
+}
+
+/// Who closes or deletes an issue, why, and in which agent session: one argument instead of a
+/// list of strings that could be passed in the wrong order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Setters)]
+#[non_exhaustive]
+pub struct Attribution {
+    /// Who did it (recorded in the event and `closed_by` / `deleted_by`).
+    pub actor: String,
+    /// Why (the close reason or the delete reason).
+    pub reason: String,
+    /// The agent session that closed it (`closed_by_session`); empty for none.
+    pub session: String,
+}
+
+impl Attribution {
+    /// By `actor`, with no reason and no session yet.
+    pub fn new(actor: impl Into<String>) -> Attribution {
+        Attribution {
+            actor: actor.into(),
+            ..Attribution::default()
         }
     }
 }
 
 /// Options for `create_issues_with_options`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Setters)]
+#[non_exhaustive]
 pub struct CreateOptions {
     /// Hierarchical ids whose parent is missing.
     pub orphans: OrphanHandling,
@@ -227,7 +277,8 @@ fn last_jsonl_record(path: &std::path::Path, id: &str) -> Result<Option<Issue>> 
 }
 
 /// Search criteria for `search_issues`; every field set narrows the result (AND).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Setters)]
+#[non_exhaustive]
 pub struct IssueFilter {
     /// Exactly this status (tombstones are left out unless asked for this way or below).
     pub status: Option<Status>,
@@ -287,8 +338,9 @@ pub struct IssueFilter {
 
 /// Changes for `update_issue`: each field set is written; everything else is left alone.
 /// `Some(None)` clears an optional field.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Setters)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub struct IssueUpdate {
     pub title: Option<String>,
     pub description: Option<String>,
@@ -713,9 +765,9 @@ impl WriteTxn<'_> {
     /// Closes the issue with a reason (and the closing agent session): `closed_at` now, a
     /// `closed` event carrying the reason, dirty mark, blocked cache rebuilt. Convoys that
     /// tracked it and now have nothing open left close with it (one level, as Go does).
-    pub fn close_issue(&self, id: &str, reason: &str, actor: &str, session: &str) -> Result<()> {
+    pub fn close_issue(&self, id: &str, by: &Attribution) -> Result<()> {
         let at = now();
-        self.mark_closed(id, reason, actor, session, &at)?;
+        self.mark_closed(id, &by.reason, &by.actor, &by.session, &at)?;
         for convoy in self.completed_convoys_tracking(id)? {
             self.mark_closed(&convoy, CONVOY_CLOSE_REASON, CONVOY_CLOSE_ACTOR, "", &at)?;
         }
@@ -724,8 +776,9 @@ impl WriteTxn<'_> {
 
     /// Turns the issue into a tombstone (kept so the deletion syncs): `deleted_at` now, the
     /// type kept in `original_type`, a `deleted` event, dirty, blocked cache rebuilt. Its
-    /// dependencies stay; remove them first when they should go.
-    pub fn create_tombstone(&self, id: &str, actor: &str, reason: &str) -> Result<()> {
+    /// dependencies stay; remove them first when they should go. `by.session` is not recorded.
+    pub fn create_tombstone(&self, id: &str, by: &Attribution) -> Result<()> {
+        let (actor, reason) = (by.actor.as_str(), by.reason.as_str());
         let mut issue = self.get_issue(id)?.ok_or_else(|| not_found(id))?;
         let at = now();
         issue.original_type = issue.issue_type.as_str().to_owned();
@@ -925,8 +978,8 @@ impl ReadTxn<'_> {
             &[
                 CONVOY_LABEL.into(),
                 id.into(),
-                dep_type::TRACKS.into(),
-                dep_type::TRACKS.into(),
+                DependencyType::Tracks.as_str().into(),
+                DependencyType::Tracks.as_str().into(),
             ],
         )?;
         Ok(crate::value::column_texts(rows, 0))

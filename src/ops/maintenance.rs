@@ -8,12 +8,13 @@ use crate::model::time_serde::{format, parse_stored};
 use crate::model::{Issue, Timestamp};
 use crate::store::{ReadTxn, Store, WriteTxn};
 use crate::value::{column_texts, first_i64, first_text, Param, Value};
-use beadstore_macros::store_ops;
+use beadstore_macros::{store_ops, Setters};
 
 use super::record::{self, now, placeholders};
+use super::Attribution;
 
 /// How `delete_issues` treats issues outside the set that depend on it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Setters)]
 #[non_exhaustive]
 pub struct DeleteOptions {
     /// Deletes every issue that depends on the set too, transitively.
@@ -22,22 +23,9 @@ pub struct DeleteOptions {
     pub force: bool,
 }
 
-impl DeleteOptions {
-    /// Also deletes everything that depends on the set.
-    pub fn cascade(mut self, cascade: bool) -> Self {
-        self.cascade = cascade;
-        self
-    }
-
-    /// Deletes even when issues outside the set depend on it.
-    pub fn force(mut self, force: bool) -> Self {
-        self.force = force;
-        self
-    }
-}
-
 /// What `delete_issues` did (or `plan_delete_issues` says it would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct DeleteReport {
     /// Issues tombstoned.
     pub deleted: usize,
@@ -111,6 +99,7 @@ impl std::fmt::Display for Eligibility {
 
 /// An issue that compaction may shrink.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct CompactionCandidate {
     /// The issue.
     pub issue_id: String,
@@ -244,8 +233,9 @@ impl ReadTxn<'_> {
         }
     }
 
-    /// The hash of the JSONL file last synced (metadata `jsonl_file_hash`).
-    pub fn get_jsonl_file_hash(&self) -> Result<String> {
+    /// The hash of the JSONL file last synced (metadata `jsonl_file_hash`); `None` before
+    /// the first sync.
+    pub fn get_jsonl_file_hash(&self) -> Result<Option<String>> {
         self.get_metadata("jsonl_file_hash")
     }
 }
@@ -410,7 +400,7 @@ impl WriteTxn<'_> {
             &both,
         )?;
         for id in &existing {
-            self.create_tombstone(id, "batch delete", "batch delete")?;
+            self.create_tombstone(id, &Attribution::new("batch delete").reason("batch delete"))?;
         }
         Ok(report)
     }
@@ -556,7 +546,10 @@ impl ReadTxn<'_> {
     }
 
     fn config_number(&self, key: &str, default: i64) -> Result<i64> {
-        Ok(self.get_config(key)?.trim().parse().unwrap_or(default))
+        Ok(self
+            .get_config(key)?
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default))
     }
 }
 

@@ -16,5 +16,5 @@ pub mod ready;
 pub(crate) mod record;
 
 pub use external::ExternalDepStatus;
-pub use issues::{CreateOptions, IssueFilter, IssueUpdate, OrphanHandling};
+pub use issues::{Attribution, CreateOptions, IssueFilter, IssueUpdate, OrphanHandling};
 pub use ready::{BlockedIssue, SortPolicy, WorkFilter};

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::model::{Issue, Status};
 use crate::store::{ReadTxn, WriteTxn};
 use crate::value::{column_texts, first_i64, text_pairs, Param};
-use beadstore_macros::store_ops;
+use beadstore_macros::{store_ops, Setters};
 
 use super::columns::select_list;
 use super::external::EXTERNAL_PREFIX;
@@ -92,6 +92,7 @@ fn blocked_set_sql() -> String {
 
 /// How ready work is ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SortPolicy {
     /// Issues from the last 48 hours first by priority, then older ones oldest first.
     #[default]
@@ -103,7 +104,8 @@ pub enum SortPolicy {
 }
 
 /// What `get_ready_work` returns.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Setters)]
+#[non_exhaustive]
 pub struct WorkFilter {
     /// Exactly this status (default: open or in progress).
     pub status: Option<Status>,
@@ -135,6 +137,7 @@ pub struct WorkFilter {
 
 /// A blocked issue and what blocks it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
 pub struct BlockedIssue {
     /// The issue.
     #[serde(flatten)]
@@ -410,8 +413,11 @@ impl ReadTxn<'_> {
     /// Id patterns left out of ready work (`ready.exclude_id_patterns`, default molecule and
     /// wisp steps).
     fn exclude_id_patterns(&self) -> Result<Vec<String>> {
-        let configured =
-            crate::model::kinds::parse_custom_list(&self.get_config("ready.exclude_id_patterns")?);
+        let configured = crate::model::kinds::parse_custom_list(
+            &self
+                .get_config("ready.exclude_id_patterns")?
+                .unwrap_or_default(),
+        );
         Ok(if configured.is_empty() {
             vec!["-mol-".into(), "-wisp-".into()]
         } else {

@@ -8,6 +8,7 @@ use crate::value::{column_texts, first_i64, first_text};
 
 /// What the database held before the migrations ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Snapshot {
     /// Rows in `issues`.
     pub issue_count: i64,

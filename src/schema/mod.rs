@@ -79,6 +79,7 @@ const BLOCKED_CACHE: &str = "blocked_issues_cache";
 
 /// What opening a file read-write did to its schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SchemaAction {
     /// A new file got the whole schema.
     Created,

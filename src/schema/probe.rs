@@ -111,6 +111,7 @@ pub(crate) const EXPECTED: &[(&str, &[&str])] = &[
 
 /// What the probe found missing; empty means compatible. Both lists are sorted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ProbeReport {
     /// Tables that do not exist.
     pub missing_tables: Vec<String>,
@@ -178,4 +179,26 @@ pub(crate) fn probe(conn: &EngineConn) -> Result<ProbeReport> {
 
 fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EXPECTED;
+    use crate::schema::ISSUE_COLUMNS;
+
+    /// The probe's list is Go's (a subset); every column it requires of `issues` must be one
+    /// of the schema's, which tests/schema.rs checks against the created table.
+    #[test]
+    fn the_probe_requires_only_columns_of_the_schema() {
+        let (_, issue_columns) = EXPECTED
+            .iter()
+            .find(|(table, _)| *table == "issues")
+            .expect("the probe checks the issues table");
+        for column in *issue_columns {
+            assert!(
+                ISSUE_COLUMNS.contains(column),
+                "the probe requires {column}, which the schema does not have"
+            );
+        }
+    }
 }

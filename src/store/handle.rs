@@ -12,8 +12,8 @@ use crate::engine::file_lock::{FileGate, FileMark, LockMode, OpLock, Synced};
 use crate::engine::{Checkpoint, EngineConn, EngineDb};
 use crate::error::{Error, Result};
 
-use super::registry::{self, Registration};
 use crate::freshness::Snapshot;
+use crate::registry::{self, Registration};
 
 /// How many idle reader connections are kept for reuse.
 const IDLE_READERS: usize = 8;

@@ -5,7 +5,6 @@ mod handle;
 pub(crate) mod location;
 mod monitor;
 mod reconnect;
-pub(crate) mod registry;
 mod transaction;
 pub mod wsl;
 
@@ -25,9 +24,9 @@ use crate::row::Row;
 use crate::schema::{self, ProbeReport};
 use crate::value::{Param, Value};
 
+use crate::registry::{self, Registration, Role};
 use handle::Handle;
 use reconnect::{Pending, Slot};
-use registry::{Registration, Role};
 
 pub use location::MEMORY;
 pub use monitor::Monitor;
@@ -41,6 +40,7 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What a checkpoint did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CheckpointStats {
     /// Frames in the WAL when the checkpoint ran.
     pub wal_frames: u64,
@@ -55,7 +55,7 @@ pub struct OpenOptions {
     read_only: bool,
     freshness: FreshnessMode,
     project: Option<ProjectConfig>,
-    hydrate: bool,
+    pub(crate) hydrate: bool,
 }
 
 impl Default for OpenOptions {
@@ -108,21 +108,9 @@ impl OpenOptions {
         self.read_only = read_only;
         self
     }
-
-    /// Opens a database file (or `:memory:`) with these options; see [`Store::open`].
-    pub fn open(&self, path: impl AsRef<Path>) -> Result<Store> {
-        Store::open_at(location::from_path(path.as_ref(), &current_dir()?)?, self)
-    }
-
-    /// Opens a `file:` URI (or `:memory:`) with these options; see [`Store::open_uri`]. The
-    /// options win over the URI's own `_pragma=busy_timeout`; `mode=ro` or the options make
-    /// it read-only.
-    pub fn open_uri(&self, uri: &str) -> Result<Store> {
-        Store::open_at(location::parse_uri(uri, &current_dir()?)?, self)
-    }
 }
 
-fn current_dir() -> Result<PathBuf> {
+pub(crate) fn current_dir() -> Result<PathBuf> {
     std::env::current_dir().map_err(|e| Error::io("current directory", ".", e))
 }
 
@@ -143,7 +131,7 @@ pub struct Store {
     /// Operations between their freshness check and their return.
     in_flight: AtomicUsize,
     /// `.beads/config.yaml` beside the database, read when first needed.
-    project: ProjectSource,
+    pub(crate) project: ProjectSource,
 }
 
 impl std::fmt::Debug for Store {
@@ -174,7 +162,9 @@ impl Store {
         options.open(path)
     }
 
-    fn open_at(location: location::Location, options: &OpenOptions) -> Result<Store> {
+    /// Opens the file (or memory) at `location`: engine, locks, schema, freshness. What the
+    /// JSONL layer adds to an open (multi-repo hydration) is `crate::open`'s.
+    pub(crate) fn open_at(location: location::Location, options: &OpenOptions) -> Result<Store> {
         let busy_timeout = options
             .busy_timeout
             .or(location.busy_timeout)
@@ -212,7 +202,7 @@ impl Store {
             options.freshness,
             baseline(&file, handle.file_id()),
         );
-        let store = Store::assemble(
+        Ok(Store::assemble(
             path,
             Some(file),
             read_only,
@@ -220,14 +210,7 @@ impl Store {
             handle,
             Some(tracker),
             project,
-        );
-        if !read_only && options.hydrate && store.project.may_be_multi_repo() {
-            if let Err(e) = store.hydrate_from_multi_repo() {
-                let _ = store.close();
-                return Err(e);
-            }
-        }
-        Ok(store)
+        ))
     }
 
     /// Opens an existing database read-only. Fails with `NotFound` when the file is missing and

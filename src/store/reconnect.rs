@@ -15,7 +15,8 @@ use crate::freshness::{
 };
 
 use super::handle::Handle;
-use super::{baseline, open_file_handle, registry, Store};
+use super::{baseline, open_file_handle, Store};
+use crate::registry;
 
 /// What the store's operations run on.
 pub(super) enum Slot {

@@ -31,7 +31,7 @@ use crate::value::Param;
 ///     tx.set_config("issue_prefix", "bd")?;
 ///     tx.get_config("issue_prefix")
 /// })?;
-/// assert_eq!(prefix, "bd");
+/// assert_eq!(prefix.as_deref(), Some("bd"));
 /// # Ok(())
 /// # }
 /// ```

@@ -144,10 +144,7 @@ pub fn flush_after_write(store: &Store) {
 }
 
 fn options(actor: &str) -> ImportOptions {
-    ImportOptions {
-        actor: actor.to_owned(),
-        ..ImportOptions::default()
-    }
+    ImportOptions::default().actor(actor.to_owned())
 }
 
 fn due(jsonl: &Path) {

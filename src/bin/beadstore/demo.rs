@@ -108,10 +108,7 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>, json: bool) -> Result<
         store.import_jsonl_text(
             &jsonl,
             "generated project",
-            &ImportOptions {
-                actor: "demo".into(),
-                ..ImportOptions::default()
-            },
+            &ImportOptions::default().actor("demo"),
         )
     });
     let summary = summary?;
@@ -138,10 +135,7 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>, json: bool) -> Result<
     reader?.close()?;
 
     // 3. Ready work, blocked work, statistics.
-    let filter = WorkFilter {
-        limit: 5,
-        ..WorkFilter::default()
-    };
+    let filter = WorkFilter::default().limit(5);
     let (ready, ready_time) = timed(|| store.get_ready_work(&filter));
     let ready = ready?;
     say!("\n== ready work (top {}):", ready.len());
@@ -182,7 +176,7 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>, json: bool) -> Result<
                 break;
             }
             FreshnessEvent::ReconnectFailed { .. } => break,
-            FreshnessEvent::Replaced { .. } => {}
+            _ => {}
         }
     }
     drop(monitor);
@@ -198,10 +192,7 @@ pub fn run(issues: usize, seed: u64, keep: Option<&Path>, json: bool) -> Result<
     for issue in ready.iter().take(3) {
         store.update_issue(
             &issue.id,
-            &IssueUpdate {
-                notes: Some("Picked up during the demo.".into()),
-                ..IssueUpdate::default()
-            },
+            &IssueUpdate::default().notes("Picked up during the demo."),
             "demo",
         )?;
     }

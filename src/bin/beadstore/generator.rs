@@ -3,7 +3,7 @@
 //! work. The same seed always gives the same project. Used by `beadstore demo` and by the
 //! benchmarks; nothing in it comes from real data.
 
-use beadstore::model::{dep_type, Comment, Dependency, Issue, IssueType, Status, Timestamp};
+use beadstore::model::{Comment, Dependency, DependencyType, Issue, IssueType, Status, Timestamp};
 
 /// A small, fast, deterministic PRNG (SplitMix64): enough for shaping test data.
 pub struct Rng(u64);
@@ -110,13 +110,13 @@ pub fn project(prefix: &str, issues: usize, seed: u64) -> Vec<Issue> {
             let mut child = issue(&mut rng, &child_id, title, kind, at);
             child
                 .dependencies
-                .push(dep(&child_id, &epic_id, dep_type::PARENT_CHILD, at));
+                .push(dep(&child_id, &epic_id, DependencyType::ParentChild, at));
             // Chains: a child often waits for the one before it.
             if let Some(prev) = &previous {
                 if rng.chance(45) {
                     child
                         .dependencies
-                        .push(dep(&child_id, prev, dep_type::BLOCKS, at));
+                        .push(dep(&child_id, prev, DependencyType::Blocks, at));
                 }
             }
             // Now and then, work that waits on another epic's child.
@@ -125,7 +125,7 @@ pub fn project(prefix: &str, issues: usize, seed: u64) -> Vec<Issue> {
                 if other != child_id && !other.starts_with(&epic_id) {
                     child
                         .dependencies
-                        .push(dep(&child_id, &other, dep_type::BLOCKS, at));
+                        .push(dep(&child_id, &other, DependencyType::Blocks, at));
                 }
             }
             previous = Some(child_id.clone());
@@ -136,7 +136,7 @@ pub fn project(prefix: &str, issues: usize, seed: u64) -> Vec<Issue> {
                 let title = format!("Sub-task: {}", rng.pick(THINGS));
                 let mut sub = issue(&mut rng, &sub_id, title, IssueType::Task, sub_at);
                 sub.dependencies
-                    .push(dep(&sub_id, &child_id, dep_type::PARENT_CHILD, sub_at));
+                    .push(dep(&sub_id, &child_id, DependencyType::ParentChild, sub_at));
                 out.push(sub);
             }
         }
@@ -153,7 +153,7 @@ fn capitalised(word: &str) -> String {
     }
 }
 
-fn dep(from: &str, to: &str, kind: &str, at: Timestamp) -> Dependency {
+fn dep(from: &str, to: &str, kind: DependencyType, at: Timestamp) -> Dependency {
     let mut d = Dependency::new(from, to, kind);
     d.created_at = at;
     d.created_by = "generator".into();
@@ -212,7 +212,7 @@ fn settle_statuses(issues: &mut [Issue]) {
         let blockers_closed = issue
             .dependencies
             .iter()
-            .filter(|d| d.dep_type == dep_type::BLOCKS)
+            .filter(|d| d.dep_type == DependencyType::Blocks)
             .all(|d| closed.contains(&d.depends_on_id));
         let roll = (i * 7919) % 100;
         let status = if i < done_before

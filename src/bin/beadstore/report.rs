@@ -25,6 +25,7 @@ fn describe_state(state: &MigrationState) -> (bool, String) {
                 ),
             },
         ),
+        other => (false, format!("{other:?}")),
     }
 }
 
@@ -73,7 +74,7 @@ impl Info {
         let issue_prefix = if probe.missing_tables.iter().any(|t| t == "config") {
             String::new()
         } else {
-            store.get_config("issue_prefix")?
+            store.get_config("issue_prefix")?.unwrap_or_default()
         };
         let (migrations_up_to_date, migration_state) = describe_state(&store.migration_state()?);
         let config_file = store
@@ -230,7 +231,11 @@ impl Doctor {
         let (migrations_up_to_date, migration_state) = describe_state(&store.migration_state()?);
         let plan = store.migration_plan()?;
         // An older file may have no metadata table to read it from.
-        let bd_version = store.get_metadata("bd_version").unwrap_or_default();
+        let bd_version = store
+            .get_metadata("bd_version")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let migrating_would = plan_lines(&plan, &bd_version);
         let invariant_failures = if compatible {
             store
@@ -375,6 +380,15 @@ pub fn created(json: bool, path: &str) {
         print_json(&serde_json::json!({ "path": path, "created": true }));
     } else {
         println!("created the beads schema in {path}");
+    }
+}
+
+/// A schema action this build does not know by name.
+pub fn schema_action(json: bool, path: &str, action: &beadstore::SchemaAction) {
+    if json {
+        print_json(&serde_json::json!({ "path": path, "action": format!("{action:?}") }));
+    } else {
+        println!("{path}: {action:?}");
     }
 }
 

@@ -43,6 +43,7 @@ impl Migration {
 
 /// A migration's name and what it does.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MigrationInfo {
     /// Go's name for it.
     pub name: &'static str,
@@ -63,6 +64,7 @@ pub fn list() -> Vec<MigrationInfo> {
 
 /// Whether a file needs a migration run.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MigrationState {
     /// beadstore migrated this file and no DDL touched it since: opening it runs no migration.
     UpToDate {
@@ -80,6 +82,7 @@ pub enum MigrationState {
 
 /// What a migration run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MigrationReport {
     /// Dependencies removed by the orphan clean-up.
     pub orphaned_dependencies_removed: u64,

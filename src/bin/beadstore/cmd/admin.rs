@@ -23,11 +23,11 @@ pub fn init(ctx: &Ctx<'_>, prefix: Option<&str>) -> Result<(), Failure> {
     };
     validate_prefix(&prefix)?;
     let store = crate::cmd::open_db(&path, one_shot())?;
-    let existing = store.get_config("issue_prefix")?;
+    let existing = store.get_config("issue_prefix")?.unwrap_or_default();
     if existing != prefix {
         store.set_config("issue_prefix", &prefix)?;
     }
-    if store.get_metadata("bd_version")? != beadstore::GO_BD_VERSION {
+    if store.get_metadata("bd_version")?.as_deref() != Some(beadstore::GO_BD_VERSION) {
         store.set_metadata("bd_version", beadstore::GO_BD_VERSION)?;
     }
     let db_path = store.path().to_owned();
@@ -105,6 +105,7 @@ pub fn migrate(ctx: &Ctx<'_>, list: bool, force: bool) -> Result<(), Failure> {
             report::up_to_date(ctx.cli.json, &path, schema_version);
         }
         SchemaAction::Created => report::created(ctx.cli.json, &path),
+        other => report::schema_action(ctx.cli.json, &path, &other),
     }
     Ok(())
 }
@@ -130,6 +131,8 @@ pub fn describe(event: &FreshnessEvent, json: bool) -> String {
         FreshnessEvent::ReconnectFailed { path, kind, reason } => {
             ("reconnect-failed", path, format!("{kind}: {reason}"))
         }
+        // An event kind this build does not know by name: shown as it debug-prints.
+        other => return format!("{other:?}"),
     };
     if json {
         serde_json::json!({ "event": kind, "path": path, "detail": detail }).to_string()

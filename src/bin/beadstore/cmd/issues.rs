@@ -1,7 +1,8 @@
 //! Issues: create, show, list, update, close, reopen, delete.
 
-use beadstore::model::{dep_type, Dependency, Issue, IssueType, Status};
+use beadstore::model::{Dependency, DependencyType, Issue, IssueType, Status};
 use beadstore::ops::maintenance::DeleteOptions;
+use beadstore::ops::Attribution;
 use beadstore::ops::{IssueFilter, IssueUpdate};
 use beadstore::Error;
 use serde::Serialize;
@@ -14,8 +15,8 @@ use crate::{text, Failure};
 fn parse_dep(from: &str, spec: &str) -> Result<Dependency, Failure> {
     let spec = spec.trim();
     let (kind, target) = match spec.split_once(':') {
-        Some((kind, target)) if kind != "external" => (kind, target),
-        _ => (dep_type::BLOCKS, spec),
+        Some((kind, target)) if kind != "external" => (DependencyType::parse(kind), target),
+        _ => (DependencyType::Blocks, spec),
     };
     if target.is_empty() {
         return Err(invalid(format!("empty dependency target in {spec:?}")));
@@ -45,7 +46,7 @@ pub fn create(ctx: &Ctx<'_>, args: &CreateArgs) -> Result<(), Failure> {
         let created = tx.create_issue(issue.clone(), &actor)?;
         if let Some(parent) = &args.parent {
             tx.add_dependency(
-                &Dependency::new(&created.id, parent, dep_type::PARENT_CHILD),
+                &Dependency::new(&created.id, parent, DependencyType::ParentChild),
                 &actor,
             )?;
         }
@@ -113,14 +114,12 @@ pub fn show(ctx: &Ctx<'_>, ids: &[String]) -> Result<(), Failure> {
 /// `list` (an empty `text`) and `search TEXT`.
 pub fn list(ctx: &Ctx<'_>, text: &str, args: &ListArgs) -> Result<(), Failure> {
     let store = ctx.reader()?;
-    let mut filter = IssueFilter {
-        priority: args.priority,
-        issue_type: args.issue_type.as_deref().map(IssueType::parse),
-        assignee: args.assignee.clone(),
-        labels: args.labels.clone(),
-        limit: args.limit,
-        ..IssueFilter::default()
-    };
+    let mut filter = IssueFilter::default()
+        .labels(args.labels.iter().cloned())
+        .limit(args.limit);
+    filter.priority = args.priority;
+    filter.issue_type = args.issue_type.as_deref().map(IssueType::parse);
+    filter.assignee = args.assignee.clone();
     match &args.status {
         Some(s) => filter.status = Some(Status::parse(s)),
         None if !args.all => filter.exclude_status = vec![Status::Closed],
@@ -140,25 +139,23 @@ pub fn list(ctx: &Ctx<'_>, text: &str, args: &ListArgs) -> Result<(), Failure> {
 }
 
 pub fn update(ctx: &Ctx<'_>, args: &UpdateArgs) -> Result<(), Failure> {
-    let update = IssueUpdate {
-        title: args.title.clone(),
-        status: args.status.as_deref().map(Status::parse),
-        priority: args.priority,
-        issue_type: args
-            .issue_type
-            .as_deref()
-            .map(|t| IssueType::parse(t).normalized()),
-        description: args.description.clone(),
-        assignee: args.assignee.clone(),
-        notes: args.notes.clone(),
-        design: args.design.clone(),
-        acceptance_criteria: args.acceptance.clone(),
-        external_ref: args
-            .external_ref
-            .as_ref()
-            .map(|r| (!r.is_empty()).then(|| r.clone())),
-        ..IssueUpdate::default()
-    };
+    let mut update = IssueUpdate::default();
+    update.title = args.title.clone();
+    update.status = args.status.as_deref().map(Status::parse);
+    update.priority = args.priority;
+    update.issue_type = args
+        .issue_type
+        .as_deref()
+        .map(|t| IssueType::parse(t).normalized());
+    update.description = args.description.clone();
+    update.assignee = args.assignee.clone();
+    update.notes = args.notes.clone();
+    update.design = args.design.clone();
+    update.acceptance_criteria = args.acceptance.clone();
+    update.external_ref = args
+        .external_ref
+        .as_ref()
+        .map(|r| (!r.is_empty()).then(|| r.clone()));
     if update == IssueUpdate::default() {
         return Err(invalid("nothing to update: give at least one field flag"));
     }
@@ -194,7 +191,7 @@ pub fn close(ctx: &Ctx<'_>, ids: &[String], reason: &str) -> Result<(), Failure>
     let mut unblocked = Vec::new();
     for id in ids {
         store
-            .close_issue(id, reason, &actor, "")
+            .close_issue(id, &Attribution::new(&actor).reason(reason))
             .map_err(|e| not_found_as_user(e, id))?;
         unblocked.extend(store.get_newly_unblocked_by_close(id)?);
     }
@@ -217,10 +214,7 @@ pub fn close(ctx: &Ctx<'_>, ids: &[String], reason: &str) -> Result<(), Failure>
 pub fn reopen(ctx: &Ctx<'_>, ids: &[String]) -> Result<(), Failure> {
     let store = ctx.writer()?;
     let actor = ctx.actor();
-    let update = IssueUpdate {
-        status: Some(Status::Open),
-        ..IssueUpdate::default()
-    };
+    let update = IssueUpdate::default().status(Status::Open);
     let mut reopened = Vec::new();
     for id in ids {
         store

@@ -87,7 +87,7 @@ pub fn config(ctx: &Ctx<'_>, command: &ConfigCommand) -> Result<(), Failure> {
     match command {
         ConfigCommand::Get { key } => {
             let store = ctx.reader()?;
-            let value = store.get_config(key)?;
+            let value = store.get_config(key)?.unwrap_or_default();
             ctx.finish(store)?;
             ctx.print(&serde_json::json!({ "key": key, "value": value }), || {
                 println!("{value}");

@@ -25,16 +25,14 @@ struct Exported {
 }
 
 pub fn export(ctx: &Ctx<'_>, args: &ExportArgs) -> Result<(), Failure> {
-    let options = ExportOptions {
-        html: if args.no_html_escape {
+    let options = ExportOptions::default()
+        .html(if args.no_html_escape {
             HtmlEscaping::Off
         } else {
             HtmlEscaping::On
-        },
-        include_ephemeral: args.include_ephemeral,
-        mark_clean: args.mark_clean,
-        ..ExportOptions::default()
-    };
+        })
+        .include_ephemeral(args.include_ephemeral)
+        .mark_clean(args.mark_clean);
     let store = if args.mark_clean {
         ctx.writer()?
     } else {
@@ -88,28 +86,20 @@ fn progress_bar() -> Arc<dyn Fn(ImportProgress) + Send + Sync> {
 }
 
 pub fn import(ctx: &Ctx<'_>, args: &ImportArgs) -> Result<(), Failure> {
-    let orphans = match args.orphan_handling.as_deref() {
-        None => None,
-        Some(mode @ ("allow" | "skip" | "strict" | "resurrect")) => {
-            Some(OrphanHandling::parse(mode))
-        }
-        Some(other) => {
-            return Err(invalid(format!(
-                "unknown orphan handling {other:?}: use allow, skip, strict or resurrect"
-            )))
-        }
-    };
+    let orphans = args
+        .orphan_handling
+        .as_deref()
+        .map(str::parse::<OrphanHandling>)
+        .transpose()?;
     let size = std::fs::metadata(&args.file)
         .map_err(|e| Failure::User(format!("cannot read {}: {e}", args.file.display())))?
         .len();
     let show_progress = size >= PROGRESS_FROM && std::io::stderr().is_terminal() && !ctx.cli.json;
-    let options = ImportOptions {
-        orphans,
-        actor: ctx.actor(),
-        strict_dependencies: args.strict,
-        progress: show_progress.then(progress_bar),
-        ..ImportOptions::default()
-    };
+    let mut options = ImportOptions::default()
+        .actor(ctx.actor())
+        .strict_dependencies(args.strict);
+    options.orphans = orphans;
+    options.progress = show_progress.then(progress_bar);
     let store = ctx.writer()?;
     let summary = store.import_jsonl(&args.file, &options)?;
     ctx.finish(store)?;
@@ -176,10 +166,7 @@ pub fn sync(ctx: &Ctx<'_>, args: &SyncArgs) -> Result<(), Failure> {
             }
         },
     };
-    let options = ImportOptions {
-        actor: ctx.actor(),
-        ..ImportOptions::default()
-    };
+    let options = ImportOptions::default().actor(ctx.actor());
     let import = if args.flush_only {
         None
     } else {
@@ -205,6 +192,7 @@ pub fn sync(ctx: &Ctx<'_>, args: &SyncArgs) -> Result<(), Failure> {
             "skipped": summary.skipped,
             "rewrote": rewrote,
         }),
+        other => serde_json::json!({ "status": format!("{other:?}") }),
     });
     let flush_json = flush.as_ref().map(|f| {
         serde_json::json!({
@@ -230,6 +218,7 @@ pub fn sync(ctx: &Ctx<'_>, args: &SyncArgs) -> Result<(), Failure> {
                     println!("Wrote back into {shown} what only the database had");
                 }
             }
+            Some(other) => println!("{shown}: {other:?}"),
         }
         match &flush {
             None => {}

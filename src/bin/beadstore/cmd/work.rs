@@ -12,19 +12,17 @@ use crate::{text, Failure};
 
 pub fn ready(ctx: &Ctx<'_>, args: &WorkArgs) -> Result<(), Failure> {
     let store = ctx.reader()?;
-    let filter = WorkFilter {
-        limit: args.limit,
-        priority: args.priority,
-        assignee: args.assignee.clone(),
-        unassigned: args.unassigned,
-        labels: args.labels.clone(),
-        sort: match args.sort {
+    let mut filter = WorkFilter::default()
+        .limit(args.limit)
+        .unassigned(args.unassigned)
+        .labels(args.labels.iter().cloned())
+        .sort(match args.sort {
             Sort::Hybrid => SortPolicy::Hybrid,
             Sort::Priority => SortPolicy::Priority,
             Sort::Oldest => SortPolicy::Oldest,
-        },
-        ..WorkFilter::default()
-    };
+        });
+    filter.priority = args.priority;
+    filter.assignee = args.assignee.clone();
     let issues = store.get_ready_work(&filter)?;
     ctx.finish(store)?;
     ctx.print(&issues, || {
@@ -64,11 +62,9 @@ pub fn blocked(ctx: &Ctx<'_>) -> Result<(), Failure> {
 
 pub fn stale(ctx: &Ctx<'_>, days: u32, status: Option<&str>, limit: usize) -> Result<(), Failure> {
     let store = ctx.reader()?;
-    let issues = store.get_stale_issues(&StaleFilter {
-        days,
-        status: status.map(Status::parse),
-        limit,
-    })?;
+    let mut filter = StaleFilter::default().days(days).limit(limit);
+    filter.status = status.map(Status::parse);
+    let issues = store.get_stale_issues(&filter)?;
     ctx.finish(store)?;
     ctx.print(&issues, || {
         if issues.is_empty() {

@@ -18,7 +18,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use crate::freshness::Snapshot;
+use crate::stamp::Snapshot;
 
 /// A file's identity: (device, inode).
 pub(crate) type FileId = (u64, u64);

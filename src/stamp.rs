@@ -1,5 +1,6 @@
-//! What identifies one version of a file on disk: which inode the path names, and that inode's
-//! size and times.
+//! What identifies one version of a file on disk: which inode the path names, that inode's size
+//! and times, and (for the file a store has open) its header bytes. Plain data, below both the
+//! registry of open files and the freshness checks that use it.
 
 use std::io;
 use std::os::unix::fs::MetadataExt;
@@ -40,4 +41,15 @@ impl FileStamp {
     pub(crate) fn same_file(&self, other: &FileStamp) -> bool {
         self.id() == other.id()
     }
+}
+
+/// The first bytes of a SQLite file: they change when another database is copied over it.
+pub(crate) type Header = [u8; 100];
+
+/// One version of the database file: its stamp and, for the file the store has open, its
+/// header bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    pub(crate) stamp: FileStamp,
+    pub(crate) header: Option<Header>,
 }
