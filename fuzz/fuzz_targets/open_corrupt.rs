@@ -1,5 +1,5 @@
 //! cargo-fuzz target: damaged database and WAL files opened, probed and read.
-//! The harness is shared with the smoke run in `cargo test` (tests/fuzz_corrupt_smoke.rs).
+//! The harness is shared with the smoke run in `cargo test` (tests/fuzz_smoke/corrupt.rs).
 #![no_main]
 
 #[path = "../harness/open_corrupt.rs"]

@@ -1,5 +1,5 @@
 //! The `file_replacement` fuzz harness, shared by the cargo-fuzz target and the smoke run in
-//! `cargo test` (tests/fuzz_smoke.rs): a sequence of operations on a store, with the database
+//! `cargo test` (tests/fuzz_smoke/replacement.rs): a sequence of operations on a store, with the database
 //! file replaced under it in every way git, cp and crashes do, checked against a model.
 //!
 //! It asserts: no panic, no hang (libFuzzer's -timeout), typed errors only, reads after a

@@ -1,5 +1,5 @@
 //! The `open_corrupt` fuzz harness, shared by the cargo-fuzz target and the smoke run in
-//! `cargo test` (tests/fuzz_corrupt_smoke.rs): damaged database files (and WAL files) opened
+//! `cargo test` (tests/fuzz_smoke/corrupt.rs): damaged database files (and WAL files) opened
 //! read-only and read-write, then probed and read the way a beads tool does.
 //!
 //! An input picks a base file (none, empty, a valid beads database built by beadstore at start,

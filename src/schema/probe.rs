@@ -187,7 +187,7 @@ mod tests {
     use crate::schema::ISSUE_COLUMNS;
 
     /// The probe's list is Go's (a subset); every column it requires of `issues` must be one
-    /// of the schema's, which tests/schema.rs checks against the created table.
+    /// of the schema's, which tests/api/schema.rs checks against the created table.
     #[test]
     fn the_probe_requires_only_columns_of_the_schema() {
         let (_, issue_columns) = EXPECTED

@@ -1,0 +1,60 @@
+//! Dependencies: cycles refused with their path, external targets.
+
+use std::collections::BTreeSet;
+
+use super::dep;
+use crate::common::issues::{create, ids, store_with_prefix};
+use crate::common::TempDb;
+use beadstore::model::DependencyType;
+use beadstore::Error;
+
+#[test]
+fn cycles_are_refused_with_the_path_and_external_targets_are_allowed() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let a = create(&store, "a");
+    let b = create(&store, "b");
+    let c = create(&store, "c");
+    store
+        .add_dependency(&dep(&a.id, &b.id, "blocks"), "me")
+        .unwrap();
+    store
+        .add_dependency(&dep(&b.id, &c.id, "related"), "me")
+        .unwrap();
+    let err = store
+        .add_dependency(&dep(&c.id, &a.id, "blocks"), "me")
+        .unwrap_err();
+    match err {
+        Error::Cycle { path } => assert_eq!(
+            path,
+            [c.id.clone(), a.id.clone(), b.id.clone(), c.id.clone()]
+        ),
+        other => panic!("{other:?}"),
+    }
+    // relates-to links are never cycles.
+    store
+        .add_dependency(&dep(&c.id, &a.id, DependencyType::RelatesTo), "me")
+        .unwrap();
+    let err = store
+        .add_dependency(&dep(&a.id, &a.id, "blocks"), "me")
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput { .. }));
+    let err = store
+        .add_dependency(&dep(&a.id, "bd-none", "blocks"), "me")
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }));
+    store
+        .add_dependency(&dep(&a.id, "external:other:cap", "blocks"), "me")
+        .unwrap();
+    let records = store.get_dependency_records(&a.id).unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        ids(&store.get_dependents(&b.id).unwrap()),
+        BTreeSet::from([a.id.clone()])
+    );
+    store.remove_dependency(&a.id, &b.id, "me").unwrap();
+    assert!(matches!(
+        store.remove_dependency(&a.id, &b.id, "me").unwrap_err(),
+        Error::NotFound { .. }
+    ));
+}
