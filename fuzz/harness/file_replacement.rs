@@ -10,11 +10,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
+
+#[path = "scratch.rs"]
+mod scratch;
 use beadstore::{params, Error, FreshnessMode, OpenOptions, Store, Value};
+use scratch::scratch_dir;
 
 /// One fuzz input.
 #[derive(Arbitrary, Debug)]
@@ -104,7 +108,7 @@ struct Run {
 
 /// Runs one input. Panics (the fuzzer's finding) when beadstore misbehaves.
 pub fn run(input: &Input) {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = scratch_dir();
     let path = dir.path().join("beads.db");
     let mode = if input.watch {
         FreshnessMode::Watch
@@ -462,13 +466,36 @@ fn path_str(p: &Path) -> &str {
 }
 
 /// Writes `content` as a complete beads database at `path`.
+/// A closed beads database with the schema and the `fz` prefix, made once per process: every
+/// staged file starts as a copy of these bytes instead of running the schema's DDL again.
+fn template() -> &'static [u8] {
+    static TEMPLATE: OnceLock<Vec<u8>> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let dir = scratch_dir();
+        let path = dir.path().join("template.db");
+        let store = Store::open_with(
+            path_str(&path),
+            OpenOptions::new().freshness(FreshnessMode::Off),
+        )
+        .expect("build the template");
+        store.set_config("issue_prefix", "fz").expect("prefix");
+        store.close().expect("close the template");
+        let wal = std::fs::metadata(dir.path().join("template.db-wal")).map_or(0, |m| m.len());
+        assert_eq!(
+            wal, 0,
+            "close must leave the template whole in its main file"
+        );
+        std::fs::read(&path).expect("read the template")
+    })
+}
+
 fn build(path: &Path, content: &Content) {
+    std::fs::write(path, template()).expect("copy the template");
     let store = Store::open_with(
         path_str(path),
         OpenOptions::new().freshness(FreshnessMode::Off),
     )
     .expect("build a staged file");
-    store.set_config("issue_prefix", "fz").expect("prefix");
     for (k, v) in &content.config {
         store.set_config(k, v).expect("config");
     }

@@ -14,17 +14,20 @@
 //! error variants a damaged file can explain, and, for undamaged inputs, that every call
 //! succeeds and returns exactly what the file holds.
 
-use beadstore::ops::Attribution;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
+
+#[path = "scratch.rs"]
+mod scratch;
 use beadstore::jsonl::ExportOptions;
 use beadstore::model::{Dependency, DependencyType, Issue, Status};
-use beadstore::ops::{IssueFilter, WorkFilter};
+use beadstore::ops::{Attribution, IssueFilter, WorkFilter};
 use beadstore::{params, Error, FreshnessMode, OpenOptions, Store};
+use scratch::scratch_dir;
 
 /// One fuzz input.
 #[derive(Arbitrary, Debug, Clone)]
@@ -292,7 +295,7 @@ pub fn run(input: &Input) -> Outcome {
     let bases = bases();
     let started = Instant::now();
     let (db, wal) = files(input, bases);
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = scratch_dir();
     let beads = dir.path().join(".beads");
     std::fs::create_dir(&beads).expect(".beads");
     let path = beads.join("beads.db");
@@ -818,7 +821,7 @@ fn quiet(path: &Path) -> Store {
 }
 
 fn build_bases() -> Bases {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = scratch_dir();
     let read = |p: &Path| std::fs::read(p).expect("read a base");
 
     let fresh = dir.path().join("fresh.db");

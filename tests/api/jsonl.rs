@@ -3,10 +3,10 @@
 
 use crate::common;
 
-use beadstore::ops::Attribution;
 use std::collections::BTreeMap;
 
 use beadstore::jsonl::{ExportOptions, ImportOptions};
+use beadstore::ops::Attribution;
 use beadstore::Store;
 use common::issues::store_with_prefix;
 use common::TempDb;

@@ -5,11 +5,10 @@
 
 use crate::common;
 
-use beadstore::ops::Attribution;
 use std::collections::{BTreeSet, HashMap};
 
 use beadstore::model::{Dependency, DependencyType, Issue, IssueType, Status, Timestamp};
-use beadstore::ops::{IssueUpdate, SortPolicy, WorkFilter};
+use beadstore::ops::{Attribution, IssueUpdate, SortPolicy, WorkFilter};
 use beadstore::{Error, Store};
 use common::issues::{create, ids, store_with_prefix};
 use common::TempDb;

@@ -4,12 +4,11 @@
 
 use crate::common;
 
-use beadstore::ops::Attribution;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use beadstore::model::{Dependency, DependencyType, Issue, IssueType, Status};
-use beadstore::ops::{CreateOptions, IssueFilter, IssueUpdate, OrphanHandling};
+use beadstore::ops::{Attribution, CreateOptions, IssueFilter, IssueUpdate, OrphanHandling};
 use beadstore::{Error, NotFoundKind, Store};
 use common::issues::{at, ids, store_with_prefix};
 use common::TempDb;

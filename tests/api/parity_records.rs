@@ -5,11 +5,11 @@
 
 use crate::common;
 
-use beadstore::ops::Attribution;
 use std::time::Duration;
 
 use beadstore::model::{Dependency, DependencyType, Issue, IssueType, Status, Timestamp};
 use beadstore::ops::maintenance::Eligibility;
+use beadstore::ops::Attribution;
 use beadstore::ops::IssueUpdate;
 use beadstore::{Error, NotFoundKind, Store};
 use common::issues::{create, store_with_prefix};

@@ -1,12 +1,12 @@
 //! External dependencies (`external:<project>:<capability>`) across projects.
 
-use beadstore::ops::Attribution;
 use std::collections::HashMap;
 
 use super::dep;
 use crate::common::issues::{create, ids, store_with_prefix};
 use crate::common::TempDb;
 use beadstore::model::{DependencyType, Status};
+use beadstore::ops::Attribution;
 use beadstore::ops::WorkFilter;
 use beadstore::Store;
 

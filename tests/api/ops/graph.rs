@@ -1,13 +1,12 @@
 //! Graph views: dependency counts, trees, cycles, epics, stale issues, statistics, molecules.
 
-use beadstore::ops::Attribution;
 use std::collections::BTreeSet;
 
 use super::dep;
 use crate::common::issues::{create, ids, store_with_prefix};
 use crate::common::TempDb;
 use beadstore::model::{Issue, IssueType, Status};
-use beadstore::ops::{IssueUpdate, WorkFilter};
+use beadstore::ops::{Attribution, IssueUpdate, WorkFilter};
 
 #[test]
 fn graph_views_counts_trees_cycles_epics_stale_statistics_and_molecules() {

@@ -1,13 +1,11 @@
 //! Issues: creating (prefix, hash ids, events, dirty marks), every column round-tripping, bad
 //! input, status changes, orphan handling, convoys.
 
-use beadstore::ops::Attribution;
-
 use super::dep;
 use crate::common::issues::{create, store_with_prefix};
 use crate::common::{self, TempDb};
 use beadstore::model::{DependencyType, Issue, IssueType, Status};
-use beadstore::ops::{IssueFilter, IssueUpdate};
+use beadstore::ops::{Attribution, IssueFilter, IssueUpdate};
 use beadstore::{Error, NotFoundKind, Store};
 
 #[test]

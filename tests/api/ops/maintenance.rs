@@ -1,12 +1,11 @@
 //! Export hashes, renames of ids and prefixes, batch deletion and compaction.
 
-use beadstore::ops::Attribution;
-
 use super::dep;
 use crate::common::issues::{create, store_with_prefix};
 use crate::common::TempDb;
 use beadstore::model::{Issue, Status};
 use beadstore::ops::maintenance::{DeleteOptions, Eligibility};
+use beadstore::ops::Attribution;
 use beadstore::ops::IssueUpdate;
 use beadstore::Error;
 

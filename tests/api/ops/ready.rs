@@ -1,13 +1,12 @@
 //! Ready work and the blocked cache, against its definition on random graphs.
 
-use beadstore::ops::Attribution;
 use std::collections::{BTreeSet, HashMap};
 
 use super::dep;
 use crate::common::issues::{create, ids, store_with_prefix};
 use crate::common::TempDb;
 use beadstore::model::{Issue, IssueType, Status};
-use beadstore::ops::{IssueUpdate, WorkFilter};
+use beadstore::ops::{Attribution, IssueUpdate, WorkFilter};
 use beadstore::Store;
 
 #[test]

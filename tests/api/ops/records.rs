@@ -1,11 +1,11 @@
 //! Labels, comments, events, dirty marks and search filters.
 
-use beadstore::ops::Attribution;
 use std::collections::BTreeSet;
 
 use super::dep;
 use crate::common::issues::{create, ids, store_with_prefix};
 use crate::common::TempDb;
+use beadstore::ops::Attribution;
 use beadstore::ops::IssueFilter;
 use beadstore::Error;
 

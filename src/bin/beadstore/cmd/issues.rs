@@ -2,8 +2,7 @@
 
 use beadstore::model::{Dependency, DependencyType, Issue, IssueType, Status};
 use beadstore::ops::maintenance::DeleteOptions;
-use beadstore::ops::Attribution;
-use beadstore::ops::{IssueFilter, IssueUpdate};
+use beadstore::ops::{Attribution, IssueFilter, IssueUpdate};
 use beadstore::Error;
 use serde::Serialize;
 
