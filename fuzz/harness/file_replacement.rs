@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use arbitrary::Arbitrary;
 
+// Each fuzz target includes its harness alone; the smoke test binary includes both.
+#[allow(clippy::duplicate_mod)]
 #[path = "scratch.rs"]
 mod scratch;
 use beadstore::{params, Error, FreshnessMode, OpenOptions, Store, Value};
