@@ -23,10 +23,14 @@ impl OpenOptions {
         self.hydrated(Store::open_at(location, self)?)
     }
 
-    /// The store after multi-repo hydration, when it applies; a failed hydration closes the
-    /// store and fails the open.
+    /// The store after multi-repo hydration, when it applies (a read-write store of a file);
+    /// a failed hydration closes the store and fails the open.
     fn hydrated(&self, store: Store) -> Result<Store> {
-        if store.is_read_only() || !self.hydrate || !store.project.may_be_multi_repo() {
+        if !store.on_disk()
+            || store.is_read_only()
+            || !self.hydrate
+            || !store.project.may_be_multi_repo()
+        {
             return Ok(store);
         }
         match store.hydrate_from_multi_repo() {

@@ -337,7 +337,7 @@ pub struct IssueFilter {
 }
 
 /// Changes for `update_issue`: each field set is written; everything else is left alone.
-/// `Some(None)` clears an optional field.
+/// `Some(None)` clears an optional field (its setter takes the inner option: `None` clears).
 #[derive(Debug, Clone, Default, PartialEq, Setters)]
 #[allow(missing_docs)]
 #[non_exhaustive]

@@ -269,6 +269,11 @@ impl Store {
         self.read_only
     }
 
+    /// True for a database in a file (not `:memory:`).
+    pub(crate) fn on_disk(&self) -> bool {
+        self.file.is_some()
+    }
+
     /// True once `close()` ran.
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)

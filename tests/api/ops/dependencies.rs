@@ -58,3 +58,30 @@ fn cycles_are_refused_with_the_path_and_external_targets_are_allowed() {
         Error::NotFound { .. }
     ));
 }
+
+/// Dependency types are an enum: every built-in type reads back as itself, unknown ones are
+/// kept as written, and only the four that can hold work back say so.
+#[test]
+fn dependency_types_parse_to_the_enum_and_keep_custom_ones() {
+    for text in DependencyType::BUILT_IN {
+        let kind: DependencyType = text.parse().unwrap();
+        assert!(kind.is_built_in(), "{text}");
+        assert_eq!(kind.as_str(), *text);
+    }
+    assert_eq!(DependencyType::BUILT_IN.len(), 19);
+    let custom = DependencyType::from("blocks-later");
+    assert_eq!(custom, DependencyType::Custom("blocks-later".into()));
+    assert_eq!(custom, "blocks-later");
+    let holding: Vec<&str> = DependencyType::BUILT_IN
+        .iter()
+        .filter(|t| DependencyType::from(**t).affects_ready_work())
+        .copied()
+        .collect();
+    assert_eq!(
+        holding,
+        ["blocks", "parent-child", "conditional-blocks", "waits-for"]
+    );
+    // Serialized as Go writes it.
+    let json = serde_json::to_string(&dep("a", "b", DependencyType::ParentChild)).unwrap();
+    assert!(json.contains(r#""type":"parent-child""#), "{json}");
+}

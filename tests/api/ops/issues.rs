@@ -5,7 +5,7 @@ use super::dep;
 use crate::common::issues::{create, store_with_prefix};
 use crate::common::{self, TempDb};
 use beadstore::model::{DependencyType, Issue, IssueType, Status};
-use beadstore::ops::{Attribution, IssueFilter, IssueUpdate};
+use beadstore::ops::{Attribution, IssueFilter, IssueUpdate, OrphanHandling};
 use beadstore::{Error, NotFoundKind, Store};
 
 #[test]
@@ -382,4 +382,70 @@ fn a_convoy_closes_itself_when_its_last_tracked_issue_closes() {
         Status::Open,
         "no gt:convoy label, no auto-close"
     );
+}
+
+/// Orphan handling from a user is parsed strictly; a value stored in config is read as Go does.
+#[test]
+fn orphan_handling_parses_strictly_and_reads_config_leniently() {
+    assert_eq!(
+        " skip ".parse::<OrphanHandling>().unwrap(),
+        OrphanHandling::Skip
+    );
+    match "maybe".parse::<OrphanHandling>() {
+        Err(Error::InvalidInput { field, message }) => {
+            assert_eq!(field, "orphan_handling");
+            assert!(message.contains("maybe"), "{message}");
+        }
+        other => panic!("expected InvalidInput, got {other:?}"),
+    }
+    assert_eq!(OrphanHandling::from_config("maybe"), OrphanHandling::Allow);
+    assert_eq!(
+        OrphanHandling::from_config("strict"),
+        OrphanHandling::Strict
+    );
+    for handling in [
+        OrphanHandling::Strict,
+        OrphanHandling::Resurrect,
+        OrphanHandling::Skip,
+        OrphanHandling::Allow,
+    ] {
+        assert_eq!(
+            handling.as_str().parse::<OrphanHandling>().unwrap(),
+            handling
+        );
+    }
+}
+
+/// Setters build the non-exhaustive option types: an `Option<Option<_>>` field's setter takes
+/// the inner option, so `None` clears the column.
+#[test]
+fn setters_set_and_clear_fields_of_an_update() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let issue = create(&store, "estimated");
+    let set = IssueUpdate::default()
+        .estimated_minutes(Some(30))
+        .assignee("ann")
+        .status(Status::InProgress);
+    assert_eq!(set.estimated_minutes, Some(Some(30)));
+    store.update_issue(&issue.id, &set, "me").unwrap();
+    let read = store.get_issue(&issue.id).unwrap().unwrap();
+    assert_eq!(
+        (read.estimated_minutes, read.assignee.as_str(), read.status),
+        (Some(30), "ann", Status::InProgress)
+    );
+    store
+        .update_issue(
+            &issue.id,
+            &IssueUpdate::default().estimated_minutes(None),
+            "me",
+        )
+        .unwrap();
+    let read = store.get_issue(&issue.id).unwrap().unwrap();
+    assert_eq!(read.estimated_minutes, None);
+    assert_eq!(read.assignee, "ann", "fields not set are left alone");
+    let found = store
+        .search_issues("", &IssueFilter::default().assignee("ann").limit(5))
+        .unwrap();
+    assert_eq!(found.len(), 1);
 }
