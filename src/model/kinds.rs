@@ -14,7 +14,8 @@ macro_rules! string_kind {
         #[non_exhaustive]
         pub enum $name {
             $($(#[$vmeta])* $variant,)+
-            /// A value that is not built in (valid when the project's config declares it).
+            /// A value that is not built in: a status or issue type is valid when the project's
+            /// config declares it, a dependency type whenever it is 1-50 bytes long.
             Custom(String),
         }
 
