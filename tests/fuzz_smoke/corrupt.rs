@@ -9,52 +9,14 @@
 mod open_corrupt;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use arbitrary::{Arbitrary, Unstructured};
 use open_corrupt::{Base, Input, Mutation, Wal};
 
-/// A small deterministic generator (xorshift64*), so the smoke run is the same every time.
-struct Bytes(u64);
+use crate::seeds::{corpus, corpus_dir, Bytes};
 
-impl Bytes {
-    fn fill(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.byte()).collect()
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        let x = u32::from_le_bytes([self.byte(), self.byte(), self.byte(), self.byte()]);
-        x as usize % n
-    }
-}
-
-fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/open_corrupt")
-}
-
-fn corpus() -> Vec<(String, Vec<u8>)> {
-    let dir = corpus_dir();
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("seed corpus {}: {e}", dir.display()))
-        .map(|e| e.expect("corpus entry").path())
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| {
-            let name = p.file_name().expect("name").to_string_lossy().into_owned();
-            (name, std::fs::read(p).expect("corpus file"))
-        })
-        .collect()
-}
+const TARGET: &str = "open_corrupt";
 
 /// A generated input: every base and WAL kind in turn, with a few random mutations.
 fn generated(i: usize, g: &mut Bytes) -> Input {
@@ -103,7 +65,7 @@ fn generated(i: usize, g: &mut Bytes) -> Input {
 #[test]
 fn open_corrupt_seed_corpus_and_generated_inputs() {
     let started = Instant::now();
-    let seeds = corpus();
+    let seeds = corpus(TARGET);
     assert!(!seeds.is_empty(), "the seed corpus is checked in");
     let mut inputs = Vec::new();
     for (name, data) in &seeds {
@@ -264,7 +226,7 @@ fn generated_seeds_decode_to_the_shapes_they_stand_for() {
         }),
         ("raw", |i| matches!(&i.base, Base::Raw(b) if b.len() > 8)),
     ];
-    let dir = corpus_dir();
+    let dir = corpus_dir(TARGET);
     if std::env::var_os("BEADSTORE_WRITE_SEEDS").is_none() {
         for (name, want) in wants {
             let path = dir.join(format!("seed-gen-{name}"));

@@ -3,3 +3,4 @@
 
 mod corrupt;
 mod replacement;
+mod seeds;

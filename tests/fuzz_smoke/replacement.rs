@@ -4,40 +4,9 @@
 #[path = "../../fuzz/harness/file_replacement.rs"]
 mod file_replacement;
 
-use std::path::Path;
-
 use arbitrary::{Arbitrary, Unstructured};
 
-/// A small deterministic generator (xorshift64*), so the smoke run is the same every time.
-struct Bytes(u64);
-
-impl Bytes {
-    fn fill(&mut self, len: usize) -> Vec<u8> {
-        (0..len)
-            .map(|_| {
-                self.0 ^= self.0 >> 12;
-                self.0 ^= self.0 << 25;
-                self.0 ^= self.0 >> 27;
-                (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
-            })
-            .collect()
-    }
-}
-
-fn corpus(target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
-        .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("seed corpus {}: {e}", dir.display()))
-        .map(|e| e.expect("corpus entry").path())
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|p| std::fs::read(p).expect("corpus file"))
-        .collect()
-}
+use crate::seeds::{corpus, Bytes};
 
 #[test]
 fn file_replacement_seed_corpus_and_generated_inputs() {
@@ -45,7 +14,7 @@ fn file_replacement_seed_corpus_and_generated_inputs() {
     assert!(!seeds.is_empty(), "the seed corpus is checked in");
     let mut generator = Bytes(0x5EED_BEAD_5709_E001);
     let mut inputs = Vec::new();
-    for data in &seeds {
+    for (_, data) in &seeds {
         if let Ok(input) = file_replacement::Input::arbitrary(&mut Unstructured::new(data)) {
             inputs.push(input);
         }
