@@ -757,7 +757,7 @@ impl WriteTxn<'_> {
         )?;
         record::dirty(self, &[id], &at)?;
         if update.status.is_some() || update.close_reason.is_some() {
-            self.rebuild_blocked_cache()?;
+            self.refresh_blocked_cache_for_status_change(&[id])?;
         }
         Ok(())
     }
@@ -768,10 +768,14 @@ impl WriteTxn<'_> {
     pub fn close_issue(&self, id: &str, by: &Attribution) -> Result<()> {
         let at = now();
         self.mark_closed(id, &by.reason, &by.actor, &by.session, &at)?;
-        for convoy in self.completed_convoys_tracking(id)? {
-            self.mark_closed(&convoy, CONVOY_CLOSE_REASON, CONVOY_CLOSE_ACTOR, "", &at)?;
+        let convoys = self.completed_convoys_tracking(id)?;
+        for convoy in &convoys {
+            self.mark_closed(convoy, CONVOY_CLOSE_REASON, CONVOY_CLOSE_ACTOR, "", &at)?;
         }
-        self.rebuild_blocked_cache()
+        let closed: Vec<&str> = std::iter::once(id)
+            .chain(convoys.iter().map(String::as_str))
+            .collect();
+        self.refresh_blocked_cache_for_status_change(&closed)
     }
 
     /// Turns the issue into a tombstone (kept so the deletion syncs): `deleted_at` now, the
@@ -792,7 +796,7 @@ impl WriteTxn<'_> {
         self.write_issue(&issue)?;
         record::event(self, id, "deleted", actor, None, None, Some(reason))?;
         record::dirty(self, &[id], &at)?;
-        self.rebuild_blocked_cache()
+        self.refresh_blocked_cache_for_status_change(&[id])
     }
 
     /// Removes the issue and everything attached to it for good; the issues that depended on it

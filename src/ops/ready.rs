@@ -301,9 +301,51 @@ impl WriteTxn<'_> {
         )?;
         Ok(())
     }
+
+    /// Brings `blocked_issues_cache` up to date after the status or close reason of `ids`
+    /// changed: rebuilt when one of them can block another issue, left as it is otherwise.
+    /// Go rebuilds on every such change; the set it would compute is the same whenever none
+    /// of `ids` is a `blocks` or `conditional-blocks` target or a child a `waits-for` gate
+    /// watches, because an issue's own status never decides whether it is blocked. That
+    /// spares the whole-database recursive query (most of an `update` or `close`) in the
+    /// common case of work nothing waits on.
+    pub(crate) fn refresh_blocked_cache_for_status_change(&self, ids: &[&str]) -> Result<()> {
+        for id in ids {
+            if self.status_can_block_others(id)? {
+                return self.rebuild_blocked_cache();
+            }
+        }
+        Ok(())
+    }
 }
 
 impl ReadTxn<'_> {
+    /// Whether the status of `id` is an input of the blocked set: it is the target of a
+    /// `blocks` or `conditional-blocks` dependency, or a `parent-child` child while some
+    /// `waits-for` gate exists (a gate's spawner may come from its metadata, so any parent
+    /// could be one).
+    fn status_can_block_others(&self, id: &str) -> Result<bool> {
+        let blocker = self.query(
+            "SELECT 1 FROM dependencies WHERE depends_on_id = ? AND type IN ('blocks', 'conditional-blocks') LIMIT 1",
+            &[id.into()],
+        )?;
+        if !blocker.is_empty() {
+            return Ok(true);
+        }
+        let child = self.query(
+            "SELECT 1 FROM dependencies WHERE issue_id = ? AND type = 'parent-child' LIMIT 1",
+            &[id.into()],
+        )?;
+        if child.is_empty() {
+            return Ok(false);
+        }
+        let gates = self.query(
+            "SELECT 1 FROM dependencies WHERE type = 'waits-for' LIMIT 1",
+            &[],
+        )?;
+        Ok(!gates.is_empty())
+    }
+
     /// How many issues `get_ready_work` would return with no limit, counted by the engine
     /// (rows are only read when external blockers must be checked one by one).
     pub(crate) fn count_ready_work(&self, filter: &WorkFilter) -> Result<i64> {

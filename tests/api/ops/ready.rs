@@ -213,3 +213,131 @@ fn expected_blocked(store: &Store) -> BTreeSet<String> {
         blocked.extend(more);
     }
 }
+
+/// Status changes alone (update, close with a failing or a plain reason, a new close reason,
+/// tombstone, reopen) keep the cache equal to the definition, on a graph with every kind of
+/// blocking link: `blocks` and `conditional-blocks` chains, `parent-child` trees, and
+/// `waits-for` gates whose spawner is the target or named in the metadata. A change to an
+/// issue nothing can be blocked by leaves the cache's rows as they were (no rebuild); a
+/// change to a blocker rebuilds it.
+#[test]
+fn status_changes_keep_the_blocked_cache_exact_and_leave_it_alone_when_nothing_waits() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let issues: Vec<String> = (0..16)
+        .map(|n| create(&store, &format!("node {n}")).id)
+        .collect();
+    let leaf = create(&store, "nothing waits on me").id;
+    let links = [
+        (1, 0, "blocks"),
+        (2, 1, "conditional-blocks"),
+        (3, 2, "blocks"),
+        (4, 3, "parent-child"),
+        (5, 4, "parent-child"),
+        (6, 7, "parent-child"),
+        (8, 7, "parent-child"),
+        (9, 7, "waits-for"),
+        (11, 10, "parent-child"),
+        (12, 10, "parent-child"),
+        (14, 13, "parent-child"),
+        (15, 9, "parent-child"),
+    ];
+    for (from, to, kind) in links {
+        store
+            .add_dependency(&dep(&issues[from], &issues[to], kind), "me")
+            .unwrap();
+    }
+    // A gate that waits for any child of issue 10 to close, and one whose spawner (13) is
+    // named only in its metadata.
+    let mut any = dep(&issues[0], &issues[10], "waits-for");
+    any.metadata = r#"{"gate":"any-children"}"#.into();
+    store.add_dependency(&any, "me").unwrap();
+    let mut named = dep(&issues[3], &issues[0], "waits-for");
+    named.metadata = format!(r#"{{"spawner_id":"{}"}}"#, issues[13]);
+    store.add_dependency(&named, "me").unwrap();
+
+    let exact = |store: &Store, step: &str| {
+        let computed = store.snapshot(|tx| tx.compute_blocked_ids()).unwrap();
+        assert_eq!(store.get_blocked_issue_ids().unwrap(), computed, "{step}");
+        computed.len()
+    };
+    exact(&store, "start");
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut sizes = BTreeSet::new();
+    let mut tombstones = BTreeSet::new();
+    for step in 0..120 {
+        let target = &issues[rng.next(issues.len() as u64) as usize];
+        if tombstones.contains(target) {
+            continue;
+        }
+        let by = |reason: &str| Attribution::new("me").reason(reason);
+        let what = match rng.next(6) {
+            0 => {
+                store.close_issue(target, &by("done")).unwrap();
+                "close"
+            }
+            1 => {
+                store.close_issue(target, &by("build failed")).unwrap();
+                "close as failed"
+            }
+            2 => {
+                let update = IssueUpdate::default().close_reason("aborted by user");
+                store.update_issue(target, &update, "me").unwrap();
+                "new close reason"
+            }
+            3 if step % 20 == 19 => {
+                store.create_tombstone(target, &by("gone")).unwrap();
+                tombstones.insert(target.clone());
+                "tombstone"
+            }
+            _ => {
+                let status = [Status::Open, Status::InProgress, Status::Deferred]
+                    [rng.next(3) as usize]
+                    .clone();
+                store
+                    .update_issue(target, &IssueUpdate::default().status(status), "me")
+                    .unwrap();
+                "status"
+            }
+        };
+        sizes.insert(exact(&store, &format!("step {step}: {what} {target}")));
+    }
+    assert!(
+        sizes.len() >= 4,
+        "the changes moved the blocked set too little: sizes {sizes:?}"
+    );
+
+    // A row the definition would not give (the unblocked leaf) marks the cache: a rebuild
+    // drops it, a skipped one keeps it.
+    let marked = |store: &Store| store.get_blocked_issue_ids().unwrap().contains(&leaf);
+    store
+        .execute(
+            "INSERT INTO blocked_issues_cache (issue_id) VALUES (?)",
+            &[leaf.as_str().into()],
+        )
+        .unwrap();
+    assert!(marked(&store));
+    store
+        .update_issue(
+            &leaf,
+            &IssueUpdate::default().status(Status::InProgress),
+            "me",
+        )
+        .unwrap();
+    store
+        .close_issue(&leaf, &Attribution::new("me").reason("done"))
+        .unwrap();
+    assert!(marked(&store), "a leaf's status changes rebuilt the cache");
+    store
+        .update_issue(
+            &issues[2],
+            &IssueUpdate::default().status(Status::Open),
+            "me",
+        )
+        .unwrap();
+    assert!(
+        !marked(&store),
+        "a blocker's status change left the cache alone"
+    );
+    exact(&store, "end");
+}
