@@ -175,20 +175,25 @@ impl ReadTxn<'_> {
         let order = match filter.sort {
             SortPolicy::Priority => "i.priority ASC, i.created_at ASC, i.id ASC",
             SortPolicy::Oldest => "i.created_at ASC, i.id ASC",
-            // Recent issues (by priority) before older ones, as Go's two keys (recent first,
-            // then the priority of recent ones) in one: the priority column's CHECK keeps it
-            // within 0-4, so 5 sorts every older issue after every recent one, and each row's
-            // `datetime()` is computed once instead of twice (a third of the sort's time).
-            SortPolicy::Hybrid => "CASE WHEN datetime(i.created_at) >= ? THEN i.priority ELSE 5 END ASC, i.created_at ASC, i.id ASC",
+            // Recent issues (by priority) before older ones, Go's two keys (recent first, then
+            // the priority of recent ones) in one: the priority column's CHECK keeps it within
+            // 0-4, so 5 puts every older issue after every recent one. A text timestamp whose
+            // date is over two days before the cutoff's is old whatever its UTC offset, so
+            // `datetime()` (most of the sort's time) runs only for the last few days' rows.
+            SortPolicy::Hybrid => "CASE WHEN typeof(i.created_at) = 'text' AND i.created_at < ? THEN 5 WHEN datetime(i.created_at) >= ? THEN i.priority ELSE 5 END ASC, i.created_at ASC, i.id ASC",
         };
-        // The hybrid sort's "recent" cutoff, 48 hours ago in `datetime()`'s form, computed once
-        // instead of by the engine for every row.
+        // The hybrid sort's "recent" cutoff (48 hours ago, in `datetime()`'s form) and the
+        // date two days before it, computed once instead of by the engine for every row.
         let cutoff: Vec<Param<'_>> = match filter.sort {
             SortPolicy::Hybrid => {
-                let at = (chrono::Utc::now() - chrono::Duration::hours(48))
-                    .format("%Y-%m-%d %H:%M:%S")
+                let at = chrono::Utc::now() - chrono::Duration::hours(48);
+                let old = (at - chrono::Duration::days(2))
+                    .format("%Y-%m-%d")
                     .to_string();
-                vec![at.into()]
+                vec![
+                    old.into(),
+                    at.format("%Y-%m-%d %H:%M:%S").to_string().into(),
+                ]
             }
             _ => Vec::new(),
         };

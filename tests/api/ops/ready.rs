@@ -341,3 +341,75 @@ fn status_changes_keep_the_blocked_cache_exact_and_leave_it_alone_when_nothing_w
     );
     exact(&store, "end");
 }
+
+/// The hybrid order equals Go's two-key SQL (recent first by `datetime()`, then the priority
+/// of recent issues, then age) on issues created over the last week with UTC offsets from
+/// -12:00 to +14:00, so local dates straddle the 48-hour cutoff; with and without a limit.
+#[test]
+fn the_hybrid_order_matches_gos_sql_across_utc_offsets() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let mut rng = Rng(0x0DDB_1A5E_5BAD_5EED);
+    let now = chrono::Utc::now();
+    for n in 0..80 {
+        // Whole hours plus 30 minutes: nothing sits within a minute of the cutoff.
+        let age = chrono::Duration::minutes(rng.next(170) as i64 * 60 + 30);
+        let offset_hours = rng.next(27) as i32 - 12;
+        let offset = chrono::FixedOffset::east_opt(offset_hours * 3600).unwrap();
+        let mut issue = Issue::new(format!("issue {n}"));
+        issue.priority = rng.next(5) as i64;
+        issue.created_at = (now - age).with_timezone(&offset);
+        issue.updated_at = issue.created_at;
+        store.create_issue(issue, "me").unwrap();
+    }
+    // Just inside the cutoff at the furthest offsets west (a local date a day earlier than
+    // the UTC one), just outside it at the furthest east.
+    for (n, (minutes, offset_hours)) in [
+        (2850, -12),
+        (2820, -11),
+        (2760, -10),
+        (2910, 14),
+        (2940, 13),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let offset = chrono::FixedOffset::east_opt(offset_hours * 3600).unwrap();
+        let mut issue = Issue::new(format!("edge {n}"));
+        issue.priority = 4 - n as i64 % 5;
+        issue.created_at = (now - chrono::Duration::minutes(minutes)).with_timezone(&offset);
+        issue.updated_at = issue.created_at;
+        store.create_issue(issue, "me").unwrap();
+    }
+    let go_order: Vec<String> = store
+        .query(
+            "SELECT id FROM issues i
+             ORDER BY CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN 0 ELSE 1 END,
+                      CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN i.priority END,
+                      i.created_at, i.id",
+            &[],
+        )
+        .unwrap()
+        .into_iter()
+        .map(|r| r[0].as_str().unwrap().to_owned())
+        .collect();
+    let recent = store
+        .query(
+            "SELECT count(*) FROM issues WHERE datetime(created_at) >= datetime('now', '-48 hours')",
+            &[],
+        )
+        .unwrap()[0][0]
+        .as_i64()
+        .unwrap();
+    assert!((10..70).contains(&recent), "recent: {recent}");
+    for limit in [0, 10] {
+        let ours: Vec<String> = store
+            .get_ready_work(&WorkFilter::default().limit(limit))
+            .unwrap()
+            .into_iter()
+            .map(|i| i.id)
+            .collect();
+        let wanted = if limit == 0 { go_order.len() } else { limit };
+        assert_eq!(ours, go_order[..wanted], "limit {limit}");
+    }
+}
