@@ -334,25 +334,13 @@ impl ReadTxn<'_> {
     /// `waits-for` gate exists (a gate's spawner may come from its metadata, so any parent
     /// could be one).
     fn status_can_block_others(&self, id: &str) -> Result<bool> {
-        let blocker = self.query(
-            "SELECT 1 FROM dependencies WHERE depends_on_id = ? AND type IN ('blocks', 'conditional-blocks') LIMIT 1",
+        let rows = self.query(
+            "SELECT EXISTS (SELECT 1 FROM dependencies WHERE depends_on_id = ?1 AND type IN ('blocks', 'conditional-blocks'))
+                 OR (EXISTS (SELECT 1 FROM dependencies WHERE issue_id = ?1 AND type = 'parent-child')
+                     AND EXISTS (SELECT 1 FROM dependencies WHERE type = 'waits-for'))",
             &[id.into()],
         )?;
-        if !blocker.is_empty() {
-            return Ok(true);
-        }
-        let child = self.query(
-            "SELECT 1 FROM dependencies WHERE issue_id = ? AND type = 'parent-child' LIMIT 1",
-            &[id.into()],
-        )?;
-        if child.is_empty() {
-            return Ok(false);
-        }
-        let gates = self.query(
-            "SELECT 1 FROM dependencies WHERE type = 'waits-for' LIMIT 1",
-            &[],
-        )?;
-        Ok(!gates.is_empty())
+        Ok(first_i64(&rows) != Some(0))
     }
 
     /// How many issues `get_ready_work` would return with no limit, counted by the engine
