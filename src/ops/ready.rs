@@ -286,8 +286,11 @@ impl ReadTxn<'_> {
     /// are no longer blocked (GH#679); call after closing it.
     pub fn get_newly_unblocked_by_close(&self, closed_id: &str) -> Result<Vec<Issue>> {
         let sql = format!(
-            "SELECT {} FROM issues i WHERE i.status IN ('open', 'in_progress') AND (i.pinned = 0 OR i.pinned IS NULL)
-               AND EXISTS (SELECT 1 FROM dependencies d WHERE d.issue_id = i.id AND d.depends_on_id = ? AND d.type = 'blocks')
+            // Driven from the closed issue's dependents (an index seek), not by a scan of
+            // every open issue testing each for the dependency.
+            "SELECT {} FROM issues i
+             WHERE i.id IN (SELECT d.issue_id FROM dependencies d WHERE d.depends_on_id = ? AND d.type = 'blocks')
+               AND i.status IN ('open', 'in_progress') AND (i.pinned = 0 OR i.pinned IS NULL)
                AND NOT EXISTS (SELECT 1 FROM blocked_issues_cache c WHERE c.issue_id = i.id)
              ORDER BY i.priority ASC, i.id ASC",
             select_list("i")

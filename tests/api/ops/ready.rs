@@ -413,3 +413,65 @@ fn the_hybrid_order_matches_gos_sql_across_utc_offsets() {
         assert_eq!(ours, go_order[..wanted], "limit {limit}");
     }
 }
+
+/// Closing a blocker reports, by priority, exactly the open or in-progress dependents it set
+/// free: not one another blocker still holds, not a closed or pinned one, not one linked by a
+/// non-blocking type, not a dependent of something else.
+#[test]
+fn closing_a_blocker_reports_exactly_the_dependents_it_freed() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let blocker = create(&store, "blocker");
+    let other = create(&store, "other blocker");
+    let with_priority = |title: &str, priority: i64| {
+        let mut issue = Issue::new(title);
+        issue.priority = priority;
+        store.create_issue(issue, "me").unwrap().id
+    };
+    let freed_low = with_priority("freed, P3", 3);
+    let freed_high = with_priority("freed, P0", 0);
+    let still_held = with_priority("held by the other too", 1);
+    let closed = with_priority("already closed", 1);
+    let pinned = with_priority("pinned", 1);
+    let related = with_priority("only related", 1);
+    let elsewhere = with_priority("blocked by the other only", 1);
+    for (from, to, kind) in [
+        (&freed_low, &blocker.id, "blocks"),
+        (&freed_high, &blocker.id, "blocks"),
+        (&still_held, &blocker.id, "blocks"),
+        (&still_held, &other.id, "blocks"),
+        (&closed, &blocker.id, "blocks"),
+        (&pinned, &blocker.id, "blocks"),
+        (&related, &blocker.id, "related"),
+        (&elsewhere, &other.id, "blocks"),
+    ] {
+        store.add_dependency(&dep(from, to, kind), "me").unwrap();
+    }
+    store
+        .close_issue(&closed, &Attribution::new("me").reason("done"))
+        .unwrap();
+    store
+        .update_issue(
+            &pinned,
+            &IssueUpdate::default().status(Status::Pinned),
+            "me",
+        )
+        .unwrap();
+    store
+        .update_issue(
+            &freed_low,
+            &IssueUpdate::default().status(Status::InProgress),
+            "me",
+        )
+        .unwrap();
+    store
+        .close_issue(&blocker.id, &Attribution::new("me").reason("done"))
+        .unwrap();
+    let freed: Vec<String> = store
+        .get_newly_unblocked_by_close(&blocker.id)
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(freed, [freed_high, freed_low]);
+}
