@@ -349,7 +349,7 @@ impl WriteTxn<'_> {
                     merged.created_at = local.created_at;
                     keep_local_gate_fields(&mut merged, local);
                     merged.content_hash = merged.compute_content_hash();
-                    self.write_issue(&merged)?;
+                    self.write_issue_changes(local, &merged)?;
                     if !options.quiet {
                         record::event(
                             self,

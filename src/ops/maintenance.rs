@@ -402,6 +402,9 @@ impl WriteTxn<'_> {
         for id in &existing {
             self.create_tombstone(id, &Attribution::new("batch delete").reason("batch delete"))?;
         }
+        // The dependencies removed above can free their dependents; the tombstones' own
+        // checks no longer see those links.
+        self.rebuild_blocked_cache()?;
         Ok(report)
     }
 

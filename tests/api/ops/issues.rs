@@ -449,3 +449,65 @@ fn setters_set_and_clear_fields_of_an_update() {
         .unwrap();
     assert_eq!(found.len(), 1);
 }
+
+/// An update, a close and a tombstone write only the columns they change, as Go's updates do:
+/// what another writer stored in the others (here Go's driver's timestamp layout and a NULL
+/// where beadstore writes an empty string) stays byte for byte, and the issue reads back with
+/// every change applied.
+#[test]
+fn status_changes_and_updates_leave_the_columns_they_do_not_change_as_stored() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let issue = create(&store, "written elsewhere");
+    store
+        .execute(
+            "UPDATE issues SET created_at = '2025-11-02 21:58:07.295058-08:00', owner = NULL WHERE id = ?",
+            &[issue.id.as_str().into()],
+        )
+        .unwrap();
+    let untouched = |store: &Store| {
+        let rows = store
+            .query(
+                "SELECT created_at, typeof(owner) FROM issues WHERE id = ?",
+                &[issue.id.as_str().into()],
+            )
+            .unwrap();
+        (
+            rows[0][0].as_str().unwrap().to_owned(),
+            rows[0][1].as_str().unwrap().to_owned(),
+        )
+    };
+    let stored = (
+        "2025-11-02 21:58:07.295058-08:00".to_owned(),
+        "null".to_owned(),
+    );
+    store
+        .update_issue(
+            &issue.id,
+            &IssueUpdate::default().title("renamed").priority(0),
+            "me",
+        )
+        .unwrap();
+    assert_eq!(untouched(&store), stored);
+    store
+        .close_issue(&issue.id, &Attribution::new("me").reason("done"))
+        .unwrap();
+    assert_eq!(untouched(&store), stored);
+    let read = store.get_issue(&issue.id).unwrap().unwrap();
+    assert_eq!(
+        (read.title.as_str(), read.priority, &read.status),
+        ("renamed", 0, &Status::Closed)
+    );
+    assert_eq!(read.close_reason, "done");
+    assert_eq!(read.content_hash, read.compute_content_hash());
+    store
+        .create_tombstone(&issue.id, &Attribution::new("me").reason("gone"))
+        .unwrap();
+    assert_eq!(untouched(&store), stored);
+    let read = store.get_issue(&issue.id).unwrap().unwrap();
+    assert_eq!(
+        (&read.status, read.original_type.as_str()),
+        (&Status::Tombstone, "task")
+    );
+    assert_eq!(common::sqlite_integrity(&t.path), "ok");
+}
