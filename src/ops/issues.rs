@@ -953,6 +953,33 @@ impl ReadTxn<'_> {
         self.issues_with_labels(&sql, &all)
     }
 
+    /// The issues with these ids, in the order given (missing ones left out), with their
+    /// labels: primary-key lookups in chunks, for id sets chosen outside SQL.
+    pub(crate) fn issues_by_ids_in_order(&self, ids: &[String]) -> Result<Vec<Issue>> {
+        let mut found: HashMap<String, Issue> = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {} FROM issues i WHERE i.id IN ({})",
+                select_list("i"),
+                placeholders(chunk.len())
+            );
+            let params: Vec<Param<'_>> = chunk.iter().map(|id| id.as_str().into()).collect();
+            for row in self.query(&sql, &params)? {
+                let issue = issue_from_row(&row)?;
+                found.insert(issue.id.clone(), issue);
+            }
+        }
+        let mut labels = self.get_labels_for_issues(ids)?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.remove(id))
+            .map(|mut issue| {
+                issue.labels = labels.remove(&issue.id).unwrap_or_default();
+                issue
+            })
+            .collect())
+    }
+
     /// Runs a query selecting `ISSUE_SELECT` and loads each issue's labels.
     pub(crate) fn issues_with_labels(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Issue>> {
         let mut issues = self

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use crate::error::Result;
 use crate::model::{Issue, Status};
 use crate::store::{ReadTxn, WriteTxn};
-use crate::value::{column_texts, first_i64, text_pairs, Param};
+use crate::value::{column_texts, first_i64, text_pairs, Param, Value};
 use beadstore_macros::{store_ops, Setters};
 
 use super::columns::select_list;
@@ -212,33 +212,59 @@ impl ReadTxn<'_> {
     /// Active issues that are blocked (by status, by an active `blocks` target or by an
     /// `external:` one), with their blockers, by priority. Only `filter.parent_id` applies.
     pub fn get_blocked_issues(&self, filter: &WorkFilter) -> Result<Vec<BlockedIssue>> {
+        // Every `blocks` link whose target is active or external, read from the links' side
+        // (a join and an index range). Testing each active issue with a correlated EXISTS made
+        // the engine reopen its cursors thousands of times on a large database.
+        let mut blockers: HashMap<String, Vec<String>> = HashMap::new();
+        let active_targets = self.query(
+            &format!(
+                "SELECT d.issue_id, d.depends_on_id FROM dependencies d JOIN issues b ON b.id = d.depends_on_id
+                  WHERE d.type = 'blocks' AND b.status IN ({ACTIVE}) AND d.depends_on_id NOT LIKE 'external:%'"
+            ),
+            &[],
+        )?;
+        let external_targets = self.query(
+            "SELECT issue_id, depends_on_id FROM dependencies WHERE type = 'blocks' AND depends_on_id LIKE 'external:%'",
+            &[],
+        )?;
+        for (issue, target) in text_pairs(active_targets).chain(text_pairs(external_targets)) {
+            blockers.entry(issue).or_default().push(target);
+        }
+        // The active, unpinned issues in scope that are blocked by status or by a link, by
+        // priority then id (SQLite's order for an integer and a binary-collated text).
         let mut params: Vec<Param<'_>> = Vec::new();
         let mut scope = String::new();
         if let Some(parent) = &filter.parent_id {
             scope = format!(" AND {DESCENDANTS}");
             params.push(parent.as_str().into());
         }
-        let blocker = format!(
-            "d.type = 'blocks' AND (d.depends_on_id LIKE 'external:%' OR EXISTS (SELECT 1 FROM issues b WHERE b.id = d.depends_on_id AND b.status IN ({ACTIVE})))"
-        );
-        let sql = format!(
-            "SELECT {} FROM issues i WHERE i.status IN ({ACTIVE}) AND (i.pinned = 0 OR i.pinned IS NULL)
-               AND (i.status IN ('blocked', 'deferred') OR EXISTS (SELECT 1 FROM dependencies d WHERE d.issue_id = i.id AND {blocker})){scope}
-             ORDER BY i.priority ASC, i.id ASC",
-            select_list("i")
-        );
-        let issues = self.issues_with_labels(&sql, &params)?;
-        // Every active issue's blockers in one pass, not one query per blocked issue.
-        let mut blockers: HashMap<String, Vec<String>> = HashMap::new();
-        for (issue, target) in text_pairs(self.query(
-            &format!("SELECT d.issue_id, d.depends_on_id FROM dependencies d JOIN issues i ON i.id = d.issue_id WHERE i.status IN ({ACTIVE}) AND {blocker} ORDER BY d.issue_id, d.depends_on_id"),
-            &[],
-        )?) {
-            blockers.entry(issue).or_default().push(target);
-        }
-        let mut out = Vec::with_capacity(issues.len());
-        for issue in issues {
-            let blocked_by = blockers.remove(&issue.id).unwrap_or_default();
+        let mut chosen: Vec<(i64, String)> = self
+            .query(
+                &format!(
+                    "SELECT i.id, i.status, i.priority FROM issues i
+                      WHERE i.status IN ({ACTIVE}) AND (i.pinned = 0 OR i.pinned IS NULL){scope}"
+                ),
+                &params,
+            )?
+            .into_iter()
+            .filter_map(|row| {
+                let mut columns = row.into_iter();
+                let (Some(Value::Text(id)), Some(status), Some(priority)) =
+                    (columns.next(), columns.next(), columns.next())
+                else {
+                    return None;
+                };
+                let by_status = matches!(status.as_str(), Some("blocked" | "deferred"));
+                (by_status || blockers.contains_key(&id))
+                    .then(|| (priority.as_i64().unwrap_or(0), id))
+            })
+            .collect();
+        chosen.sort();
+        let ids: Vec<String> = chosen.into_iter().map(|(_, id)| id).collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for issue in self.issues_by_ids_in_order(&ids)? {
+            let mut blocked_by = blockers.remove(&issue.id).unwrap_or_default();
+            blocked_by.sort();
             out.push(BlockedIssue { issue, blocked_by });
         }
         if self.external_projects_configured()? {

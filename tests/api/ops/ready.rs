@@ -125,14 +125,73 @@ fn the_blocked_cache_matches_the_definition_on_random_graphs() {
                     .unwrap();
             }
         }
+        let reprioritised = &issues[rng.next(issues.len() as u64) as usize];
+        store
+            .update_issue(
+                reprioritised,
+                &IssueUpdate::default().priority(rng.next(5) as i64),
+                "me",
+            )
+            .unwrap();
+        if rng.next(6) == 0 {
+            let external = format!("external:other:cap-{round}");
+            store
+                .add_dependency(&dep(&issues[issues.len() - 1], &external, "blocks"), "me")
+                .unwrap();
+        }
         let expected = expected_blocked(&store);
         rounds_with_blocked += usize::from(!expected.is_empty());
         assert_eq!(cached(&store), expected, "round {round}");
+        assert_eq!(
+            blocked_list(&store),
+            blocked_list_by_definition(&store),
+            "round {round}"
+        );
     }
     assert!(
         rounds_with_blocked >= 10,
         "the graphs blocked too little: {rounds_with_blocked}"
     );
+}
+
+/// `get_blocked_issues`: each issue and its blockers, in its order.
+fn blocked_list(store: &Store) -> Vec<(String, Vec<String>)> {
+    store
+        .get_blocked_issues(&WorkFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.issue.id, b.blocked_by))
+        .collect()
+}
+
+/// The blocked list as one SQL statement per part, each issue tested for its links: active,
+/// unpinned, and blocked by status or by a `blocks` link to an active or external target.
+fn blocked_list_by_definition(store: &Store) -> Vec<(String, Vec<String>)> {
+    let active = "'open', 'in_progress', 'blocked', 'deferred', 'hooked'";
+    let link = format!(
+        "d.type = 'blocks' AND (d.depends_on_id LIKE 'external:%' OR EXISTS (SELECT 1 FROM issues b WHERE b.id = d.depends_on_id AND b.status IN ({active})))"
+    );
+    let texts = |sql: &str| -> Vec<String> {
+        store
+            .query(sql, &[])
+            .unwrap()
+            .into_iter()
+            .map(|r| r[0].as_str().unwrap().to_owned())
+            .collect()
+    };
+    texts(&format!(
+        "SELECT i.id FROM issues i WHERE i.status IN ({active}) AND (i.pinned = 0 OR i.pinned IS NULL)
+           AND (i.status IN ('blocked', 'deferred') OR EXISTS (SELECT 1 FROM dependencies d WHERE d.issue_id = i.id AND {link}))
+         ORDER BY i.priority, i.id"
+    ))
+    .into_iter()
+    .map(|id| {
+        let blockers = texts(&format!(
+            "SELECT d.depends_on_id FROM dependencies d WHERE d.issue_id = '{id}' AND {link} ORDER BY d.depends_on_id"
+        ));
+        (id, blockers)
+    })
+    .collect()
 }
 
 fn cached(store: &Store) -> BTreeSet<String> {
