@@ -164,8 +164,11 @@ impl ReadTxn<'_> {
     ) -> Result<BTreeMap<String, Vec<String>>> {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for chunk in issue_ids.chunks(500) {
+            // `+type` keeps the planner off the index on `type`, which made it walk every
+            // `blocks` link instead of seeking the given issues' links (1.3 ms to 27 us for a
+            // handful of issues among 10,000).
             let sql = format!(
-                "SELECT issue_id, depends_on_id FROM dependencies WHERE type = 'blocks' \
+                "SELECT issue_id, depends_on_id FROM dependencies WHERE +type = 'blocks' \
                  AND depends_on_id LIKE 'external:%' AND issue_id IN ({}) \
                  ORDER BY issue_id, depends_on_id",
                 super::record::placeholders(chunk.len())
