@@ -15,6 +15,7 @@ pub mod maintenance;
 pub mod ready;
 pub(crate) mod record;
 
+pub use dependencies::LinkedIssue;
 pub use external::ExternalDepStatus;
 pub use issues::{Attribution, CreateOptions, IssueFilter, IssueUpdate, OrphanHandling};
 pub use ready::{BlockedIssue, SortPolicy, WorkFilter};

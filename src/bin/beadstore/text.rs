@@ -1,6 +1,7 @@
 //! Issues as people read them in a terminal: one-line summaries and full views.
 
 use beadstore::model::{Comment, Issue, Status};
+use beadstore::ops::LinkedIssue;
 use beadstore::time::format_rfc3339_nano;
 
 /// `bd-a1b2 [P2] [task] open - Title @alice`
@@ -24,11 +25,7 @@ fn when(t: &beadstore::model::Timestamp) -> String {
 }
 
 /// Every field that is set, then labels, dependencies, dependents and comments.
-pub fn full(
-    issue: &Issue,
-    dependents: &[(Issue, String)],
-    depends_on: &[(Issue, String)],
-) -> String {
+pub fn full(issue: &Issue, dependents: &[LinkedIssue], depends_on: &[LinkedIssue]) -> String {
     let mut out = format!("{}: {}\n", issue.id, issue.title);
     out.push_str(&format!(
         "Status: {}  Priority: P{}  Type: {}\n",
@@ -72,14 +69,16 @@ pub fn full(
     let external: Vec<_> = issue
         .dependencies
         .iter()
-        .filter(|d| !depends_on.iter().any(|(i, _)| i.id == d.depends_on_id))
+        .filter(|d| !depends_on.iter().any(|i| i.id == d.depends_on_id))
         .collect();
     if !depends_on.is_empty() || !external.is_empty() {
         out.push_str("\nDepends on:\n");
-        for (dep, kind) in depends_on {
+        for dep in depends_on {
             out.push_str(&format!(
-                "  -> {} [{kind}] ({})\n",
-                line_short(dep),
+                "  -> {}: {} [{}] ({})\n",
+                dep.id,
+                dep.title,
+                dep.dep_type.as_str(),
                 dep.status.as_str()
             ));
         }
@@ -89,10 +88,12 @@ pub fn full(
     }
     if !dependents.is_empty() {
         out.push_str("\nDependents:\n");
-        for (dep, kind) in dependents {
+        for dep in dependents {
             out.push_str(&format!(
-                "  <- {} [{kind}] ({})\n",
-                line_short(dep),
+                "  <- {}: {} [{}] ({})\n",
+                dep.id,
+                dep.title,
+                dep.dep_type.as_str(),
                 dep.status.as_str()
             ));
         }
@@ -104,10 +105,6 @@ pub fn full(
         }
     }
     out
-}
-
-fn line_short(issue: &Issue) -> String {
-    format!("{}: {}", issue.id, issue.title)
 }
 
 /// `[time] author: text`, indented.

@@ -85,3 +85,67 @@ fn dependency_types_parse_to_the_enum_and_keep_custom_ones() {
     let json = serde_json::to_string(&dep("a", "b", DependencyType::ParentChild)).unwrap();
     assert!(json.contains(r#""type":"parent-child""#), "{json}");
 }
+
+/// The link summaries name the same issues, types and order as the whole-issue lookups, with
+/// the fields they carry equal to the issues' own, in both directions.
+#[test]
+fn link_summaries_match_the_whole_issue_lookups() {
+    let t = TempDb::new();
+    let store = store_with_prefix(&t);
+    let hub = create(&store, "hub");
+    for (n, kind) in [
+        "blocks",
+        "related",
+        "parent-child",
+        "discovered-from",
+        "blocks",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut issue = beadstore::model::Issue::new(format!("spoke {n}"));
+        issue.priority = (4 - n as i64) % 3;
+        issue.assignee = if n % 2 == 0 {
+            "ann".into()
+        } else {
+            String::new()
+        };
+        let spoke = store.create_issue(issue, "me").unwrap();
+        if n % 2 == 0 {
+            store
+                .add_dependency(&dep(&hub.id, &spoke.id, kind), "me")
+                .unwrap();
+        } else {
+            store
+                .add_dependency(&dep(&spoke.id, &hub.id, kind), "me")
+                .unwrap();
+        }
+    }
+    store
+        .add_dependency(&dep(&hub.id, "external:other:cap", "blocks"), "me")
+        .unwrap();
+    type Whole = Vec<(beadstore::model::Issue, String)>;
+    let check = |links: Vec<beadstore::ops::LinkedIssue>, whole: Whole| {
+        assert!(!links.is_empty());
+        assert_eq!(links.len(), whole.len());
+        for (link, (issue, kind)) in links.iter().zip(&whole) {
+            assert_eq!(
+                (&link.id, &link.title, &link.status, link.priority),
+                (&issue.id, &issue.title, &issue.status, issue.priority)
+            );
+            assert_eq!(
+                (&link.issue_type, &link.assignee),
+                (&issue.issue_type, &issue.assignee)
+            );
+            assert_eq!(link.dep_type.as_str(), kind);
+        }
+    };
+    check(
+        store.get_dependency_links(&hub.id).unwrap(),
+        store.get_dependencies_with_type(&hub.id).unwrap(),
+    );
+    check(
+        store.get_dependent_links(&hub.id).unwrap(),
+        store.get_dependents_with_type(&hub.id).unwrap(),
+    );
+}

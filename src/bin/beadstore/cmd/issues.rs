@@ -89,17 +89,17 @@ pub fn show(ctx: &Ctx<'_>, ids: &[String]) -> Result<(), Failure> {
         let mut issue = store.get_issue(id)?.ok_or_else(|| no_issue(id))?;
         issue.dependencies = store.get_dependency_records(id)?;
         issue.comments = store.get_issue_comments(id)?;
-        let dependents = store.get_dependents_with_type(id)?;
-        let depends_on = store.get_dependencies_with_type(id)?;
+        let dependents = store.get_dependent_links(id)?;
+        let depends_on = store.get_dependency_links(id)?;
         texts.push(text::full(&issue, &dependents, &depends_on));
         shown.push(Shown {
             dependents: dependents
                 .into_iter()
-                .map(|(i, kind)| Related {
-                    id: i.id,
-                    title: i.title,
-                    status: i.status.as_str().to_owned(),
-                    dep_type: kind,
+                .map(|link| Related {
+                    id: link.id,
+                    title: link.title,
+                    status: link.status.as_str().to_owned(),
+                    dep_type: link.dep_type.as_str().to_owned(),
                 })
                 .collect(),
             issue,
