@@ -87,6 +87,9 @@ fn a_whole_session_from_init_to_a_second_database() {
     let epic = p.create(&["Ship the release", "-t", "epic", "-p", "1"]);
     let design = p.create(&["Design the format", "--parent", &epic, "-l", "design"]);
     assert_eq!(design, format!("{epic}.1"), "a hierarchical child id");
+    // `--json create` answers with the issue as stored, labels included.
+    let labelled = Project::new().json(&["create", "Labelled", "-l", "zeta", "-l", "alpha"]);
+    assert_eq!(labelled["labels"], serde_json::json!(["alpha", "zeta"]));
     let build = p.create(&[
         "Build it",
         "-p",
@@ -465,7 +468,7 @@ fn watch_prints_replacements_as_they_happen() {
 #[test]
 fn human_output_snapshots() {
     let p = Project::new();
-    p.ok(&[
+    let created = p.ok(&[
         "create",
         "Parser rewrite",
         "--id",
@@ -475,6 +478,7 @@ fn human_output_snapshots() {
         "-p",
         "1",
     ]);
+    assert_eq!(created, "Created bd-aaa: Parser rewrite\n");
     p.ok(&[
         "create",
         "Tokenizer",

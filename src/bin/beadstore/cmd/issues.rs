@@ -55,6 +55,11 @@ pub fn create(ctx: &Ctx<'_>, args: &CreateArgs) -> Result<(), Failure> {
         for spec in &args.deps {
             tx.add_dependency(&parse_dep(&created.id, spec)?, &actor)?;
         }
+        // The JSON answer is the issue as stored (labels included); the text one needs only
+        // the id and title, so the read back is spared there.
+        if !ctx.json() {
+            return Ok(created);
+        }
         Ok(tx.get_issue(&created.id)?.unwrap_or(created))
     })?;
     ctx.finish(store)?;

@@ -89,6 +89,11 @@ impl Ctx<'_> {
         }
     }
 
+    /// Whether the answer is printed as JSON (`--json`).
+    pub fn json(&self) -> bool {
+        self.cli.json
+    }
+
     /// Prints `value` as JSON with `--json`, else runs `text`.
     pub fn print<T: Serialize>(&self, value: &T, text: impl FnOnce()) {
         if self.cli.json {
