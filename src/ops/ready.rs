@@ -14,7 +14,6 @@ use crate::store::{ReadTxn, WriteTxn};
 use crate::value::{column_texts, first_i64, text_pairs, Param, Value};
 use beadstore_macros::{store_ops, Setters};
 
-use super::columns::select_list;
 use super::external::EXTERNAL_PREFIX;
 use super::record::placeholders;
 
@@ -311,17 +310,24 @@ impl ReadTxn<'_> {
     /// Open or in-progress issues that a `blocks` dependency on `closed_id` held back and that
     /// are no longer blocked (GH#679); call after closing it.
     pub fn get_newly_unblocked_by_close(&self, closed_id: &str) -> Result<Vec<Issue>> {
-        let sql = format!(
-            // Driven from the closed issue's dependents (an index seek), not by a scan of
-            // every open issue testing each for the dependency.
-            "SELECT {} FROM issues i
-             WHERE i.id IN (SELECT d.issue_id FROM dependencies d WHERE d.depends_on_id = ? AND d.type = 'blocks')
-               AND i.status IN ('open', 'in_progress') AND (i.pinned = 0 OR i.pinned IS NULL)
-               AND NOT EXISTS (SELECT 1 FROM blocked_issues_cache c WHERE c.issue_id = i.id)
-             ORDER BY i.priority ASC, i.id ASC",
-            select_list("i")
+        // Driven from the closed issue's dependents (an index seek), not by a scan of every
+        // open issue testing each for the dependency; ids first, so the common answer (none)
+        // does not compile a whole-issue read.
+        let ids = column_texts(
+            self.query(
+                "SELECT i.id FROM issues i
+                  WHERE i.id IN (SELECT d.issue_id FROM dependencies d WHERE d.depends_on_id = ? AND d.type = 'blocks')
+                    AND i.status IN ('open', 'in_progress') AND (i.pinned = 0 OR i.pinned IS NULL)
+                    AND NOT EXISTS (SELECT 1 FROM blocked_issues_cache c WHERE c.issue_id = i.id)
+                  ORDER BY i.priority ASC, i.id ASC",
+                &[closed_id.into()],
+            )?,
+            0,
         );
-        self.issues_with_labels(&sql, &[closed_id.into()])
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.issues_by_ids_in_order(&ids)
     }
 }
 

@@ -164,12 +164,13 @@ pub fn update(ctx: &Ctx<'_>, args: &UpdateArgs) -> Result<(), Failure> {
         return Err(invalid("nothing to update: give at least one field flag"));
     }
     let store = ctx.writer()?;
-    store
-        .update_issue(&args.id, &update, &ctx.actor())
-        .map_err(|e| not_found_as_user(e, &args.id))?;
-    let issue = store
-        .get_issue(&args.id)?
-        .ok_or_else(|| no_issue(&args.id))?;
+    // Read back in the same transaction: the answer is exactly what was written, and the
+    // issue's read statement, compiled by the update, is reused.
+    let issue = store.transaction(|tx| -> Result<Issue, Failure> {
+        tx.update_issue(&args.id, &update, &ctx.actor())
+            .map_err(|e| not_found_as_user(e, &args.id))?;
+        tx.get_issue(&args.id)?.ok_or_else(|| no_issue(&args.id))
+    })?;
     ctx.finish(store)?;
     ctx.print(&issue, || println!("Updated {}: {}", issue.id, issue.title));
     Ok(())
@@ -194,10 +195,12 @@ pub fn close(ctx: &Ctx<'_>, ids: &[String], reason: &str) -> Result<(), Failure>
     let actor = ctx.actor();
     let mut unblocked = Vec::new();
     for id in ids {
-        store
-            .close_issue(id, &Attribution::new(&actor).reason(reason))
-            .map_err(|e| not_found_as_user(e, id))?;
-        unblocked.extend(store.get_newly_unblocked_by_close(id)?);
+        let freed = store.transaction(|tx| -> Result<Vec<Issue>, Failure> {
+            tx.close_issue(id, &Attribution::new(&actor).reason(reason))
+                .map_err(|e| not_found_as_user(e, id))?;
+            Ok(tx.get_newly_unblocked_by_close(id)?)
+        })?;
+        unblocked.extend(freed);
     }
     ctx.finish(store)?;
     let report = Closed {
