@@ -166,11 +166,15 @@ pub fn update(ctx: &Ctx<'_>, args: &UpdateArgs) -> Result<(), Failure> {
     let store = ctx.writer()?;
     // Read back in the same transaction: the answer is exactly what was written, and the
     // issue's read statement, compiled by the update, is reused.
-    let issue = store.transaction(|tx| -> Result<Issue, Failure> {
-        tx.update_issue(&args.id, &update, &ctx.actor())
-            .map_err(|e| not_found_as_user(e, &args.id))?;
-        tx.get_issue(&args.id)?.ok_or_else(|| no_issue(&args.id))
-    })?;
+    // The closure keeps beadstore's error type, so a file replaced under the write is still
+    // reported as such.
+    let issue = store
+        .transaction(|tx| {
+            tx.update_issue(&args.id, &update, &ctx.actor())?;
+            tx.get_issue(&args.id)
+        })
+        .map_err(|e| not_found_as_user(e, &args.id))?
+        .ok_or_else(|| no_issue(&args.id))?;
     ctx.finish(store)?;
     ctx.print(&issue, || println!("Updated {}: {}", issue.id, issue.title));
     Ok(())
@@ -195,11 +199,12 @@ pub fn close(ctx: &Ctx<'_>, ids: &[String], reason: &str) -> Result<(), Failure>
     let actor = ctx.actor();
     let mut unblocked = Vec::new();
     for id in ids {
-        let freed = store.transaction(|tx| -> Result<Vec<Issue>, Failure> {
-            tx.close_issue(id, &Attribution::new(&actor).reason(reason))
-                .map_err(|e| not_found_as_user(e, id))?;
-            Ok(tx.get_newly_unblocked_by_close(id)?)
-        })?;
+        let freed = store
+            .transaction(|tx| {
+                tx.close_issue(id, &Attribution::new(&actor).reason(reason))?;
+                tx.get_newly_unblocked_by_close(id)
+            })
+            .map_err(|e| not_found_as_user(e, id))?;
         unblocked.extend(freed);
     }
     ctx.finish(store)?;
