@@ -964,20 +964,11 @@ impl ReadTxn<'_> {
                 placeholders(chunk.len())
             );
             let params: Vec<Param<'_>> = chunk.iter().map(|id| id.as_str().into()).collect();
-            for row in self.query(&sql, &params)? {
-                let issue = issue_from_row(&row)?;
+            for issue in self.issues_with_labels(&sql, &params)? {
                 found.insert(issue.id.clone(), issue);
             }
         }
-        let mut labels = self.get_labels_for_issues(ids)?;
-        Ok(ids
-            .iter()
-            .filter_map(|id| found.remove(id))
-            .map(|mut issue| {
-                issue.labels = labels.remove(&issue.id).unwrap_or_default();
-                issue
-            })
-            .collect())
+        Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
     /// Runs a query selecting `ISSUE_SELECT` and loads each issue's labels.

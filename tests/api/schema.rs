@@ -352,14 +352,7 @@ fn the_views_answer_like_the_go_definitions() {
              INSERT INTO dependencies (issue_id, depends_on_id, type, created_by) VALUES ('bd-4', 'external:other:cap', 'blocks', 't');",
         )
         .unwrap();
-    let ids = |sql: &str| -> Vec<String> {
-        store
-            .query(sql, &[])
-            .unwrap()
-            .into_iter()
-            .map(|r| r[0].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let ids = |sql: &str| common::issues::first_column(&store, sql);
     assert_eq!(
         ids("SELECT id FROM ready_issues ORDER BY id"),
         ["bd-1", "bd-4", "bd-6"]

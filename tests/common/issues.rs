@@ -28,3 +28,13 @@ pub fn ids(issues: &[Issue]) -> BTreeSet<String> {
 pub fn at(text: &str) -> Timestamp {
     chrono::DateTime::parse_from_rfc3339(text).unwrap()
 }
+
+/// The first column of every row `sql` returns, as text.
+pub fn first_column(store: &Store, sql: &str) -> Vec<String> {
+    store
+        .query(sql, &[])
+        .unwrap()
+        .into_iter()
+        .map(|r| r[0].as_str().unwrap().to_owned())
+        .collect()
+}

@@ -74,13 +74,7 @@ pub fn full(issue: &Issue, dependents: &[LinkedIssue], depends_on: &[LinkedIssue
     if !depends_on.is_empty() || !external.is_empty() {
         out.push_str("\nDepends on:\n");
         for dep in depends_on {
-            out.push_str(&format!(
-                "  -> {}: {} [{}] ({})\n",
-                dep.id,
-                dep.title,
-                dep.dep_type.as_str(),
-                dep.status.as_str()
-            ));
+            out.push_str(&format!("  -> {}\n", link_line(dep)));
         }
         for d in external {
             out.push_str(&format!("  -> {} [{}]\n", d.depends_on_id, d.dep_type));
@@ -89,13 +83,7 @@ pub fn full(issue: &Issue, dependents: &[LinkedIssue], depends_on: &[LinkedIssue
     if !dependents.is_empty() {
         out.push_str("\nDependents:\n");
         for dep in dependents {
-            out.push_str(&format!(
-                "  <- {}: {} [{}] ({})\n",
-                dep.id,
-                dep.title,
-                dep.dep_type.as_str(),
-                dep.status.as_str()
-            ));
+            out.push_str(&format!("  <- {}\n", link_line(dep)));
         }
     }
     if !issue.comments.is_empty() {
@@ -105,6 +93,17 @@ pub fn full(issue: &Issue, dependents: &[LinkedIssue], depends_on: &[LinkedIssue
         }
     }
     out
+}
+
+/// `id: title [link type] (status)` of an issue at the other end of a dependency.
+fn link_line(dep: &LinkedIssue) -> String {
+    format!(
+        "{}: {} [{}] ({})",
+        dep.id,
+        dep.title,
+        dep.dep_type.as_str(),
+        dep.status.as_str()
+    )
 }
 
 /// `[time] author: text`, indented.

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::dep;
-use crate::common::issues::{create, ids, store_with_prefix};
+use crate::common::issues::{create, first_column, ids, store_with_prefix};
 use crate::common::TempDb;
 use beadstore::model::{Issue, IssueType, Status};
 use beadstore::ops::{Attribution, IssueUpdate, WorkFilter};
@@ -171,14 +171,7 @@ fn blocked_list_by_definition(store: &Store) -> Vec<(String, Vec<String>)> {
     let link = format!(
         "d.type = 'blocks' AND (d.depends_on_id LIKE 'external:%' OR EXISTS (SELECT 1 FROM issues b WHERE b.id = d.depends_on_id AND b.status IN ({active})))"
     );
-    let texts = |sql: &str| -> Vec<String> {
-        store
-            .query(sql, &[])
-            .unwrap()
-            .into_iter()
-            .map(|r| r[0].as_str().unwrap().to_owned())
-            .collect()
-    };
+    let texts = |sql: &str| first_column(store, sql);
     texts(&format!(
         "SELECT i.id FROM issues i WHERE i.status IN ({active}) AND (i.pinned = 0 OR i.pinned IS NULL)
            AND (i.status IN ('blocked', 'deferred') OR EXISTS (SELECT 1 FROM dependencies d WHERE d.issue_id = i.id AND {link}))
@@ -195,11 +188,8 @@ fn blocked_list_by_definition(store: &Store) -> Vec<(String, Vec<String>)> {
 }
 
 fn cached(store: &Store) -> BTreeSet<String> {
-    store
-        .query("SELECT issue_id FROM blocked_issues_cache", &[])
-        .unwrap()
+    first_column(store, "SELECT issue_id FROM blocked_issues_cache")
         .into_iter()
-        .map(|r| r[0].as_str().unwrap().to_owned())
         .collect()
 }
 
@@ -440,18 +430,13 @@ fn the_hybrid_order_matches_gos_sql_across_utc_offsets() {
         issue.updated_at = issue.created_at;
         store.create_issue(issue, "me").unwrap();
     }
-    let go_order: Vec<String> = store
-        .query(
-            "SELECT id FROM issues i
-             ORDER BY CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN 0 ELSE 1 END,
-                      CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN i.priority END,
-                      i.created_at, i.id",
-            &[],
-        )
-        .unwrap()
-        .into_iter()
-        .map(|r| r[0].as_str().unwrap().to_owned())
-        .collect();
+    let go_order = first_column(
+        &store,
+        "SELECT id FROM issues i
+         ORDER BY CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN 0 ELSE 1 END,
+                  CASE WHEN datetime(i.created_at) >= datetime('now', '-48 hours') THEN i.priority END,
+                  i.created_at, i.id",
+    );
     let recent = store
         .query(
             "SELECT count(*) FROM issues WHERE datetime(created_at) >= datetime('now', '-48 hours')",
