@@ -214,6 +214,11 @@ impl Pin {
         Ok(self.file.metadata()?.len())
     }
 
+    /// The pinned file's stamp now, whatever the path names.
+    pub(crate) fn stamp(&self) -> std::io::Result<crate::stamp::FileStamp> {
+        crate::stamp::FileStamp::of_open(&self.file)
+    }
+
     /// Reads `buf.len()` bytes at `offset`; false when the file is shorter.
     pub(crate) fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<bool> {
         match self.file.read_exact_at(buf, offset) {

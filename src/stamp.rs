@@ -20,15 +20,24 @@ impl FileStamp {
     /// The stamp of `path` now; `Ok(None)` when nothing is there (deleted, or mid-replace).
     pub(crate) fn of(path: &Path) -> io::Result<Option<FileStamp>> {
         match std::fs::metadata(path) {
-            Ok(m) => Ok(Some(FileStamp {
-                dev: m.dev(),
-                ino: m.ino(),
-                size: m.size(),
-                mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-                ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
-            })),
+            Ok(m) => Ok(Some(FileStamp::of_metadata(&m))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// The stamp of an open file (`fstat`: no path lookup).
+    pub(crate) fn of_open(file: &std::fs::File) -> io::Result<FileStamp> {
+        Ok(FileStamp::of_metadata(&file.metadata()?))
+    }
+
+    fn of_metadata(m: &std::fs::Metadata) -> FileStamp {
+        FileStamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
         }
     }
 

@@ -29,7 +29,10 @@ pub fn store_ops(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 fn expand(kind: &syn::Ident, block: &ItemImpl) -> syn::Result<proc_macro2::TokenStream> {
     let (runner, note) = match kind.to_string().as_str() {
-        "read" => ("snapshot", "On a `Store`: runs in its own read snapshot."),
+        "read" => (
+            "read_snapshot",
+            "On a `Store`: runs in its own read snapshot (once more when the file was overwritten under it).",
+        ),
         "write" => (
             "transaction",
             "On a `Store`: runs in its own write transaction.",
@@ -42,6 +45,7 @@ fn expand(kind: &syn::Ident, block: &ItemImpl) -> syn::Result<proc_macro2::Token
         }
     };
     let runner = format_ident!("{}", runner);
+    let reads = runner == "read_snapshot";
     let mut methods = Vec::new();
     for item in &block.items {
         let ImplItem::Fn(method) = item else {
@@ -69,12 +73,20 @@ fn expand(kind: &syn::Ident, block: &ItemImpl) -> syn::Result<proc_macro2::Token
             .attrs
             .iter()
             .filter(|a| a.path().is_ident("doc") || a.path().is_ident("allow"));
+        // Reads name themselves in their errors; a read may run twice, so it borrows its
+        // arguments.
+        let call = if reads {
+            let op = name.to_string();
+            quote! { self.#runner(#op, |tx| tx.#name(#(#args),*)) }
+        } else {
+            quote! { self.#runner(|tx| tx.#name(#(#args),*)) }
+        };
         methods.push(quote! {
             #(#docs)*
             #[doc = ""]
             #[doc = #note]
             pub #sig {
-                self.#runner(|tx| tx.#name(#(#args),*))
+                #call
             }
         });
     }

@@ -60,6 +60,12 @@ pub(crate) fn check(path: &Path) -> Result<Pin, Unusable> {
     Ok(pin)
 }
 
+/// True when `header` and `size` describe a whole SQLite file: not empty, not foreign, not a
+/// copy still in progress.
+pub(crate) fn is_whole(header: &[u8; HEADER_LEN], size: u64) -> bool {
+    check_header(header, size).is_ok()
+}
+
 fn check_header(header: &[u8; HEADER_LEN], size: u64) -> Result<(), Unusable> {
     if &header[..16] != MAGIC {
         return Err(Unusable::NotSqlite);

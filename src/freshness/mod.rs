@@ -80,6 +80,7 @@ fn read_header(pin: &Pin) -> Option<Header> {
 pub(crate) struct Opened {
     snapshot: Snapshot,
     pin: Option<Pin>,
+    whole: bool,
 }
 
 impl Opened {
@@ -88,15 +89,33 @@ impl Opened {
     pub(crate) fn capture(path: &Path, id: FileId) -> Option<Opened> {
         let pin = registry::pin(path).ok().flatten().filter(|p| p.id() == id);
         let snapshot = Snapshot::take(path, pin.as_ref()).ok()??;
-        (snapshot.stamp.id() == id).then_some(Opened { snapshot, pin })
+        (snapshot.stamp.id() == id).then_some(Opened {
+            snapshot,
+            pin,
+            whole: true,
+        })
+    }
+
+    /// For a file that passed `candidate::check` just before the engine opened it: when it is
+    /// no longer a whole SQLite file now (its header unreadable, or counting more pages than it
+    /// has), a copy over it began meanwhile, and it must not count as unchanged.
+    pub(crate) fn checked_before_open(mut self) -> Opened {
+        self.whole = match (&self.pin, self.snapshot.header) {
+            (Some(_), Some(header)) => candidate::is_whole(&header, self.snapshot.stamp.size),
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        self
     }
 }
 
 /// What the store has open, as checks compare against.
-#[derive(Default)]
 struct Baseline {
     snapshot: Option<Snapshot>,
     pin: Option<Pin>,
+    /// False when a reconnect caught the file in the middle of a copy over it just after the
+    /// engine opened it: it never counts as unchanged, so the next check reopens it.
+    whole: bool,
 }
 
 impl Baseline {
@@ -105,8 +124,13 @@ impl Baseline {
             Some(o) => Baseline {
                 snapshot: Some(o.snapshot),
                 pin: o.pin,
+                whole: o.whole,
             },
-            None => Baseline::default(),
+            None => Baseline {
+                snapshot: None,
+                pin: None,
+                whole: true,
+            },
         }
     }
 
@@ -274,9 +298,57 @@ impl Tracker {
         }
     }
 
+    /// After a read: true when the file the store has open was rewritten in place since the
+    /// store last looked (a copy into the same inode, which takes none of SQLite's locks), so
+    /// that the read may have mixed pages of two files. Asks the open file itself (`fstat`),
+    /// not the path: a file renamed over the path leaves the one being read intact. The store's
+    /// own writes and other processes' locked checkpoints do not count, as in `check`.
+    pub(crate) fn overwritten_during_read(&self) -> bool {
+        if !self.is_enabled() {
+            return false;
+        }
+        let mut baseline = self.baseline.lock();
+        if !baseline.whole {
+            return true;
+        }
+        let stamp = match &baseline.pin {
+            Some(pin) => pin.stamp().ok(),
+            None => FileStamp::of(&self.file).ok().flatten(),
+        };
+        let Some(stamp) = stamp else {
+            // Unreadable or gone: the read's own errors say what happened to it.
+            return false;
+        };
+        if baseline.snapshot.is_some_and(|known| known.stamp == stamp) {
+            return false;
+        }
+        let header = baseline
+            .pin
+            .as_ref()
+            .filter(|p| p.id() == stamp.id())
+            .and_then(read_header);
+        let now = Snapshot { stamp, header };
+        match self.judge(&baseline, Some(&now)) {
+            Verdict::Fresh => {
+                // An own write or a touch: follow it, so that later reads ask only `fstat`.
+                baseline.snapshot = Some(now);
+                false
+            }
+            Verdict::Changed { kind, .. } => kind == ReplacementKind::InPlace,
+        }
+    }
+
     /// `compare`, where a change another store of this process made with its own write (the
     /// engine's database is shared per file) is not an overwrite either.
     fn judge(&self, baseline: &Baseline, now: Option<&Snapshot>) -> Verdict {
+        if let (false, Some(b), Some(n)) = (baseline.whole, &baseline.snapshot, now) {
+            if b.stamp.same_file(&n.stamp) {
+                return Verdict::Changed {
+                    kind: ReplacementKind::InPlace,
+                    now: Some(*n),
+                };
+            }
+        }
         let verdict = compare(baseline.snapshot.as_ref(), now, || {
             wal_holds_frames(&self.file)
         });
@@ -341,6 +413,26 @@ impl Tracker {
             self.seen.store(g, Ordering::Release);
         }
         Verdict::Fresh
+    }
+
+    /// After the store's own write to the file it has open while the path names another (the
+    /// checkpoint that releases a replaced file's WAL): follows that file's new size, times and
+    /// header through the pin, so that reads still served by it do not take the write for a
+    /// copy over it.
+    pub(crate) fn after_own_write_to_open_file(&self) {
+        let mut baseline = self.baseline.lock();
+        let Some(pin) = &baseline.pin else {
+            return;
+        };
+        let Ok(stamp) = pin.stamp() else {
+            return;
+        };
+        let now = Snapshot {
+            stamp,
+            header: read_header(pin),
+        };
+        registry::record_own_write(stamp.id(), now);
+        baseline.snapshot = Some(now);
     }
 
     /// Blocks until the watch reports activity on the file or `timeout` passes (a monitor's

@@ -12,7 +12,7 @@ use crate::engine::file_lock::{FileGate, FileMark, LockMode, OpLock, Synced};
 use crate::engine::{Checkpoint, EngineConn, EngineDb};
 use crate::error::{Error, Result};
 
-use crate::freshness::Snapshot;
+use crate::freshness::{candidate, Snapshot};
 use crate::registry::{self, Registration};
 
 /// How many idle reader connections are kept for reuse.
@@ -105,7 +105,9 @@ impl Handle {
 
     /// Another process wrote through the lock protocol and changed the database file (a
     /// checkpoint): the file as it is now is recorded like an own write, so that the freshness
-    /// check does not take it for a copy over the file.
+    /// check does not take it for a copy over the file. Only a whole SQLite file is vouched
+    /// for: an empty or half-written one is a copy in progress that took no lock (a peer's
+    /// checkpoint is finished by the time this process holds the lock).
     fn vouch_for_peer_write(&self, gate: &FileGate) {
         let Some(id) = self.file_id() else {
             return;
@@ -113,7 +115,10 @@ impl Handle {
         let path = gate.path();
         let pin = registry::pin(path).ok().flatten();
         if let Ok(Some(now)) = Snapshot::take(path, pin.as_ref()) {
-            if now.stamp.id() == id {
+            let whole = now
+                .header
+                .is_some_and(|h| candidate::is_whole(&h, now.stamp.size));
+            if now.stamp.id() == id && whole {
                 registry::record_own_write(id, now);
             }
         }

@@ -489,9 +489,11 @@ impl Store {
         let reader = handle
             .reader("snapshot")
             .map_err(|e| self.explain_failure("snapshot", e))?;
-        let result = transaction::run_read(&reader, &self.project, work);
         // `work` runs once: a snapshot the file changed under is reported, not repeated.
-        result.map_err(|e| self.explain_work_failure("snapshot", e, false))
+        let value = transaction::run_read(&reader, &self.project, work)
+            .map_err(|e| self.explain_work_failure("snapshot", e, false))?;
+        self.check_read_answer("snapshot")?;
+        Ok(value)
     }
 
     /// A failure `work` returned, explained as `Error::Replaced` when it is one of beadstore's
@@ -563,22 +565,49 @@ impl Store {
     }
 
     /// Runs a read on a reader connection. When it fails because the file was replaced under it
-    /// (a copy truncating it mid-read), the store follows the change and runs it once more, so
-    /// the caller gets the new file's answer or `Error::Replaced`, never a torn read.
+    /// (a copy truncating it mid-read), or its answer was read while the file was overwritten
+    /// in place, the store follows the change and runs it once more: the caller gets one whole
+    /// file's answer or `Error::Replaced`, never a torn read.
     fn read_on<T>(&self, op: &'static str, read: impl Fn(&EngineConn) -> Result<T>) -> Result<T> {
         let first = {
             let handle = self.handle(op)?;
             // A new connection reads the file's first page: it can fail the same way.
-            handle.reader(op).and_then(|reader| read(&reader))
+            self.read_checked(&handle, op, &read)
         };
         match first {
-            Err(e) if self.changed_under(&e) => {
+            Err(e) if self.worth_reading_again(&e) => {
                 let handle = self.refreshed_handle(op)?;
-                let reader = handle.reader(op)?;
-                read(&reader)
+                self.read_checked(&handle, op, &read)
+                    .map_err(|e| self.explain_failure(op, e))
             }
             other => other,
         }
+    }
+
+    /// One read on a pooled reader, its answer checked (`check_read_answer`) while the reader
+    /// still holds its lock, so that other processes' locked checkpoints cannot count.
+    fn read_checked<T>(
+        &self,
+        handle: &Handle,
+        op: &'static str,
+        read: &impl Fn(&EngineConn) -> Result<T>,
+    ) -> Result<T> {
+        let reader = handle.reader(op)?;
+        let value = read(&reader)?;
+        self.check_read_answer(op)?;
+        Ok(value)
+    }
+
+    /// A read snapshot for beads' own read operations (`store_ops(read)`), which can run twice:
+    /// as `read_on`, so that a file overwritten under the first run is read again.
+    pub(crate) fn read_snapshot<T>(
+        &self,
+        op: &'static str,
+        work: impl Fn(&ReadTxn<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.read_on(op, |reader| {
+            transaction::run_read(reader, &self.project, &work)
+        })
     }
 
     /// Runs a write on the writer connection, then makes sure the file it went to is still the

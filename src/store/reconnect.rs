@@ -11,7 +11,7 @@ use crate::engine::file_lock::{FileGate, LockMode};
 use crate::engine::Checkpoint;
 use crate::error::{Error, Result};
 use crate::freshness::{
-    candidate, FreshnessEvent, FreshnessStats, ReplacementKind, Snapshot, Tracker, Verdict,
+    candidate, FreshnessEvent, FreshnessStats, Opened, ReplacementKind, Snapshot, Tracker, Verdict,
 };
 
 use super::handle::Handle;
@@ -149,6 +149,33 @@ impl Store {
     /// The connections after a strict check (for a retry after a failure).
     pub(crate) fn refreshed_handle(&self, op: &'static str) -> Result<Live<'_>> {
         self.live(op, Access::Read, true)
+    }
+
+    /// Checks a read's answer before it is returned: `Error::Replaced` when the file was
+    /// overwritten in place while the read ran (the freshness check before it covers only what
+    /// happened before it began).
+    pub(crate) fn check_read_answer(&self, op: &'static str) -> Result<()> {
+        match &self.freshness {
+            Some(tracker) if tracker.overwritten_during_read() => Err(self.replaced(
+                op,
+                ReplacementKind::InPlace,
+                "the file was overwritten in place during the read, whose answer could mix both files"
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// True when a read that failed with `e` is worth running once more on the file as it is
+    /// now: the file changed under it, or its answer was refused by `check_read_answer`.
+    pub(crate) fn worth_reading_again(&self, e: &Error) -> bool {
+        matches!(
+            e,
+            Error::Replaced {
+                kind: ReplacementKind::InPlace,
+                ..
+            }
+        ) || self.changed_under(e)
     }
 
     /// True when `e` is the kind of failure a file changing under a call produces (short reads,
@@ -469,7 +496,7 @@ impl Store {
                     failure
                 }
             })?;
-        let opened = baseline(file, handle.file_id());
+        let opened = baseline(file, handle.file_id()).map(Opened::checked_before_open);
         *self.slot.write() = Slot::Open(Arc::new(handle));
         tracker.rebase(opened);
         if let Some(old) = old {
@@ -498,6 +525,11 @@ impl Store {
                         })
                         .map(|_| ())
                 })?;
+                // Reads go on in the old file until the switch succeeds: its checkpoint is the
+                // store's own write, not a copy over it.
+                if let Some(tracker) = &self.freshness {
+                    tracker.after_own_write_to_open_file();
+                }
             }
         }
         old.freeze_wal();
@@ -558,7 +590,7 @@ impl Store {
         let _pinned = candidate::check(file).map_err(|why| Failure::new(why.to_string(), false))?;
         let handle = open_file_handle(file, &self.path, self.read_only, self.busy_timeout)
             .map_err(|e| Failure::new(e.to_string(), false))?;
-        let opened = baseline(file, handle.file_id());
+        let opened = baseline(file, handle.file_id()).map(Opened::checked_before_open);
         *self.slot.write() = Slot::Open(Arc::new(handle));
         tracker.rebase(opened);
         Ok(())

@@ -835,6 +835,67 @@ fn acknowledged_writes_survive_replacements_under_concurrent_writers_and_readers
     );
 }
 
+/// `cp` over the live file truncates it and writes it again without SQLite's locks, so a read
+/// already past its freshness check can read pages of an empty or half-written file. Every
+/// answer must still come from one whole file: the read is checked again when it ends, and
+/// repeated on the new file (or reported as `Error::Replaced`) when the file moved under it.
+/// Found by the `file_replacement` fuzz target (docs/fuzzing.md).
+#[test]
+fn reads_racing_an_in_place_copy_answer_from_one_whole_file() {
+    const COPIES: usize = 60;
+    for mode in MODES {
+        let t = TempDb::new();
+        build(&t.path, "0", &["bd-a"]);
+        // Sources of different sizes (more issues), so every copy changes the file's length.
+        let sources: Vec<PathBuf> = (1..=3)
+            .map(|g| {
+                let p = beside(&t, &format!("source-{g}.db"));
+                let ids: Vec<String> = (0..g * 40).map(|i| format!("bd-{g}-{i}")).collect();
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                build(&p, &g.to_string(), &ids);
+                p
+            })
+            .collect();
+        let store = Arc::new(open(&t.path, mode));
+        let done = Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (store, done) = (store.clone(), done.clone());
+                std::thread::spawn(move || {
+                    let (mut answered, mut replaced) = (0u64, 0u64);
+                    while !done.load(Ordering::Acquire) {
+                        match store.get_config("issue_prefix") {
+                            Ok(Some(prefix)) if prefix == "bd" => answered += 1,
+                            Err(Error::Replaced { .. }) => replaced += 1,
+                            other => panic!("{mode:?}: a read in neither file: {other:?}"),
+                        }
+                    }
+                    (answered, replaced)
+                })
+            })
+            .collect();
+        for i in 0..COPIES {
+            std::fs::copy(&sources[i % sources.len()], &t.path).unwrap();
+            std::thread::sleep(Duration::from_millis(3));
+        }
+        done.store(true, Ordering::Release);
+        let (mut answered, mut replaced) = (0, 0);
+        for r in readers {
+            let (a, p) = r.join().unwrap();
+            answered += a;
+            replaced += p;
+        }
+        assert!(answered > 0, "{mode:?}: no read answered");
+        // Once the copies stop, the store settles on the last one.
+        let last = ((COPIES - 1) % sources.len() + 1).to_string();
+        follows(mode, "the last copy", || {
+            store.get_config("generation").ok().flatten() == Some(last.clone())
+        });
+        eprintln!("{mode:?}: {COPIES} copies, {answered} answers, {replaced} Replaced");
+        store.close().unwrap();
+    }
+}
+
 #[test]
 fn a_call_from_inside_a_snapshot_during_a_replacement_does_not_deadlock() {
     let t = TempDb::new();
