@@ -86,6 +86,23 @@ struct FileState {
     wal: Option<WalState>,
 }
 
+impl FileState {
+    /// The same database file content as far as a stamp tells: header, size and time (the
+    /// `-wal` aside).
+    fn same_database_file(&self, other: &FileState) -> bool {
+        self.header_len == other.header_len
+            && self.header == other.header
+            && self.size == other.size
+            && self.modified == other.modified
+    }
+
+    /// A whole SQLite file: a full header that counts no more pages than the file has.
+    fn is_whole(&self) -> bool {
+        self.header_len == self.header.len()
+            && crate::freshness::candidate::is_whole(&self.header, self.size)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct WalState {
     inode: u64,
@@ -505,6 +522,29 @@ impl FileGate {
         st.held.is_some() && st.holders == holding(id)
     }
 
+    /// True when the database file is no longer as this process's engine last saw it (its
+    /// last sync, or its own last write): its size or time moved since, so pages the engine
+    /// read may come from another file. False when that is not known.
+    pub(crate) fn moved_since_seen(&self) -> bool {
+        let seen = lock_unpoisoned(&self.seen);
+        let Seen::Known(state) = &*seen else {
+            return false;
+        };
+        self.anchor.metadata().is_ok_and(|now| {
+            now.len() != state.size || (now.mtime(), now.mtime_nsec()) != state.modified
+        })
+    }
+
+    /// True when this process holds the file exclusively now (a checkpoint or another rewrite
+    /// of some thread): the database file may be changing under this process's own hand. The
+    /// mode only rises while a holder stays, so a holder asking late sees any earlier rewrite.
+    pub(crate) fn held_exclusively(&self) -> bool {
+        let st = lock_unpoisoned(&self.proc);
+        st.held
+            .as_ref()
+            .is_some_and(|h| h.mode == LockMode::Exclusive)
+    }
+
     /// How many frames the `-wal` holds now, committed or not (0 without one).
     pub(crate) fn wal_frames(&self) -> u64 {
         self.wal_shape()
@@ -794,6 +834,22 @@ impl OpLock {
             (true, true) => Synced::PeerWrote,
             (true, false) => Synced::Refreshed,
         };
+        // Someone else rewrote the file without the protocol and it is not a whole SQLite file
+        // now: a copy still going on (or cut short). Refreshing onto it would let the engine
+        // answer from the pages it still has with pages of the half-written file: the
+        // operation fails instead (the store explains it as a replacement), and the next one
+        // looks again.
+        let foreign = matches!(&*seen, Seen::Known(_)) && synced == Synced::Refreshed;
+        if foreign && !now.is_whole() {
+            *seen = Seen::Unknown;
+            return Err(Error::Corrupt {
+                op: "refresh after another program rewrote the file",
+                path: gate.label.clone().into(),
+                message:
+                    "the database file is being rewritten (empty, or shorter than its header says)"
+                        .into(),
+            });
+        }
         if refresh_needed {
             *seen = Seen::Unknown;
             refresh()?;
@@ -836,7 +892,7 @@ impl FileGate {
             if let Some(held) = st.held.take() {
                 if st.wrote {
                     // Still under the lock: the file as it is now is this process's own doing.
-                    self.record_own();
+                    self.record_own(held.mode == LockMode::Exclusive);
                 }
                 unlock_all(held.file.as_raw_fd());
                 self.return_descriptor(held.file);
@@ -862,12 +918,21 @@ impl FileGate {
     }
 
     /// After a write of this process, still under its lock: the file as it is now is known.
-    fn record_own(&self) {
+    /// A hold short of exclusive only appends to the `-wal` and leaves the database file as it
+    /// was; when that file moved all the same, another program wrote it without the protocol
+    /// (a copy over it), which the engine has not seen: the next operation refreshes instead.
+    fn record_own(&self, rewrote: bool) {
         let mut seen = lock_unpoisoned(&self.seen);
-        *seen = match self.capture() {
-            Ok(state) => Seen::Known(Box::new(state)),
+        let next = match self.capture() {
+            Ok(now) => match &*seen {
+                Seen::Known(before) if !rewrote && !before.same_database_file(&now) => {
+                    Seen::Unknown
+                }
+                _ => Seen::Known(Box::new(now)),
+            },
             Err(_) => Seen::Unknown,
         };
+        *seen = next;
     }
 }
 

@@ -298,46 +298,6 @@ impl Tracker {
         }
     }
 
-    /// After a read: true when the file the store has open was rewritten in place since the
-    /// store last looked (a copy into the same inode, which takes none of SQLite's locks), so
-    /// that the read may have mixed pages of two files. Asks the open file itself (`fstat`),
-    /// not the path: a file renamed over the path leaves the one being read intact. The store's
-    /// own writes and other processes' locked checkpoints do not count, as in `check`.
-    pub(crate) fn overwritten_during_read(&self) -> bool {
-        if !self.is_enabled() {
-            return false;
-        }
-        let mut baseline = self.baseline.lock();
-        if !baseline.whole {
-            return true;
-        }
-        let stamp = match &baseline.pin {
-            Some(pin) => pin.stamp().ok(),
-            None => FileStamp::of(&self.file).ok().flatten(),
-        };
-        let Some(stamp) = stamp else {
-            // Unreadable or gone: the read's own errors say what happened to it.
-            return false;
-        };
-        if baseline.snapshot.is_some_and(|known| known.stamp == stamp) {
-            return false;
-        }
-        let header = baseline
-            .pin
-            .as_ref()
-            .filter(|p| p.id() == stamp.id())
-            .and_then(read_header);
-        let now = Snapshot { stamp, header };
-        match self.judge(&baseline, Some(&now)) {
-            Verdict::Fresh => {
-                // An own write or a touch: follow it, so that later reads ask only `fstat`.
-                baseline.snapshot = Some(now);
-                false
-            }
-            Verdict::Changed { kind, .. } => kind == ReplacementKind::InPlace,
-        }
-    }
-
     /// `compare`, where a change another store of this process made with its own write (the
     /// engine's database is shared per file) is not an overwrite either.
     fn judge(&self, baseline: &Baseline, now: Option<&Snapshot>) -> Verdict {

@@ -124,6 +124,18 @@ impl Handle {
         }
     }
 
+    /// For a read that still holds its lock, after it ran: true when the database file changed
+    /// since the engine last saw it, and not by this process. Other processes cannot rewrite
+    /// it while the lock is held, and this process rewrites it only while holding it
+    /// exclusively (a checkpoint, through which the engine keeps the process's readers
+    /// consistent); that hold lasts while the read is inside it, so it is asked after the file
+    /// is. What is left is a copy into the same inode, which takes no lock.
+    pub(crate) fn overwritten_under_lock(&self) -> bool {
+        self.gate
+            .as_ref()
+            .is_some_and(|g| g.moved_since_seen() && !g.held_exclusively())
+    }
+
     /// The next operation re-reads the file (after a checkpoint of this process failed).
     pub(crate) fn forget_file_state(&self) {
         if let Some(gate) = &self.gate {

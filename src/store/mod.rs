@@ -184,7 +184,7 @@ impl Store {
             }
             let db = EngineDb::open(Target::Memory, &path)?;
             let mut handle = Handle::new(db, busy_timeout, None, None)?;
-            let action = prepare_schema(&*handle.writer("open")?)?;
+            let action = prepare_schema(&*handle.writer("open")?, NewSchema::Allowed, &path)?;
             handle.schema_action = Some(action);
             return Ok(Store::assemble(
                 path,
@@ -196,7 +196,7 @@ impl Store {
                 project,
             ));
         };
-        let handle = open_file_handle(&file, &path, read_only, busy_timeout)?;
+        let handle = open_file_handle(&file, &path, read_only, busy_timeout, NewSchema::Allowed)?;
         let tracker = Tracker::new(
             file.clone(),
             options.freshness,
@@ -492,7 +492,7 @@ impl Store {
         // `work` runs once: a snapshot the file changed under is reported, not repeated.
         let value = transaction::run_read(&reader, &self.project, work)
             .map_err(|e| self.explain_work_failure("snapshot", e, false))?;
-        self.check_read_answer("snapshot")?;
+        self.check_read_answer(&handle, "snapshot")?;
         Ok(value)
     }
 
@@ -594,7 +594,7 @@ impl Store {
     ) -> Result<T> {
         let reader = handle.reader(op)?;
         let value = read(&reader)?;
-        self.check_read_answer(op)?;
+        self.check_read_answer(handle, op)?;
         Ok(value)
     }
 
@@ -642,10 +642,11 @@ impl Store {
         if value.is_ok() {
             handle.checkpoint_if_due(&writer);
         }
+        // Still under the lock: a read of another thread that starts once it is released must
+        // find this write (and its checkpoint) recorded as the store's own.
+        let value = value.and_then(|v| self.after_write(op).map(|()| v));
         drop(writer);
-        let value = value?;
-        self.after_write(op)?;
-        Ok(value)
+        value
     }
 
     /// Runs `PRAGMA integrity_check`; `["ok"]` means the file is sound.
@@ -708,11 +709,12 @@ fn open_file_handle(
     path: &str,
     read_only: bool,
     busy_timeout: Duration,
+    schema: NewSchema,
 ) -> Result<Handle> {
     const ATTEMPTS: usize = 3;
     for _ in 0..ATTEMPTS {
         let before = registry::file_id(file);
-        let handle = open_file_handle_once(file, path, read_only, busy_timeout)?;
+        let handle = open_file_handle_once(file, path, read_only, busy_timeout, schema)?;
         let after = registry::file_id(file);
         if before.is_none() || (before == after && after == handle.file_id()) {
             return Ok(handle);
@@ -732,6 +734,7 @@ fn open_file_handle_once(
     path: &str,
     read_only: bool,
     busy_timeout: Duration,
+    schema: NewSchema,
 ) -> Result<Handle> {
     if read_only {
         let gate = FileGate::open(file, false).map_err(|e| match e {
@@ -822,7 +825,7 @@ fn open_file_handle_once(
                     None
                 }
             };
-            prepare_schema(&*handle.writer("open")?)?
+            prepare_schema(&*handle.writer("open")?, schema, path)?
         }
     };
     handle.schema_action = Some(action);
@@ -849,8 +852,29 @@ fn wait_for_own_read_only_stores(
     })
 }
 
+/// Whether an open may give an empty file a new schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NewSchema {
+    /// A first open: an empty or missing file becomes a new beads database.
+    Allowed,
+    /// A reconnect to a file that replaced the open one, checked whole just before: empty now,
+    /// it is being copied over again, and a schema created in the `-wal` would hide the copy.
+    Refused,
+}
+
 /// Creates, migrates and checks the schema as an open does.
-fn prepare_schema(conn: &crate::engine::EngineConn) -> Result<schema::SchemaAction> {
+fn prepare_schema(
+    conn: &crate::engine::EngineConn,
+    new_schema: NewSchema,
+    path: &str,
+) -> Result<schema::SchemaAction> {
+    if new_schema == NewSchema::Refused && schema::is_empty(conn)? {
+        return Err(Error::Corrupt {
+            op: "reconnect",
+            path: path.into(),
+            message: "the file was emptied while it was being opened (a copy over it?)".into(),
+        });
+    }
     let action = schema::prepare(conn)?;
     match &action {
         schema::SchemaAction::Migrated(report) => tracing::debug!(?report, "migrated"),

@@ -15,7 +15,7 @@ use crate::freshness::{
 };
 
 use super::handle::Handle;
-use super::{baseline, open_file_handle, Store};
+use super::{baseline, open_file_handle, NewSchema, Store};
 use crate::registry;
 
 /// What the store's operations run on.
@@ -151,19 +151,21 @@ impl Store {
         self.live(op, Access::Read, true)
     }
 
-    /// Checks a read's answer before it is returned: `Error::Replaced` when the file was
-    /// overwritten in place while the read ran (the freshness check before it covers only what
-    /// happened before it began).
-    pub(crate) fn check_read_answer(&self, op: &'static str) -> Result<()> {
-        match &self.freshness {
-            Some(tracker) if tracker.overwritten_during_read() => Err(self.replaced(
+    /// Checks a read's answer before it is returned, while the read still holds its lock:
+    /// `Error::Replaced` when the file was overwritten in place under it (the freshness check
+    /// before it covers only what happened before it began; see `overwritten_under_lock`).
+    /// Not with freshness checking off.
+    pub(crate) fn check_read_answer(&self, handle: &Handle, op: &'static str) -> Result<()> {
+        let checking = self.freshness.as_ref().is_some_and(Tracker::is_enabled);
+        if checking && handle.overwritten_under_lock() {
+            return Err(self.replaced(
                 op,
                 ReplacementKind::InPlace,
                 "the file was overwritten in place during the read, whose answer could mix both files"
                     .into(),
-            )),
-            _ => Ok(()),
+            ));
         }
+        Ok(())
     }
 
     /// True when a read that failed with `e` is worth running once more on the file as it is
@@ -487,15 +489,21 @@ impl Store {
                 Failure::new(format!("checkpointing the old file: {e}"), true).transient()
             })?;
         }
-        let handle = open_file_handle(file, &self.path, self.read_only, self.busy_timeout)
-            .map_err(|e| {
-                let failure = Failure::new(e.to_string(), true);
-                if e.is_retryable() {
-                    failure.transient()
-                } else {
-                    failure
-                }
-            })?;
+        let handle = open_file_handle(
+            file,
+            &self.path,
+            self.read_only,
+            self.busy_timeout,
+            NewSchema::Refused,
+        )
+        .map_err(|e| {
+            let failure = Failure::new(e.to_string(), true);
+            if e.is_retryable() {
+                failure.transient()
+            } else {
+                failure
+            }
+        })?;
         let opened = baseline(file, handle.file_id()).map(Opened::checked_before_open);
         *self.slot.write() = Slot::Open(Arc::new(handle));
         tracker.rebase(opened);
@@ -588,8 +596,14 @@ impl Store {
                 .map_err(|e| Failure::new(e, false))?;
         }
         let _pinned = candidate::check(file).map_err(|why| Failure::new(why.to_string(), false))?;
-        let handle = open_file_handle(file, &self.path, self.read_only, self.busy_timeout)
-            .map_err(|e| Failure::new(e.to_string(), false))?;
+        let handle = open_file_handle(
+            file,
+            &self.path,
+            self.read_only,
+            self.busy_timeout,
+            NewSchema::Refused,
+        )
+        .map_err(|e| Failure::new(e.to_string(), false))?;
         let opened = baseline(file, handle.file_id()).map(Opened::checked_before_open);
         *self.slot.write() = Slot::Open(Arc::new(handle));
         tracker.rebase(opened);

@@ -122,6 +122,56 @@ fn own_writes_and_checkpoints_never_look_like_a_replacement() {
     }
 }
 
+/// Reads of other threads that overlap the store's own checkpoints (which rewrite the database
+/// file while they run) must not take them for a copy over the file: a snapshot, which cannot
+/// be repeated, would otherwise fail with `Error::Replaced`.
+#[test]
+fn reads_overlapping_own_checkpoints_never_fail() {
+    for mode in MODES {
+        let t = TempDb::new();
+        let store = Arc::new(open(&t.path, mode));
+        store.set_config("issue_prefix", "bd").unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let readers: Vec<_> = (0..2)
+            .map(|n| {
+                let (store, done) = (store.clone(), done.clone());
+                std::thread::spawn(move || {
+                    let mut reads = 0u64;
+                    while !done.load(Ordering::Acquire) {
+                        let got = if n == 0 {
+                            store.snapshot(|tx| tx.get_config("issue_prefix"))
+                        } else {
+                            store.get_config("issue_prefix")
+                        };
+                        match got {
+                            Ok(Some(prefix)) if prefix == "bd" => reads += 1,
+                            other => panic!("{mode:?}: a read beside own checkpoints: {other:?}"),
+                        }
+                    }
+                    reads
+                })
+            })
+            .collect();
+        for i in 0..3_000 {
+            store
+                .execute(
+                    "INSERT INTO issues (id, title) VALUES (?, 'own write')",
+                    &params![format!("bd-{i}")],
+                )
+                .unwrap();
+            if i % 50 == 49 {
+                store.checkpoint().unwrap();
+            }
+        }
+        done.store(true, Ordering::Release);
+        let reads: u64 = readers.into_iter().map(|r| r.join().unwrap()).sum();
+        let stats = store.freshness_stats();
+        assert_eq!(stats.reconnects, 0, "{mode:?}: {stats:?}");
+        eprintln!("{mode:?}: 3,000 writes, 60 checkpoints, {reads} reads beside them");
+        store.close().unwrap();
+    }
+}
+
 #[test]
 fn a_file_renamed_over_the_path_is_followed_by_reads_config_and_metadata() {
     for mode in MODES {
