@@ -524,15 +524,18 @@ impl FileGate {
 
     /// True when the database file is no longer as this process's engine last saw it (its
     /// last sync, or its own last write): its size or time moved since, so pages the engine
-    /// read may come from another file. False when that is not known.
-    pub(crate) fn moved_since_seen(&self) -> bool {
+    /// read may come from another file. `None` when a failure inside the hold left what was
+    /// seen unknown: nothing vouches for the file then.
+    pub(crate) fn moved_since_seen(&self) -> Option<bool> {
         let seen = lock_unpoisoned(&self.seen);
-        let Seen::Known(state) = &*seen else {
-            return false;
+        let state = match &*seen {
+            Seen::Known(state) => state,
+            Seen::Unknown => return None,
+            Seen::Never => return Some(false),
         };
-        self.anchor.metadata().is_ok_and(|now| {
+        Some(self.anchor.metadata().is_ok_and(|now| {
             now.len() != state.size || (now.mtime(), now.mtime_nsec()) != state.modified
-        })
+        }))
     }
 
     /// True when this process holds the file exclusively now (a checkpoint or another rewrite
@@ -839,9 +842,10 @@ impl OpLock {
         // answer from the pages it still has with pages of the half-written file: the
         // operation fails instead (the store explains it as a replacement), and the next one
         // looks again.
+        // What was seen stays as it was, so that every operation until the file is whole
+        // again finds the same foreign change and fails the same way.
         let foreign = matches!(&*seen, Seen::Known(_)) && synced == Synced::Refreshed;
         if foreign && !now.is_whole() {
-            *seen = Seen::Unknown;
             return Err(Error::Corrupt {
                 op: "refresh after another program rewrote the file",
                 path: gate.label.clone().into(),
@@ -923,14 +927,12 @@ impl FileGate {
     /// (a copy over it), which the engine has not seen: the next operation refreshes instead.
     fn record_own(&self, rewrote: bool) {
         let mut seen = lock_unpoisoned(&self.seen);
-        let next = match self.capture() {
-            Ok(now) => match &*seen {
-                Seen::Known(before) if !rewrote && !before.same_database_file(&now) => {
-                    Seen::Unknown
-                }
-                _ => Seen::Known(Box::new(now)),
-            },
-            Err(_) => Seen::Unknown,
+        let next = match (self.capture(), &*seen) {
+            (Err(_), _) => Seen::Unknown,
+            (Ok(now), Seen::Known(before)) if !rewrote && !before.same_database_file(&now) => {
+                Seen::Unknown
+            }
+            (Ok(now), _) => Seen::Known(Box::new(now)),
         };
         *seen = next;
     }

@@ -333,6 +333,12 @@ impl Tracker {
             .store(self.last_looked.load(Ordering::Acquire), Ordering::Release);
     }
 
+    /// The next check stats the file even when the watch has reported nothing yet: the store
+    /// saw the file change under a call, before the watch's event.
+    pub(crate) fn look_next_time(&self) {
+        self.seen.store(UNSEEN, Ordering::Release);
+    }
+
     /// Records that the store now has `now` open (after a reconnect or its own write).
     pub(crate) fn rebase(&self, opened: Option<Opened>) {
         *self.baseline.lock() = Baseline::from(opened);

@@ -196,6 +196,16 @@ pub(crate) fn is_empty(conn: &EngineConn) -> Result<bool> {
         .all(|t| t.starts_with("sqlite_") || t.starts_with("__turso_internal")))
 }
 
+/// True when the engine found no page at all in the file (a 0-byte file), as opposed to a
+/// SQLite file without tables.
+pub(crate) fn has_no_pages(conn: &EngineConn) -> Result<bool> {
+    let rows = conn.query("page count", "PRAGMA page_count", &[])?;
+    match rows.first() {
+        Some(row) => Ok(row.get::<i64>(0)? == 0),
+        None => Ok(true),
+    }
+}
+
 /// Checks that the file has what beadstore needs; see [`ProbeReport`].
 pub(crate) fn probe(conn: &EngineConn) -> Result<ProbeReport> {
     probe::probe(conn)

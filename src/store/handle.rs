@@ -129,11 +129,17 @@ impl Handle {
     /// it while the lock is held, and this process rewrites it only while holding it
     /// exclusively (a checkpoint, through which the engine keeps the process's readers
     /// consistent); that hold lasts while the read is inside it, so it is asked after the file
-    /// is. What is left is a copy into the same inode, which takes no lock.
-    pub(crate) fn overwritten_under_lock(&self) -> bool {
-        self.gate
-            .as_ref()
-            .is_some_and(|g| g.moved_since_seen() && !g.held_exclusively())
+    /// is. What is left is a copy into the same inode, which takes no lock. `None` when a
+    /// failed write of another thread in the same hold left the file's state unknown.
+    pub(crate) fn overwritten_under_lock(&self) -> Option<bool> {
+        let Some(gate) = &self.gate else {
+            return Some(false);
+        };
+        match gate.moved_since_seen() {
+            Some(false) => Some(false),
+            _ if gate.held_exclusively() => Some(false),
+            moved => moved,
+        }
     }
 
     /// The next operation re-reads the file (after a checkpoint of this process failed).

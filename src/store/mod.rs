@@ -490,10 +490,9 @@ impl Store {
             .reader("snapshot")
             .map_err(|e| self.explain_failure("snapshot", e))?;
         // `work` runs once: a snapshot the file changed under is reported, not repeated.
-        let value = transaction::run_read(&reader, &self.project, work)
-            .map_err(|e| self.explain_work_failure("snapshot", e, false))?;
+        let value = transaction::run_read(&reader, &self.project, work);
         self.check_read_answer(&handle, "snapshot")?;
-        Ok(value)
+        value.map_err(|e| self.explain_work_failure("snapshot", e, false))
     }
 
     /// A failure `work` returned, explained as `Error::Replaced` when it is one of beadstore's
@@ -593,9 +592,11 @@ impl Store {
         read: &impl Fn(&EngineConn) -> Result<T>,
     ) -> Result<T> {
         let reader = handle.reader(op)?;
-        let value = read(&reader)?;
+        // Checked whatever it returned: an error read off a half-copied file (a row that is
+        // not there, a value that does not decode) is as torn as a value.
+        let value = read(&reader);
         self.check_read_answer(handle, op)?;
-        Ok(value)
+        value
     }
 
     /// A read snapshot for beads' own read operations (`store_ops(read)`), which can run twice:
@@ -642,9 +643,14 @@ impl Store {
         if value.is_ok() {
             handle.checkpoint_if_due(&writer);
         }
-        // Still under the lock: a read of another thread that starts once it is released must
-        // find this write (and its checkpoint) recorded as the store's own.
-        let value = value.and_then(|v| self.after_write(op).map(|()| v));
+        // Still under the lock: a copy over the file that landed during the write is refused
+        // (the write went to the `-wal` of the content the copy replaced), and a read of
+        // another thread that starts once the lock is released must find this write (and its
+        // checkpoint) recorded as the store's own.
+        let value = value.and_then(|v| {
+            self.check_write_target(&handle, op)?;
+            self.after_write(op).map(|()| v)
+        });
         drop(writer);
         value
     }
@@ -857,10 +863,14 @@ fn wait_for_own_read_only_stores(
 pub(crate) enum NewSchema {
     /// A first open: an empty or missing file becomes a new beads database.
     Allowed,
-    /// A reconnect to a file that replaced the open one, checked whole just before: empty now,
-    /// it is being copied over again, and a schema created in the `-wal` would hide the copy.
+    /// A reconnect to a file that replaced the open one, checked whole just before: without a
+    /// single page now, it is being copied over again, and a schema created in the `-wal` would
+    /// hide the copy. (A whole SQLite file without tables still gets the schema.)
     Refused,
 }
+
+/// The `op` of the error a reconnect gets from a file emptied under it: worth trying again.
+pub(crate) const EMPTIED_AT_RECONNECT: &str = "reconnect to a file emptied under it";
 
 /// Creates, migrates and checks the schema as an open does.
 fn prepare_schema(
@@ -868,9 +878,9 @@ fn prepare_schema(
     new_schema: NewSchema,
     path: &str,
 ) -> Result<schema::SchemaAction> {
-    if new_schema == NewSchema::Refused && schema::is_empty(conn)? {
+    if new_schema == NewSchema::Refused && schema::has_no_pages(conn)? {
         return Err(Error::Corrupt {
-            op: "reconnect",
+            op: EMPTIED_AT_RECONNECT,
             path: path.into(),
             message: "the file was emptied while it was being opened (a copy over it?)".into(),
         });

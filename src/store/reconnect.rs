@@ -15,7 +15,7 @@ use crate::freshness::{
 };
 
 use super::handle::Handle;
-use super::{baseline, open_file_handle, NewSchema, Store};
+use super::{baseline, open_file_handle, NewSchema, Store, EMPTIED_AT_RECONNECT};
 use crate::registry;
 
 /// What the store's operations run on.
@@ -157,12 +157,33 @@ impl Store {
     /// Not with freshness checking off.
     pub(crate) fn check_read_answer(&self, handle: &Handle, op: &'static str) -> Result<()> {
         let checking = self.freshness.as_ref().is_some_and(Tracker::is_enabled);
-        if checking && handle.overwritten_under_lock() {
+        // Unknown counts as overwritten: the read runs once more rather than trust it.
+        if checking && handle.overwritten_under_lock().unwrap_or(true) {
             return Err(self.replaced(
                 op,
                 ReplacementKind::InPlace,
                 "the file was overwritten in place during the read, whose answer could mix both files"
                     .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks, before a write is acknowledged and while it still holds its lock, that the file
+    /// was not overwritten in place under it: such a write went to a `-wal` written against
+    /// the content the copy replaced, which the store discards when it follows the copy. The
+    /// write is then reported as `Error::Replaced`, and the next call looks at the file.
+    pub(crate) fn check_write_target(&self, handle: &Handle, op: &'static str) -> Result<()> {
+        let Some(tracker) = self.freshness.as_ref().filter(|t| t.is_enabled()) else {
+            return Ok(());
+        };
+        // Unknown does not count: the write committed, and refusing it would hide nothing.
+        if handle.overwritten_under_lock().unwrap_or(false) {
+            tracker.look_next_time();
+            return Err(self.replaced(
+                op,
+                ReplacementKind::InPlace,
+                "the file was overwritten in place during the write; the write is not in it".into(),
             ));
         }
         Ok(())
@@ -498,7 +519,7 @@ impl Store {
         )
         .map_err(|e| {
             let failure = Failure::new(e.to_string(), true);
-            if e.is_retryable() {
+            if e.is_retryable() || emptied_at_reconnect(&e) {
                 failure.transient()
             } else {
                 failure
@@ -603,12 +624,25 @@ impl Store {
             self.busy_timeout,
             NewSchema::Refused,
         )
-        .map_err(|e| Failure::new(e.to_string(), false))?;
+        .map_err(|e| {
+            let failure = Failure::new(e.to_string(), false);
+            if emptied_at_reconnect(&e) {
+                failure.transient()
+            } else {
+                failure
+            }
+        })?;
         let opened = baseline(file, handle.file_id()).map(Opened::checked_before_open);
         *self.slot.write() = Slot::Open(Arc::new(handle));
         tracker.rebase(opened);
         Ok(())
     }
+}
+
+/// True for the error of a reconnect that found the file emptied under it: a copy is still
+/// going on, so the next call tries again.
+fn emptied_at_reconnect(e: &Error) -> bool {
+    matches!(e, Error::Corrupt { op, .. } if *op == EMPTIED_AT_RECONNECT)
 }
 
 /// After the last store of the process left the engine database of `epoch` on an overwritten
