@@ -5,7 +5,7 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -943,6 +943,88 @@ fn reads_racing_an_in_place_copy_answer_from_one_whole_file() {
         });
         eprintln!("{mode:?}: {COPIES} copies, {answered} answers, {replaced} Replaced");
         store.close().unwrap();
+    }
+}
+
+/// Writes racing a copy over the file in place: a write the copy landed under went to a `-wal`
+/// written against the content the copy replaced, so it must not be acknowledged (it is
+/// reported as `Error::Replaced`), and the store must not take the copy for its own write and
+/// go on with that `-wal`. Once the copies stop, the store is on the last copy, whole, with
+/// every write acknowledged after it.
+#[test]
+fn writes_racing_an_in_place_copy_are_refused_or_kept() {
+    const COPIES: usize = 40;
+    for mode in MODES {
+        let t = TempDb::new();
+        build(&t.path, "0", &["bd-a"]);
+        let sources: Vec<PathBuf> = (1..=3)
+            .map(|g| {
+                let p = beside(&t, &format!("source-{g}.db"));
+                let ids: Vec<String> = (0..g * 40).map(|i| format!("bd-{g}-{i}")).collect();
+                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+                build(&p, &g.to_string(), &ids);
+                p
+            })
+            .collect();
+        let store = Arc::new(open(&t.path, mode));
+        let copies_done = Arc::new(AtomicUsize::new(0));
+        let writer = {
+            let (store, copies_done) = (store.clone(), copies_done.clone());
+            std::thread::spawn(move || {
+                let (mut after_last, mut refused, mut n) = (Vec::new(), 0u64, 0u64);
+                let started = Instant::now();
+                loop {
+                    assert!(
+                        started.elapsed() < Duration::from_secs(60),
+                        "{mode:?}: writes after the last copy never went through"
+                    );
+                    let before = copies_done.load(Ordering::Acquire);
+                    let key = format!("w-{n}");
+                    n += 1;
+                    match store.set_config(&key, "written") {
+                        Ok(()) if before == COPIES => after_last.push(key),
+                        Ok(()) => {}
+                        Err(Error::Replaced { .. }) => refused += 1,
+                        Err(e) => panic!("{mode:?}: a write beside a copy: {e:?}"),
+                    }
+                    if after_last.len() >= 20 {
+                        return (after_last, refused, n);
+                    }
+                }
+            })
+        };
+        for i in 0..COPIES {
+            std::fs::copy(&sources[i % sources.len()], &t.path).unwrap();
+            copies_done.fetch_add(1, Ordering::AcqRel);
+            std::thread::sleep(Duration::from_millis(3));
+        }
+        let (after_last, refused, writes) = writer.join().unwrap();
+        let last = ((COPIES - 1) % sources.len() + 1).to_string();
+        follows(mode, "the last copy", || {
+            store.get_config("generation").ok().flatten() == Some(last.clone())
+        });
+        for key in &after_last {
+            assert_eq!(
+                store.get_config(key).unwrap().as_deref(),
+                Some("written"),
+                "{mode:?}: {key}, acknowledged after the last copy"
+            );
+        }
+        assert_eq!(store.integrity_check().unwrap(), ["ok"], "{mode:?}");
+        eprintln!("{mode:?}: {COPIES} copies, {writes} writes, {refused} Replaced");
+        store.close().unwrap();
+        let sqlite = rusqlite::Connection::open(&t.path).unwrap();
+        let generation: String = sqlite
+            .query_row(
+                "SELECT value FROM config WHERE key = 'generation'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            generation, last,
+            "{mode:?}: real SQLite reads the last copy"
+        );
     }
 }
 
