@@ -69,6 +69,13 @@ impl Snapshot {
         let header = pin.filter(|p| p.id() == stamp.id()).and_then(read_header);
         Ok(Some(Snapshot { stamp, header }))
     }
+
+    /// True when the header was read and describes a whole SQLite file of this size: not
+    /// empty, not foreign, not a copy still in progress.
+    pub(crate) fn is_whole(&self) -> bool {
+        self.header
+            .is_some_and(|h| candidate::is_whole(&h, self.stamp.size))
+    }
 }
 
 fn read_header(pin: &Pin) -> Option<Header> {
@@ -100,11 +107,8 @@ impl Opened {
     /// no longer a whole SQLite file now (its header unreadable, or counting more pages than it
     /// has), a copy over it began meanwhile, and it must not count as unchanged.
     pub(crate) fn checked_before_open(mut self) -> Opened {
-        self.whole = match (&self.pin, self.snapshot.header) {
-            (Some(_), Some(header)) => candidate::is_whole(&header, self.snapshot.stamp.size),
-            (Some(_), None) => false,
-            (None, _) => true,
-        };
+        // Without a pin there is no header to judge by.
+        self.whole = self.pin.is_none() || self.snapshot.is_whole();
         self
     }
 }

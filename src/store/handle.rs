@@ -12,7 +12,7 @@ use crate::engine::file_lock::{FileGate, FileMark, LockMode, OpLock, Synced};
 use crate::engine::{Checkpoint, EngineConn, EngineDb};
 use crate::error::{Error, Result};
 
-use crate::freshness::{candidate, Snapshot};
+use crate::freshness::Snapshot;
 use crate::registry::{self, Registration};
 
 /// How many idle reader connections are kept for reuse.
@@ -115,10 +115,7 @@ impl Handle {
         let path = gate.path();
         let pin = registry::pin(path).ok().flatten();
         if let Ok(Some(now)) = Snapshot::take(path, pin.as_ref()) {
-            let whole = now
-                .header
-                .is_some_and(|h| candidate::is_whole(&h, now.stamp.size));
-            if now.stamp.id() == id && whole {
+            if now.stamp.id() == id && now.is_whole() {
                 registry::record_own_write(id, now);
             }
         }

@@ -76,6 +76,17 @@ impl Failure {
         self.transient = true;
         self
     }
+
+    /// A reconnect whose open of the file failed with `e`: tried again on the next call when
+    /// `retry` or when the file was emptied under it (a copy still going on).
+    fn of_open(e: &Error, reads_ok: bool, retry: bool) -> Self {
+        let failure = Failure::new(e.to_string(), reads_ok);
+        if retry || emptied_at_reconnect(e) {
+            failure.transient()
+        } else {
+            failure
+        }
+    }
 }
 
 /// Sets the draining flag: operations that start now wait, those in flight finish. Cleared
@@ -517,14 +528,7 @@ impl Store {
             self.busy_timeout,
             NewSchema::Refused,
         )
-        .map_err(|e| {
-            let failure = Failure::new(e.to_string(), true);
-            if e.is_retryable() || emptied_at_reconnect(&e) {
-                failure.transient()
-            } else {
-                failure
-            }
-        })?;
+        .map_err(|e| Failure::of_open(&e, true, e.is_retryable()))?;
         let opened = baseline(file, handle.file_id()).map(Opened::checked_before_open);
         *self.slot.write() = Slot::Open(Arc::new(handle));
         tracker.rebase(opened);
@@ -624,14 +628,7 @@ impl Store {
             self.busy_timeout,
             NewSchema::Refused,
         )
-        .map_err(|e| {
-            let failure = Failure::new(e.to_string(), false);
-            if emptied_at_reconnect(&e) {
-                failure.transient()
-            } else {
-                failure
-            }
-        })?;
+        .map_err(|e| Failure::of_open(&e, false, false))?;
         let opened = baseline(file, handle.file_id()).map(Opened::checked_before_open);
         *self.slot.write() = Slot::Open(Arc::new(handle));
         tracker.rebase(opened);

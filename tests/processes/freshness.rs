@@ -885,6 +885,20 @@ fn acknowledged_writes_survive_replacements_under_concurrent_writers_and_readers
     );
 }
 
+/// Three databases beside `t` to copy over it, generations "1" to "3", of different sizes (more
+/// issues each), so that every copy changes the file's length.
+fn copy_sources(t: &TempDb) -> Vec<PathBuf> {
+    (1..=3)
+        .map(|g| {
+            let p = beside(t, &format!("source-{g}.db"));
+            let ids: Vec<String> = (0..g * 40).map(|i| format!("bd-{g}-{i}")).collect();
+            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+            build(&p, &g.to_string(), &ids);
+            p
+        })
+        .collect()
+}
+
 /// `cp` over the live file truncates it and writes it again without SQLite's locks, so a read
 /// already past its freshness check can read pages of an empty or half-written file. Every
 /// answer must still come from one whole file: the read is checked again when it ends, and
@@ -896,16 +910,7 @@ fn reads_racing_an_in_place_copy_answer_from_one_whole_file() {
     for mode in MODES {
         let t = TempDb::new();
         build(&t.path, "0", &["bd-a"]);
-        // Sources of different sizes (more issues), so every copy changes the file's length.
-        let sources: Vec<PathBuf> = (1..=3)
-            .map(|g| {
-                let p = beside(&t, &format!("source-{g}.db"));
-                let ids: Vec<String> = (0..g * 40).map(|i| format!("bd-{g}-{i}")).collect();
-                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                build(&p, &g.to_string(), &ids);
-                p
-            })
-            .collect();
+        let sources = copy_sources(&t);
         let store = Arc::new(open(&t.path, mode));
         let done = Arc::new(AtomicBool::new(false));
         let readers: Vec<_> = (0..2)
@@ -957,15 +962,7 @@ fn writes_racing_an_in_place_copy_are_refused_or_kept() {
     for mode in MODES {
         let t = TempDb::new();
         build(&t.path, "0", &["bd-a"]);
-        let sources: Vec<PathBuf> = (1..=3)
-            .map(|g| {
-                let p = beside(&t, &format!("source-{g}.db"));
-                let ids: Vec<String> = (0..g * 40).map(|i| format!("bd-{g}-{i}")).collect();
-                let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-                build(&p, &g.to_string(), &ids);
-                p
-            })
-            .collect();
+        let sources = copy_sources(&t);
         let store = Arc::new(open(&t.path, mode));
         let copies_done = Arc::new(AtomicUsize::new(0));
         let writer = {
