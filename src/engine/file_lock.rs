@@ -96,6 +96,21 @@ impl FileState {
             && self.modified == other.modified
     }
 
+    /// True when the database file now holds other content than `before` (its header or size
+    /// moved) while the `-wal` holds frames: those frames were written against `before`, and
+    /// reading them over the new content would mix two databases. A `touch` (time alone) does
+    /// not count.
+    fn overwritten_beneath_log(&self, before: &FileState) -> bool {
+        let content_moved = self.size != before.size
+            || self.header_len != before.header_len
+            || self.header != before.header;
+        let log_has_frames = self
+            .wal
+            .as_ref()
+            .is_some_and(|w| frame_size(&w.header).is_some_and(|frame| w.size >= 32 + frame));
+        content_moved && log_has_frames
+    }
+
     /// A whole SQLite file: a full header that counts no more pages than the file has.
     fn is_whole(&self) -> bool {
         self.header_len == self.header.len()
@@ -844,14 +859,31 @@ impl OpLock {
         // looks again.
         // What was seen stays as it was, so that every operation until the file is whole
         // again finds the same foreign change and fails the same way.
-        let foreign = matches!(&*seen, Seen::Known(_)) && synced == Synced::Refreshed;
-        if foreign && !now.is_whole() {
+        let foreign = match &*seen {
+            Seen::Known(before) if synced == Synced::Refreshed => Some(before),
+            _ => None,
+        };
+        if foreign.is_some() && !now.is_whole() {
             return Err(Error::Corrupt {
                 op: "refresh after another program rewrote the file",
                 path: gate.label.clone().into(),
                 message:
                     "the database file is being rewritten (empty, or shorter than its header says)"
                         .into(),
+            });
+        }
+        // A whole file copied over one whose `-wal` holds frames: an engine refreshed onto it
+        // would read the old content's frames over the new file's pages. The store must reopen
+        // the file with the `-wal` discarded instead (it explains this failure as a replacement
+        // and follows it); until then every operation fails the same way. A fresh engine
+        // (`opened`) has read the file already, so refusing its refresh would change nothing.
+        if opened.is_none() && foreign.is_some_and(|before| now.overwritten_beneath_log(before)) {
+            return Err(Error::Corrupt {
+                op: "refresh after another program overwrote the file",
+                path: gate.label.clone().into(),
+                message: "the database file was overwritten while its -wal holds frames written \
+                          against the old content"
+                    .into(),
             });
         }
         if refresh_needed {

@@ -310,6 +310,78 @@ fn a_file_overwritten_in_place_is_reopened_and_never_written_with_the_old_wal() 
     }
 }
 
+/// A copy into the same inode that the store has not looked at yet (the watch's event not read,
+/// or checking switched off) must not be read through the old content's `-wal` frames: the read
+/// fails as a replacement until the store follows, then answers from the copy alone.
+#[test]
+fn a_copy_over_a_wal_with_frames_is_never_read_through_those_frames() {
+    let t = TempDb::new();
+    build(&t.path, "old", &["bd-old"]);
+    let store = open(&t.path, FreshnessMode::Watch);
+    store
+        .execute(
+            "INSERT INTO issues (id, title) VALUES ('bd-wal', 'in wal')",
+            &[],
+        )
+        .unwrap();
+    store.set_config("generation", "old, in wal").unwrap();
+    let replacement = beside(&t, "replacement.db");
+    build(&replacement, "copied", &["bd-x", "bd-y", "bd-z"]);
+    let padding = open(&replacement, FreshnessMode::Off);
+    padding
+        .execute(
+            "UPDATE issues SET description = printf('%.9000c', 'x')",
+            &[],
+        )
+        .unwrap();
+    padding.close().unwrap();
+    assert_ne!(
+        std::fs::metadata(&replacement).unwrap().len(),
+        std::fs::metadata(&t.path).unwrap().len(),
+        "the copy has another size"
+    );
+    // Stands for the moment before the watch's event is read: no check before the call.
+    store.disable_freshness_checking();
+    std::fs::copy(&replacement, &t.path).unwrap();
+    for _ in 0..3 {
+        match store.query("SELECT id FROM issues ORDER BY id", &[]) {
+            Err(Error::Replaced {
+                kind: ReplacementKind::InPlace,
+                ..
+            }) => {}
+            other => panic!("a read through the old frames: {other:?}"),
+        }
+        match store.get_config("generation") {
+            Err(Error::Replaced { .. }) => {}
+            other => panic!("a read through the old frames: {other:?}"),
+        }
+    }
+    store.enable_freshness_checking();
+    assert_eq!(
+        titles(&store),
+        ["bd-x from copied", "bd-y from copied", "bd-z from copied"]
+    );
+    assert_eq!(
+        store.get_config("generation").unwrap().as_deref(),
+        Some("copied")
+    );
+    store.set_config("after", "yes").unwrap();
+    store.close().unwrap();
+    let conn = sqlite(&t.path);
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let generation: String = conn
+        .query_row(
+            "SELECT value FROM config WHERE key = 'generation'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(generation, "copied");
+}
+
 #[test]
 fn a_same_sized_copy_over_a_quiet_store_is_followed() {
     for mode in MODES {
