@@ -43,6 +43,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+mod change;
+use change::Change;
+
 use crate::error::{Error, NotFoundKind, Result};
 
 /// SQLite's PENDING byte: the start of its lock bytes.
@@ -94,21 +97,6 @@ impl FileState {
             && self.header == other.header
             && self.size == other.size
             && self.modified == other.modified
-    }
-
-    /// True when the database file now holds other content than `before` (its header or size
-    /// moved) while the `-wal` holds frames: those frames were written against `before`, and
-    /// reading them over the new content would mix two databases. A `touch` (time alone) does
-    /// not count.
-    fn overwritten_beneath_log(&self, before: &FileState) -> bool {
-        let content_moved = self.size != before.size
-            || self.header_len != before.header_len
-            || self.header != before.header;
-        let log_has_frames = self
-            .wal
-            .as_ref()
-            .is_some_and(|w| frame_size(&w.header).is_some_and(|frame| w.size >= 32 + frame));
-        content_moved && log_has_frames
     }
 
     /// A whole SQLite file: a full header that counts no more pages than the file has.
@@ -301,6 +289,9 @@ impl FileGate {
                     st.since = Instant::now();
                     st.synced = false;
                     st.wrote = writes;
+                    if mode == LockMode::Exclusive && writes {
+                        self.mark_log_for_rewrite();
+                    }
                     return Ok(OpLock::new(self.clone(), id, true));
                 }
                 Some(held)
@@ -345,6 +336,9 @@ impl FileGate {
                                 h.mode = mode;
                             }
                             st.wrote |= writes;
+                            if mode == LockMode::Exclusive && writes {
+                                self.mark_log_for_rewrite();
+                            }
                             return Ok(OpLock::new(self.clone(), id, false));
                         }
                         Err(e) => {
@@ -579,6 +573,84 @@ impl FileGate {
         Some((meta.len(), frame_size(&header)?))
     }
 
+    /// Called as this process takes the file exclusively, before it may rewrite the database
+    /// file (a checkpoint, `close`, `VACUUM`): moves the `-wal`'s modification time, so that a
+    /// rewrite cut short (a kill, a full disk), which leaves the `-wal` as it was and part of its
+    /// pages in the database file, is told by other processes from a copy over the file and
+    /// never makes them discard those committed frames. The time moves by one nanosecond (the
+    /// kernel's clock may not have ticked since the last write); a process that does not own
+    /// the file sets the current time instead. What this process saw moves along, so that its
+    /// own mark does not count as another process's change.
+    fn mark_log_for_rewrite(&self) {
+        let Ok(meta) = std::fs::metadata(&self.wal_path) else {
+            return;
+        };
+        // Without a frame there is nothing a rewrite cut short could lose.
+        if meta.len() <= 32 {
+            return;
+        }
+        let mut seen = lock_unpoisoned(&self.seen);
+        let before = self.capture().ok();
+        let (sec, nsec) = match meta.mtime_nsec() {
+            n if n >= 999_999_999 => (meta.mtime() + 1, 0),
+            n => (meta.mtime(), n + 1),
+        };
+        let omit = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        };
+        let exact = [
+            omit,
+            libc::timespec {
+                tv_sec: sec as libc::time_t,
+                tv_nsec: nsec as _,
+            },
+        ];
+        let now = [
+            omit,
+            libc::timespec {
+                tv_sec: 0,
+                tv_nsec: libc::UTIME_NOW,
+            },
+        ];
+        let marked = {
+            let cached = self.cached_wal(meta.ino());
+            // SAFETY: `futimens` reads two timespecs from a live array and touches no memory.
+            cached
+                .as_ref()
+                .is_some_and(|(_, f)| unsafe { libc::futimens(f.as_raw_fd(), exact.as_ptr()) == 0 })
+        };
+        if !marked {
+            if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&self.wal_path) {
+                // SAFETY: as above.
+                unsafe { libc::futimens(f.as_raw_fd(), now.as_ptr()) };
+            }
+        }
+        if let (Seen::Known(state), Some(before)) = (&*seen, before) {
+            if **state == before {
+                *seen = match self.capture() {
+                    Ok(after) => Seen::Known(Box::new(after)),
+                    Err(_) => Seen::Unknown,
+                };
+            }
+        }
+    }
+
+    /// A descriptor of the `-wal` whose state is `wal` (the cached one when it is that inode).
+    fn wal_descriptor(&self, wal: Option<&WalState>) -> Option<File> {
+        let cached = self.cached_wal(wal?.inode);
+        cached.as_ref().and_then(|(_, f)| f.try_clone().ok())
+    }
+
+    /// The cached `-wal` descriptor, opened anew when the cache holds another inode than `ino`.
+    fn cached_wal(&self, ino: u64) -> MutexGuard<'_, Option<(u64, File)>> {
+        let mut cached = lock_unpoisoned(&self.wal_file);
+        if cached.as_ref().map(|(i, _)| *i) != Some(ino) {
+            *cached = File::open(&self.wal_path).ok().map(|f| (ino, f));
+        }
+        cached
+    }
+
     /// Reads the `-wal`'s header and, when `tail` is asked for and the file holds whole frames,
     /// the header of its last one, through a descriptor kept for the inode `meta` describes.
     /// `false` when no descriptor could be had.
@@ -588,10 +660,7 @@ impl FileGate {
         header: &mut [u8; 32],
         tail: Option<&mut [u8; 24]>,
     ) -> std::io::Result<bool> {
-        let mut cached = lock_unpoisoned(&self.wal_file);
-        if cached.as_ref().map(|(ino, _)| *ino) != Some(meta.ino()) {
-            *cached = File::open(&self.wal_path).ok().map(|f| (meta.ino(), f));
-        }
+        let cached = self.cached_wal(meta.ino());
         let Some((_, f)) = cached.as_ref() else {
             return Ok(false);
         };
@@ -840,52 +909,49 @@ impl OpLock {
             (Seen::Never, Some(FileMark(Some(before)))) => **before != now,
             (Seen::Unknown | Seen::Never, _) => true,
         };
-        // A writer that follows the protocol always leaves a trace in the `-wal` (frames
-        // appended, the log restarted or truncated); a database file that changed while the
-        // `-wal` did not is someone else's doing (a copy over it).
-        let wal_moved = match &*seen {
-            Seen::Known(state) => state.wal != now.wal,
-            Seen::Unknown | Seen::Never => false,
-        };
-        let synced = match (refresh_needed, wal_moved) {
-            (false, _) => Synced::Unchanged,
-            (true, true) => Synced::PeerWrote,
-            (true, false) => Synced::Refreshed,
-        };
-        // Someone else rewrote the file without the protocol and it is not a whole SQLite file
-        // now: a copy still going on (or cut short). Refreshing onto it would let the engine
-        // answer from the pages it still has with pages of the half-written file: the
-        // operation fails instead (the store explains it as a replacement), and the next one
-        // looks again.
-        // What was seen stays as it was, so that every operation until the file is whole
-        // again finds the same foreign change and fails the same way.
-        let foreign = match &*seen {
-            Seen::Known(before) if synced == Synced::Refreshed => Some(before),
+        let change = match &*seen {
+            Seen::Known(before) if refresh_needed => {
+                Some(change::classify(before, &now, &gate.anchor, || {
+                    gate.wal_descriptor(now.wal.as_ref())
+                }))
+            }
             _ => None,
         };
-        if foreign.is_some() && !now.is_whole() {
-            return Err(Error::Corrupt {
-                op: "refresh after another program rewrote the file",
-                path: gate.label.clone().into(),
-                message:
-                    "the database file is being rewritten (empty, or shorter than its header says)"
+        // What was seen stays as it was on a refusal, so that every operation until the
+        // file is usable again finds the same change and fails the same way.
+        match change {
+            // A copy still going on (or cut short): refreshed onto it, the engine would answer
+            // from the pages it still has with pages of the half-written file. The store
+            // explains the failure as a replacement; the next operation looks again.
+            Some(Change::BeingRewritten) => {
+                return Err(Error::Corrupt {
+                    op: "refresh after another program rewrote the file",
+                    path: gate.label.clone().into(),
+                    message: "the database file is being rewritten (empty, or shorter than its \
+                              header says)"
                         .into(),
-            });
+                })
+            }
+            // Refreshed onto it, the engine would read the old content's frames over the new
+            // file's pages. The store reopens the file with the `-wal` discarded instead (it
+            // explains this failure as a replacement and follows it). A fresh engine
+            // (`opened`) has read the file already: refusing its refresh would change nothing.
+            Some(Change::OverwrittenBeneathLog) if opened.is_none() => {
+                return Err(Error::Corrupt {
+                    op: "refresh after another program overwrote the file",
+                    path: gate.label.clone().into(),
+                    message: "the database file was overwritten while its -wal holds frames \
+                              written against the old content"
+                        .into(),
+                })
+            }
+            _ => {}
         }
-        // A whole file copied over one whose `-wal` holds frames: an engine refreshed onto it
-        // would read the old content's frames over the new file's pages. The store must reopen
-        // the file with the `-wal` discarded instead (it explains this failure as a replacement
-        // and follows it); until then every operation fails the same way. A fresh engine
-        // (`opened`) has read the file already, so refusing its refresh would change nothing.
-        if opened.is_none() && foreign.is_some_and(|before| now.overwritten_beneath_log(before)) {
-            return Err(Error::Corrupt {
-                op: "refresh after another program overwrote the file",
-                path: gate.label.clone().into(),
-                message: "the database file was overwritten while its -wal holds frames written \
-                          against the old content"
-                    .into(),
-            });
-        }
+        let synced = match change {
+            _ if !refresh_needed => Synced::Unchanged,
+            Some(Change::Peer) => Synced::PeerWrote,
+            _ => Synced::Refreshed,
+        };
         if refresh_needed {
             *seen = Seen::Unknown;
             refresh()?;
@@ -905,8 +971,9 @@ pub(crate) struct FileMark(Option<Box<FileState>>);
 pub(crate) enum Synced {
     /// The file is as this process last left it (or the lock rode on an outer one).
     Unchanged,
-    /// Another process committed, checkpointed or restarted the log: the engine state was
-    /// refreshed, and the database file as it is now is that process's regular work.
+    /// Another process committed, checkpointed (to the end or cut short) or restarted the
+    /// log: the engine state was refreshed, and the database file as it is now is that
+    /// process's regular work.
     PeerWrote,
     /// The engine state was refreshed, with no evidence of who changed the file.
     Refreshed,

@@ -104,10 +104,10 @@ impl Handle {
     }
 
     /// Another process wrote through the lock protocol and changed the database file (a
-    /// checkpoint): the file as it is now is recorded like an own write, so that the freshness
-    /// check does not take it for a copy over the file. Only a whole SQLite file is vouched
-    /// for: an empty or half-written one is a copy in progress that took no lock (a peer's
-    /// checkpoint is finished by the time this process holds the lock).
+    /// checkpoint, maybe cut short): the file as it is now is recorded like an own write, so
+    /// that the freshness check does not take it for a copy over the file, and never discards
+    /// the `-wal` a checkpoint cut short leaves. The lock judged it (`Synced::PeerWrote`): a
+    /// whole file under a `-wal` that moved, or a file whose pages are the `-wal`'s own.
     fn vouch_for_peer_write(&self, gate: &FileGate) {
         let Some(id) = self.file_id() else {
             return;
@@ -115,7 +115,7 @@ impl Handle {
         let path = gate.path();
         let pin = registry::pin(path).ok().flatten();
         if let Ok(Some(now)) = Snapshot::take(path, pin.as_ref()) {
-            if now.stamp.id() == id && now.is_whole() {
+            if now.stamp.id() == id {
                 registry::record_own_write(id, now);
             }
         }

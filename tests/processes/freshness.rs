@@ -1176,3 +1176,64 @@ fn another_stores_inserts_updates_and_deletes_are_seen_at_once_by_pooled_readers
     external.close().unwrap();
     store.close().unwrap();
 }
+
+/// Another process's checkpoint cut short (by a failing disk here; a kill leaves the same) next
+/// to a long-lived store: the database file holds part of the `-wal`'s pages, maybe page 1
+/// counting pages it does not have yet, and the `-wal` is as it was. That is the peer's
+/// regular work, not a copy over the file: the store reads on through the `-wal` (what
+/// SQLite's recovery does) and never discards it, which would lose committed writes.
+#[test]
+fn a_peer_checkpoint_cut_short_loses_no_committed_write() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut page_one_written = 0;
+    for mode in MODES {
+        for writes in [0, 1, 2, 3, 5, 8, 13] {
+            let case = format!("{mode:?}, disk failing after {writes} writes");
+            let t = TempDb::new();
+            build(&t.path, "old", &["bd-old"]);
+            let store = open(&t.path, mode);
+            let mut child = common::testkit()
+                .args(["cut-checkpoint", t.path_str(), &writes.to_string()])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut out = BufReader::new(child.stdout.take().unwrap());
+            common::wait_for_line(&mut out, "written");
+            // The long-lived store has seen every commit before the checkpoint begins.
+            let mut want = vec!["bd-old from old".to_owned()];
+            want.extend((0..20).map(|i| format!("w{i:02}")));
+            let mut got = titles(&store);
+            got.sort();
+            assert_eq!(got, want, "{case}: before the checkpoint");
+            let header = std::fs::read(&t.path).unwrap()[..100].to_vec();
+            writeln!(child.stdin.take().unwrap()).unwrap();
+            let mut outcome = String::new();
+            out.read_line(&mut outcome).unwrap();
+            assert!(child.wait().unwrap().success(), "{case}");
+            if outcome.trim() == "checkpoint failed"
+                && std::fs::read(&t.path).unwrap()[..100] != header[..]
+            {
+                page_one_written += 1;
+            }
+            // The watch's event and the next call's stat both come and go meanwhile.
+            for _ in 0..20 {
+                let mut got = titles(&store);
+                got.sort();
+                assert_eq!(got, want, "{case}: {}", outcome.trim());
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            assert_eq!(store.freshness_stats().reconnects, 0, "{case}");
+            store.close().unwrap();
+            assert_eq!(common::sqlite_integrity(&t.path), "ok", "{case}");
+            let n: i64 = sqlite(&t.path)
+                .query_row("SELECT count(*) FROM issues", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 21, "{case}");
+        }
+    }
+    assert!(
+        page_one_written > 0,
+        "no checkpoint was cut short after writing page 1: the test missed its case"
+    );
+}

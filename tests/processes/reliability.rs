@@ -401,6 +401,9 @@ fn a_writer_killed_at_random_moments_loses_nothing_it_acknowledged() {
     let kills = env_number("BEADSTORE_KILLS", 100);
     let mut rng = Lcg(0x5eed);
     let mut acked = BTreeSet::new();
+    // A long-lived store beside the writer (a daemon's): it reads what each killed writer
+    // left (a commit or a checkpoint cut short) before anyone else opens the file.
+    let mut follower: Option<beadstore::Store> = None;
     for round in 0..kills {
         let mut child = spawn(&["crashy", &db]);
         let out = BufReader::new(child.stdout.take().unwrap());
@@ -422,6 +425,22 @@ fn a_writer_killed_at_random_moments_loses_nothing_it_acknowledged() {
         let _ = child.kill();
         let _ = child.wait();
         acked.extend(reader.join().unwrap());
+
+        if let Some(follower) = &follower {
+            let seen: BTreeSet<String> = follower
+                .query("SELECT title FROM issues", &[])
+                .unwrap()
+                .into_iter()
+                .filter_map(|row| row[0].as_str().map(str::to_owned))
+                .collect();
+            let missed: Vec<&String> = acked.difference(&seen).collect();
+            assert!(
+                missed.is_empty(),
+                "round {round}: the long-lived store misses acknowledged writes: {missed:?}"
+            );
+        } else if t.path.exists() {
+            follower = Some(beadstore::Store::open(&db).unwrap());
+        }
 
         // The file opens (recovering the WAL), and every acknowledged issue is in it.
         let store = beadstore::Store::open(&db).unwrap();
@@ -445,6 +464,9 @@ fn a_writer_killed_at_random_moments_loses_nothing_it_acknowledged() {
             );
             assert_eq!(common::sqlite_integrity(&t.path), "ok", "round {round}");
         }
+    }
+    if let Some(follower) = follower {
+        follower.close().unwrap();
     }
     eprintln!(
         "kill -9: {kills} kills, {} acknowledged writes, 0 lost",

@@ -25,6 +25,11 @@
 //!   `scan` checks every issue's content hash and that the count never went down, printing
 //!   `scanned N`; `create TITLE` (read-write) prints `ack TITLE` after the commit. At the end of
 //!   input it closes the store and prints `closed`. Prints `opened` first.
+//! - `cut-checkpoint DB WRITES`: open DB read-write, create 20 issues titled `w00`..`w19` with
+//!   3,000-byte descriptions (printing `ack TITLE` after each commit), print `written`, wait for
+//!   a line on standard input, then checkpoint with the disk failing after WRITES more writes
+//!   (print `checkpoint ok` or `checkpoint failed`) and exit without closing: the file as a
+//!   checkpoint killed or failed part-way leaves it.
 //! - `crashy DB`: writes until killed: `ack TITLE` after each committed issue, a checkpoint every
 //!   7 issues, close and reopen every 13.
 
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
         ["reader", db, millis] => reader(db, millis),
         ["follow", db, mode] => follow(db, mode),
         ["crashy", db] => crashy(db),
+        ["cut-checkpoint", db, writes] => cut_checkpoint(db, writes),
         _ => Err(
             "usage: beadstore-testkit hold DB MILLIS | generations DB ROUNDS TX_PER_ROUND".into(),
         ),
@@ -283,6 +289,35 @@ fn follow(db: &str, mode: &str) -> Result<(), String> {
     store.close().map_err(|e| e.to_string())?;
     say("closed");
     Ok(())
+}
+
+fn cut_checkpoint(db: &str, writes: &str) -> Result<(), String> {
+    let writes = number(writes)?;
+    let faults = beadstore::faults::DiskFaults::new();
+    faults.attach(db);
+    let store = Store::open(db).map_err(|e| e.to_string())?;
+    for i in 0..20 {
+        let title = format!("w{i:02}");
+        store
+            .execute(
+                "INSERT INTO issues (id, title, description) VALUES (?, ?, printf('%.3000c', 'd'))",
+                &beadstore::params![format!("bd-w{i:02}"), title.as_str()],
+            )
+            .map_err(|e| e.to_string())?;
+        say(&format!("ack {title}"));
+    }
+    say("written");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    faults.fail_after(writes, beadstore::faults::DiskFault::Io);
+    match store.checkpoint() {
+        Ok(_) => say("checkpoint ok"),
+        Err(_) => say("checkpoint failed"),
+    }
+    // No close, no destructor: what a kill at this point leaves.
+    std::process::exit(0);
 }
 
 fn crashy(db: &str) -> Result<(), String> {
