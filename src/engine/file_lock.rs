@@ -577,10 +577,9 @@ impl FileGate {
     /// file (a checkpoint, `close`, `VACUUM`): moves the `-wal`'s modification time, so that a
     /// rewrite cut short (a kill, a full disk), which leaves the `-wal` as it was and part of its
     /// pages in the database file, is told by other processes from a copy over the file and
-    /// never makes them discard those committed frames. The time moves by one nanosecond (the
-    /// kernel's clock may not have ticked since the last write); a process that does not own
-    /// the file sets the current time instead. What this process saw moves along, so that its
-    /// own mark does not count as another process's change.
+    /// never makes them discard those committed frames. What this process saw of the `-wal`
+    /// moves along (and only that: a change of the database file it has not seen yet still
+    /// counts), so that its own mark is not taken for another process's work.
     fn mark_log_for_rewrite(&self) {
         let Ok(meta) = std::fs::metadata(&self.wal_path) else {
             return;
@@ -591,47 +590,21 @@ impl FileGate {
         }
         let mut seen = lock_unpoisoned(&self.seen);
         let before = self.capture().ok();
-        let (sec, nsec) = match meta.mtime_nsec() {
-            n if n >= 999_999_999 => (meta.mtime() + 1, 0),
-            n => (meta.mtime(), n + 1),
-        };
-        let omit = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: libc::UTIME_OMIT,
-        };
-        let exact = [
-            omit,
-            libc::timespec {
-                tv_sec: sec as libc::time_t,
-                tv_nsec: nsec as _,
-            },
-        ];
-        let now = [
-            omit,
-            libc::timespec {
-                tv_sec: 0,
-                tv_nsec: libc::UTIME_NOW,
-            },
-        ];
-        let marked = {
+        let moved = {
             let cached = self.cached_wal(meta.ino());
-            // SAFETY: `futimens` reads two timespecs from a live array and touches no memory.
             cached
                 .as_ref()
-                .is_some_and(|(_, f)| unsafe { libc::futimens(f.as_raw_fd(), exact.as_ptr()) == 0 })
+                .is_some_and(|(_, f)| move_modified_time(f, &self.wal_path, &meta))
         };
-        if !marked {
-            if let Ok(f) = std::fs::OpenOptions::new().write(true).open(&self.wal_path) {
-                // SAFETY: as above.
-                unsafe { libc::futimens(f.as_raw_fd(), now.as_ptr()) };
-            }
+        if !moved {
+            tracing::warn!(target: "beadstore::locks", path = %self.label, "could not move the -wal's time before a rewrite: a rewrite cut short would look like a copy over the file to other processes");
         }
-        if let (Seen::Known(state), Some(before)) = (&*seen, before) {
-            if **state == before {
-                *seen = match self.capture() {
-                    Ok(after) => Seen::Known(Box::new(after)),
-                    Err(_) => Seen::Unknown,
-                };
+        if let (Seen::Known(state), Some(before)) = (&mut *seen, before) {
+            if state.wal == before.wal {
+                match self.capture() {
+                    Ok(after) => state.wal = after.wal,
+                    Err(_) => *seen = Seen::Unknown,
+                }
             }
         }
     }
@@ -1229,6 +1202,47 @@ fn random_below(n: u64) -> u64 {
     })
 }
 
+/// Moves the modification time of `file` (at `path`) away from the one `meta` holds: a step
+/// later, the smallest
+/// the file system keeps (nanoseconds on most Linux file systems, 100 ns on NTFS, a second or
+/// two on older ones), which needs the file's owner; else the current time, through a
+/// descriptor open for writing, waiting for the clock to tick past the old time (a few
+/// milliseconds at most). False when the time could not be moved.
+fn move_modified_time(file: &File, path: &Path, meta: &std::fs::Metadata) -> bool {
+    let old = (meta.mtime(), meta.mtime_nsec());
+    let moved = |f: &File| {
+        f.metadata()
+            .is_ok_and(|m| (m.mtime(), m.mtime_nsec()) != old)
+    };
+    if let Ok(modified) = meta.modified() {
+        for step in [1, 100, 1_000, 1_000_000, 1_000_000_000, 2_000_000_000] {
+            let times =
+                std::fs::FileTimes::new().set_modified(modified + Duration::from_nanos(step));
+            match file.set_times(times) {
+                Ok(()) if moved(file) => return true,
+                Ok(()) => {}
+                Err(_) => break,
+            }
+        }
+    }
+    let Ok(writable) = std::fs::OpenOptions::new().write(true).open(path) else {
+        return false;
+    };
+    let deadline = Instant::now() + Duration::from_millis(20);
+    loop {
+        // SAFETY: a null `times` asks for the current time; nothing is read or written
+        // through it.
+        let set = unsafe { libc::futimens(writable.as_raw_fd(), std::ptr::null()) } == 0;
+        if !set || moved(&writable) {
+            return set;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 fn read_up_to(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
     read_up_to_at(file, buf, 0)
 }
@@ -1273,5 +1287,30 @@ fn not_found_or_io(path: &Path, e: std::io::Error) -> Error {
         Error::not_found(NotFoundKind::Database, path.display().to_string())
     } else {
         Error::io("open for locking", path, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn modified(meta: &std::fs::Metadata) -> (i64, i64) {
+        (meta.mtime(), meta.mtime_nsec())
+    }
+
+    /// The mark before a rewrite must move the time however quickly rewrites follow each other
+    /// (the kernel's clock ticks every few milliseconds).
+    #[test]
+    fn the_wal_time_moves_on_every_mark_even_within_one_clock_tick() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("beads.db-wal");
+        std::fs::write(&path, [0u8; 64]).unwrap();
+        let file = File::open(&path).unwrap();
+        for _ in 0..100 {
+            let before = file.metadata().unwrap();
+            assert!(move_modified_time(&file, &path, &before));
+            let after = file.metadata().unwrap();
+            assert_ne!(modified(&after), modified(&before));
+        }
     }
 }

@@ -107,7 +107,8 @@ impl Handle {
     /// checkpoint, maybe cut short): the file as it is now is recorded like an own write, so
     /// that the freshness check does not take it for a copy over the file, and never discards
     /// the `-wal` a checkpoint cut short leaves. The lock judged it (`Synced::PeerWrote`): a
-    /// whole file under a `-wal` that moved, or a file whose pages are the `-wal`'s own.
+    /// whole file under a `-wal` that moved, or a file whose page 1 is one of the `-wal`'s
+    /// images of page 1.
     fn vouch_for_peer_write(&self, gate: &FileGate) {
         let Some(id) = self.file_id() else {
             return;
