@@ -62,6 +62,22 @@ const ALL_BYTES: u64 = SHARED_FIRST + SHARED_SIZE - PENDING;
 /// How many random bytes a reader tries before it waits for one.
 const READER_TRIES: usize = 8;
 
+/// The operation named by a lock's failure when another program rewrote the file without the
+/// lock protocol and it is not usable yet (a copy over it still going on).
+pub(crate) const REWRITTEN_BY_ANOTHER_PROGRAM: &str =
+    "refresh after another program rewrote the file";
+
+/// The operation named by a lock's failure when another program copied a whole file over one
+/// whose `-wal` holds frames of the old content.
+pub(crate) const OVERWRITTEN_BENEATH_LOG: &str = "refresh after another program overwrote the file";
+
+/// True for a lock's failure that another program's rewrite of the file caused: the store
+/// reports it as the file replaced in place, whatever its freshness check makes of the file.
+pub(crate) fn rewritten_by_another_program(e: &Error) -> bool {
+    matches!(e, Error::Corrupt { op, .. }
+        if *op == REWRITTEN_BY_ANOTHER_PROGRAM || *op == OVERWRITTEN_BENEATH_LOG)
+}
+
 /// What an operation does with the file; each mode covers the ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum LockMode {
@@ -547,6 +563,21 @@ impl FileGate {
         }))
     }
 
+    /// True when the database file has the size, modification time (in nanoseconds) and
+    /// header this process last recorded of it (the file its last lock judged, or its own last
+    /// write).
+    pub(crate) fn is_as_seen(&self, size: u64, modified_ns: i128, header: &[u8; 100]) -> bool {
+        let seen = lock_unpoisoned(&self.seen);
+        let Seen::Known(state) = &*seen else {
+            return false;
+        };
+        let (sec, nsec) = state.modified;
+        state.size == size
+            && i128::from(sec) * 1_000_000_000 + i128::from(nsec) == modified_ns
+            && state.header_len == header.len()
+            && state.header == *header
+    }
+
     /// True when this process holds the file exclusively now (a checkpoint or another rewrite
     /// of some thread): the database file may be changing under this process's own hand. The
     /// mode only rises while a holder stays, so a holder asking late sees any earlier rewrite.
@@ -898,7 +929,7 @@ impl OpLock {
             // explains the failure as a replacement; the next operation looks again.
             Some(Change::BeingRewritten) => {
                 return Err(Error::Corrupt {
-                    op: "refresh after another program rewrote the file",
+                    op: REWRITTEN_BY_ANOTHER_PROGRAM,
                     path: gate.label.clone().into(),
                     message: "the database file is being rewritten (empty, or shorter than its \
                               header says)"
@@ -911,7 +942,7 @@ impl OpLock {
             // (`opened`) has read the file already: refusing its refresh would change nothing.
             Some(Change::OverwrittenBeneathLog) if opened.is_none() => {
                 return Err(Error::Corrupt {
-                    op: "refresh after another program overwrote the file",
+                    op: OVERWRITTEN_BENEATH_LOG,
                     path: gate.label.clone().into(),
                     message: "the database file was overwritten while its -wal holds frames \
                               written against the old content"
@@ -927,7 +958,24 @@ impl OpLock {
         };
         if refresh_needed {
             *seen = Seen::Unknown;
-            refresh()?;
+            if let Err(e) = refresh() {
+                // The file moved while the engine re-read it (a copy over it began meanwhile),
+                // or it was not whole to begin with (a copy under way that nothing here could
+                // judge: what this process saw was unknown, or was caught mid-copy itself).
+                let rewritten = !now.is_whole()
+                    || gate
+                        .capture()
+                        .map_or(true, |after| !after.same_database_file(&now));
+                return Err(if rewritten {
+                    Error::Corrupt {
+                        op: REWRITTEN_BY_ANOTHER_PROGRAM,
+                        path: gate.label.clone().into(),
+                        message: format!("the database file changed while it was re-read: {e}"),
+                    }
+                } else {
+                    e
+                });
+            }
             gate.generation.fetch_add(1, Ordering::AcqRel);
             tracing::debug!(target: "beadstore::locks", path = %gate.label, "another process changed the file: engine state refreshed");
         }

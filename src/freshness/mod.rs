@@ -337,9 +337,11 @@ impl Tracker {
             .store(self.last_looked.load(Ordering::Acquire), Ordering::Release);
     }
 
-    /// The next check stats the file even when the watch has reported nothing yet: the store
-    /// saw the file change under a call, before the watch's event.
-    pub(crate) fn look_next_time(&self) {
+    /// The file lock found the file rewritten by another program (a copy over it) that this
+    /// check may not see, or may take for a touch: the next check reports it overwritten in
+    /// place, so that the store reopens it (discarding a `-wal` of the old content).
+    pub(crate) fn distrust_baseline(&self) {
+        self.baseline.lock().whole = false;
         self.seen.store(UNSEEN, Ordering::Release);
     }
 

@@ -108,7 +108,7 @@ impl Handle {
     /// that the freshness check does not take it for a copy over the file, and never discards
     /// the `-wal` a checkpoint cut short leaves. The lock judged it (`Synced::PeerWrote`): a
     /// whole file under a `-wal` that moved, or a file whose page 1 is one of the `-wal`'s
-    /// images of page 1.
+    /// images of page 1; only that very file is vouched for.
     fn vouch_for_peer_write(&self, gate: &FileGate) {
         let Some(id) = self.file_id() else {
             return;
@@ -116,7 +116,13 @@ impl Handle {
         let path = gate.path();
         let pin = registry::pin(path).ok().flatten();
         if let Ok(Some(now)) = Snapshot::take(path, pin.as_ref()) {
-            if now.stamp.id() == id {
+            // Still the file the lock judged: a copy (which takes no lock) may have begun
+            // since, and must not be vouched for.
+            if now.stamp.id() == id
+                && now.header.is_some_and(|header| {
+                    gate.is_as_seen(now.stamp.size, now.stamp.mtime_ns, &header)
+                })
+            {
                 registry::record_own_write(id, now);
             }
         }

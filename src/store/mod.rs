@@ -647,9 +647,13 @@ impl Store {
         // (the write went to the `-wal` of the content the copy replaced), and a read of
         // another thread that starts once the lock is released must find this write (and its
         // checkpoint) recorded as the store's own.
+        // Checked again once the file was recorded as the store's own: a copy that began in
+        // between must not stay recorded as the store's doing.
         let value = value.and_then(|v| {
             self.check_write_target(&handle, op)?;
-            self.after_write(op).map(|()| v)
+            self.after_write(op)?;
+            self.check_write_target(&handle, op)?;
+            Ok(v)
         });
         drop(writer);
         value

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::engine::file_lock::{FileGate, LockMode};
+use crate::engine::file_lock::{rewritten_by_another_program, FileGate, LockMode};
 use crate::engine::Checkpoint;
 use crate::error::{Error, Result};
 use crate::freshness::{
@@ -183,14 +183,15 @@ impl Store {
     /// Checks, before a write is acknowledged and while it still holds its lock, that the file
     /// was not overwritten in place under it: such a write went to a `-wal` written against
     /// the content the copy replaced, which the store discards when it follows the copy. The
-    /// write is then reported as `Error::Replaced`, and the next call looks at the file.
+    /// write is then reported as `Error::Replaced`, and the next call reopens the file.
     pub(crate) fn check_write_target(&self, handle: &Handle, op: &'static str) -> Result<()> {
         let Some(tracker) = self.freshness.as_ref().filter(|t| t.is_enabled()) else {
             return Ok(());
         };
         // Unknown does not count: the write committed, and refusing it would hide nothing.
         if handle.overwritten_under_lock().unwrap_or(false) {
-            tracker.look_next_time();
+            // What the store recorded of the file may be the copy's: the next call reopens it.
+            tracker.distrust_baseline();
             return Err(self.replaced(
                 op,
                 ReplacementKind::InPlace,
@@ -226,7 +227,14 @@ impl Store {
         ) {
             return None;
         }
-        self.freshness.as_ref().and_then(Tracker::change_now)
+        let tracker = self.freshness.as_ref()?;
+        if rewritten_by_another_program(e) {
+            // The lock saw the copy; the freshness check may not have yet (or may take it for
+            // a touch): the next call reopens the file.
+            tracker.distrust_baseline();
+            return Some(ReplacementKind::InPlace);
+        }
+        tracker.change_now()
     }
 
     /// `e`, or `Error::Replaced` when the file changed under the call that failed with it.
