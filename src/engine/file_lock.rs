@@ -109,10 +109,15 @@ impl FileState {
     /// The same database file content as far as a stamp tells: header, size and time (the
     /// `-wal` aside).
     fn same_database_file(&self, other: &FileState) -> bool {
+        self.same_content(other) && self.modified == other.modified
+    }
+
+    /// The same header and size: what a `touch` leaves alone and any rewrite of the pages
+    /// that matters to a reader moves (the time aside).
+    fn same_content(&self, other: &FileState) -> bool {
         self.header_len == other.header_len
             && self.header == other.header
             && self.size == other.size
-            && self.modified == other.modified
     }
 
     /// A whole SQLite file: a full header that counts no more pages than the file has.
@@ -707,6 +712,15 @@ impl FileGate {
         *lock_unpoisoned(&self.seen) = Seen::Unknown;
     }
 
+    /// A lock's refusal of a file another program rewrote (`rewritten_by_another_program`).
+    fn rewritten_by_another_program(&self, op: &'static str, message: String) -> Error {
+        Error::Corrupt {
+            op,
+            path: self.label.clone().into(),
+            message,
+        }
+    }
+
     fn locked(&self, op: &'static str, waited: Duration) -> Error {
         Error::Locked {
             op,
@@ -928,26 +942,23 @@ impl OpLock {
             // from the pages it still has with pages of the half-written file. The store
             // explains the failure as a replacement; the next operation looks again.
             Some(Change::BeingRewritten) => {
-                return Err(Error::Corrupt {
-                    op: REWRITTEN_BY_ANOTHER_PROGRAM,
-                    path: gate.label.clone().into(),
-                    message: "the database file is being rewritten (empty, or shorter than its \
-                              header says)"
+                return Err(gate.rewritten_by_another_program(
+                    REWRITTEN_BY_ANOTHER_PROGRAM,
+                    "the database file is being rewritten (empty, or shorter than its header says)"
                         .into(),
-                })
+                ))
             }
             // Refreshed onto it, the engine would read the old content's frames over the new
             // file's pages. The store reopens the file with the `-wal` discarded instead (it
             // explains this failure as a replacement and follows it). A fresh engine
             // (`opened`) has read the file already: refusing its refresh would change nothing.
             Some(Change::OverwrittenBeneathLog) if opened.is_none() => {
-                return Err(Error::Corrupt {
-                    op: OVERWRITTEN_BENEATH_LOG,
-                    path: gate.label.clone().into(),
-                    message: "the database file was overwritten while its -wal holds frames \
-                              written against the old content"
+                return Err(gate.rewritten_by_another_program(
+                    OVERWRITTEN_BENEATH_LOG,
+                    "the database file was overwritten while its -wal holds frames written \
+                     against the old content"
                         .into(),
-                })
+                ))
             }
             _ => {}
         }
@@ -967,11 +978,10 @@ impl OpLock {
                         .capture()
                         .map_or(true, |after| !after.same_database_file(&now));
                 return Err(if rewritten {
-                    Error::Corrupt {
-                        op: REWRITTEN_BY_ANOTHER_PROGRAM,
-                        path: gate.label.clone().into(),
-                        message: format!("the database file changed while it was re-read: {e}"),
-                    }
+                    gate.rewritten_by_another_program(
+                        REWRITTEN_BY_ANOTHER_PROGRAM,
+                        format!("the database file changed while it was re-read: {e}"),
+                    )
                 } else {
                     e
                 });
@@ -1251,11 +1261,10 @@ fn random_below(n: u64) -> u64 {
 }
 
 /// Moves the modification time of `file` (at `path`) away from the one `meta` holds: a step
-/// later, the smallest
-/// the file system keeps (nanoseconds on most Linux file systems, 100 ns on NTFS, a second or
-/// two on older ones), which needs the file's owner; else the current time, through a
-/// descriptor open for writing, waiting for the clock to tick past the old time (a few
-/// milliseconds at most). False when the time could not be moved.
+/// later, the smallest the file system keeps (nanoseconds on most Linux file systems, 100 ns on
+/// NTFS, a second or two on older ones), which needs the file's owner; else the current time,
+/// through a descriptor open for writing, waiting for the clock to tick past the old time (a
+/// few milliseconds at most). False when the time could not be moved.
 fn move_modified_time(file: &File, path: &Path, meta: &std::fs::Metadata) -> bool {
     let old = (meta.mtime(), meta.mtime_nsec());
     let moved = |f: &File| {

@@ -367,12 +367,8 @@ fn a_copy_over_a_wal_with_frames_is_never_read_through_those_frames() {
     );
     store.set_config("after", "yes").unwrap();
     store.close().unwrap();
-    let conn = sqlite(&t.path);
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
-    let generation: String = conn
+    assert_eq!(common::sqlite_integrity(&t.path), "ok");
+    let generation: String = sqlite(&t.path)
         .query_row(
             "SELECT value FROM config WHERE key = 'generation'",
             [],

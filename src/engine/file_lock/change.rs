@@ -30,10 +30,7 @@ pub(super) fn classify(
     wal: impl FnOnce() -> Option<File>,
 ) -> Change {
     let wal_moved = before.wal != now.wal;
-    let content_moved = before.size != now.size
-        || before.header_len != now.header_len
-        || before.header != now.header;
-    if !content_moved {
+    if before.same_content(now) {
         // A commit (the `-wal` moved) or a touch: either way the pages are the ones seen.
         return if wal_moved {
             Change::Peer
