@@ -301,12 +301,11 @@ impl Store {
         // New calls now get `Closed`; calls in flight on other threads finish first, so the
         // checkpoint below is not refused for a read still running.
         self.wait_for_claims(0, self.busy_timeout);
-        // Held to the end: what the file is now is judged with no other process rewriting the
-        // database file meanwhile (a change seen here was a peer's regular write, vouched for
-        // by this lock, or a copy over the file). A read lock suffices: other processes'
-        // writers only append to the `-wal`. The checkpoint below makes it exclusive, and only
-        // if that can be had.
-        let _held = match handle.lock_file(LockMode::Read, "close") {
+        // What the file is now is judged with no other process rewriting the database file
+        // meanwhile (a change seen here was a peer's regular write, vouched for by this lock,
+        // or a copy over the file). A read lock suffices: other processes' writers only append
+        // to the `-wal`. It is held to the end, except by the checkpoint below (see there).
+        let held = match handle.lock_file(LockMode::Read, "close") {
             Ok(lock) => lock,
             Err(e) => {
                 tracing::warn!(path = %self.path, error = %e, "closing without the final checkpoint: the file stayed locked");
@@ -340,7 +339,15 @@ impl Store {
                 Ok(())
             }
             None if self.read_only || self.file.is_none() || handle.is_wal_frozen() => Ok(()),
-            None => self.checkpoint_at_close(&handle),
+            None => {
+                // The checkpoint waits for every reader to leave. Waiting with a read lock of
+                // its own would stall two stores closing at once (in two processes): each
+                // waits for the other's reader byte until its patience runs out, and the
+                // whole fleet queues behind the first one's claim meanwhile. So it lets go
+                // first; the exclusive lock judges whatever another process did since.
+                drop(held);
+                self.checkpoint_at_close(&handle)
+            }
         };
         let stale = handle.registered();
         let closing = handle.close_connections();
@@ -360,7 +367,7 @@ impl Store {
         checkpoint.and(closing).and(discarding)
     }
 
-    /// The checkpoint close runs, with a read lock held: the `-wal` goes into the file and
+    /// The checkpoint close runs, holding no lock of its own: the `-wal` goes into the file and
     /// ends at 0 bytes when no other process is inside right now (SQLite's last connection
     /// does the same). Otherwise the `-wal` stays, safe, for the next writer, unless
     /// it has grown past `CHECKPOINT_FRAMES`: then close waits for those readers a moment.

@@ -335,6 +335,86 @@ fn readers_and_a_writer_of_different_processes_go_on_side_by_side() {
     assert_eq!(titles(&t.path).len(), 2);
 }
 
+/// Stores closing while another process writes, each close with a `-wal` long enough that it
+/// waits for readers to checkpoint: a close must not keep a read lock of its own while it waits.
+/// (One that did deadlocked with the writer's checkpoint and with the other closers, each
+/// waiting for the others' reader bytes until the checkpoint's patience, 500 ms, ran out, while
+/// every other process queued behind them: the fleet's 580 ms tail.)
+#[test]
+fn stores_closing_beside_a_writer_do_not_wait_for_each_other() {
+    const CLOSERS: usize = 3;
+    const ROUNDS: usize = 2;
+    let t = common::TempDb::new();
+    let store = beadstore::Store::open(t.path_str()).unwrap();
+    store.set_config("issue_prefix", "bd").unwrap();
+    let mut slowest = Vec::new();
+    for round in 0..ROUNDS {
+        // A reader of another process keeps this write from checkpointing, so the `-wal` is
+        // left with more than 256 frames: the size at which a close waits for readers.
+        let (mut reader, mut out) = common::spawn_testkit(&["hold-read", t.path_str(), "800"]);
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert!(line.starts_with("ready"), "{line:?}");
+        store
+            .transaction(|tx| -> beadstore::Result<()> {
+                for i in 0..300 {
+                    tx.execute(
+                        "INSERT INTO issues (id, title, description) \
+                         VALUES (?, ?, printf('%.3000c', 'd'))",
+                        &beadstore::params![format!("bd-r{round}-{i}"), format!("r{round}-{i}")],
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        common::wait_for_line(&mut out, "closed");
+        assert!(reader.wait().unwrap().success());
+        let wal_frames = std::fs::metadata(t.wal()).unwrap().len().saturating_sub(32) / 4120;
+        assert!(
+            wal_frames >= 256,
+            "round {round}: the -wal holds {wal_frames} frames"
+        );
+
+        let closers: Vec<Follower> = (0..CLOSERS)
+            .map(|_| Follower::start(t.path_str(), "rw"))
+            .collect();
+        // Another process holds a write transaction for 100 ms; its commit checkpoints.
+        let (mut writer, mut written) = common::spawn_testkit(&["hold", t.path_str(), "100"]);
+        common::wait_for_line(&mut written, "ready");
+        // End every follower's input at once: each closes its store, meeting the writer.
+        let (inputs, waiting): (Vec<_>, Vec<_>) = closers
+            .into_iter()
+            .map(|f| (f.input, (f.child, f.output)))
+            .unzip();
+        let asked = Instant::now();
+        drop(inputs);
+        let mut took = Vec::new();
+        for (mut child, mut output) in waiting {
+            common::wait_for_line(&mut output, "closed");
+            took.push(asked.elapsed());
+            assert!(child.wait().unwrap().success());
+        }
+        common::wait_for_line(&mut written, "closed");
+        assert!(writer.wait().unwrap().success());
+        slowest.push(took.into_iter().max().unwrap());
+        assert_eq!(
+            std::fs::metadata(t.wal()).map(|m| m.len()).unwrap_or(0),
+            0,
+            "round {round}: nobody checkpointed the -wal"
+        );
+    }
+    // The closes wait for the writer's 100 ms and its checkpoint, a few milliseconds; a close
+    // caught waiting with its read lock held waits out the 500 ms patience.
+    let worst = slowest.iter().max().unwrap();
+    assert!(
+        *worst < Duration::from_millis(450),
+        "closing stores waited for each other: slowest close per round {slowest:?}"
+    );
+    store.close().unwrap();
+    assert_eq!(common::sqlite_integrity(&t.path), "ok");
+    assert_eq!(titles(&t.path).len(), 300 * ROUNDS);
+}
+
 /// Frames a transaction that never committed left past the last commit (a writer killed mid-
 /// commit, a rolled-back transaction that spilled pages) are cut off by the next write, so that
 /// every commit changes the `-wal`'s size or last frame and other processes notice it.
