@@ -516,8 +516,10 @@ impl FileGate {
         let start = Instant::now();
         let io = |e| Error::io("lock file", &self.label, e);
         if held == LockMode::Read {
-            if !poll_lock(fd, RESERVED, 2, timeout).map_err(io)? {
-                return Err(self.locked(op, start.elapsed()));
+            match poll_reserved_for_reader(fd, timeout).map_err(io)? {
+                ReaderUpgrade::Got => {}
+                ReaderUpgrade::TimedOut => return Err(self.locked(op, start.elapsed())),
+                ReaderUpgrade::Yielded => return Err(Error::Busy { op }),
             }
             if !self.unchanged() {
                 set_lock(fd, libc::F_UNLCK, RESERVED, 2, false).map_err(io)?;
@@ -1171,6 +1173,58 @@ fn take_exclusive(fd: RawFd, patience: Duration) -> std::io::Result<bool> {
         return Ok(false);
     }
     Ok(true)
+}
+
+/// How a read lock's upgrade to the writer's bytes ended.
+enum ReaderUpgrade {
+    Got,
+    TimedOut,
+    /// Another process claims the whole file (PENDING), waiting for this reader's byte.
+    Yielded,
+}
+
+/// Write-locks RESERVED and the first SHARED byte for a read lock being upgraded, trying again
+/// with short pauses for at most `patience`, as `poll_lock` does; but gives up at once when
+/// another process holds PENDING to take the whole file. That process waits for this reader's
+/// byte while this one would wait for its RESERVED: each would hold the other up until one's
+/// patience ran out, with every other process queued behind the claim meanwhile. (SQLite's
+/// reader turning writer gets `SQLITE_BUSY` at once there too.)
+fn poll_reserved_for_reader(fd: RawFd, patience: Duration) -> std::io::Result<ReaderUpgrade> {
+    let began = Instant::now();
+    let mut pause = Duration::from_micros(50);
+    loop {
+        if set_lock(fd, libc::F_WRLCK, RESERVED, 2, false)? {
+            return Ok(ReaderUpgrade::Got);
+        }
+        if claimed_by_another(fd)? {
+            return Ok(ReaderUpgrade::Yielded);
+        }
+        let waited = began.elapsed();
+        if waited >= patience {
+            return Ok(ReaderUpgrade::TimedOut);
+        }
+        std::thread::sleep(pause.min(patience - waited));
+        pause = (pause * 2).min(Duration::from_millis(2));
+    }
+}
+
+/// True when another open file description holds PENDING write-locked: a process taking the
+/// whole file (a checkpoint), which waits for every reader to leave. (Readers' brief read locks
+/// on PENDING do not count.)
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn claimed_by_another(fd: RawFd) -> std::io::Result<bool> {
+    // SAFETY: `flock` is plain data; zeroed is a valid value that is then filled in.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = libc::F_RDLCK as _;
+    lock.l_whence = libc::SEEK_SET as _;
+    lock.l_start = PENDING as _;
+    lock.l_len = 1;
+    lock.l_pid = 0;
+    // SAFETY: the descriptor is open for the duration of the call and `lock` is valid.
+    if unsafe { libc::fcntl(fd, libc::F_OFD_GETLK, &mut lock) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(libc::c_int::from(lock.l_type) != libc::F_UNLCK)
 }
 
 /// Write-locks `len` bytes from `start` on `fd`, trying again with short pauses for at most

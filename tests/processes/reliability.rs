@@ -335,6 +335,35 @@ fn readers_and_a_writer_of_different_processes_go_on_side_by_side() {
     assert_eq!(titles(&t.path).len(), 2);
 }
 
+/// Leaves the `-wal` of `t` with more than 256 frames, the size past which writes and closes
+/// wait for readers to checkpoint it: 300 issues with 3,000-byte descriptions written in one
+/// transaction while a reader of another process keeps the commit from checkpointing.
+fn grow_wal_past_checkpoint_size(t: &common::TempDb, store: &beadstore::Store, tag: &str) {
+    let (mut reader, mut out) = common::spawn_testkit(&["hold-read", t.path_str(), "800"]);
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert!(line.starts_with("ready"), "{line:?}");
+    store
+        .transaction(|tx| -> beadstore::Result<()> {
+            for i in 0..300 {
+                tx.execute(
+                    "INSERT INTO issues (id, title, description) \
+                     VALUES (?, ?, printf('%.3000c', 'd'))",
+                    &beadstore::params![format!("bd-{tag}-{i}"), format!("{tag}-{i}")],
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    common::wait_for_line(&mut out, "closed");
+    assert!(reader.wait().unwrap().success());
+    let wal_frames = std::fs::metadata(t.wal()).unwrap().len().saturating_sub(32) / 4120;
+    assert!(
+        wal_frames >= 256,
+        "{tag}: the -wal holds {wal_frames} frames"
+    );
+}
+
 /// Stores closing while another process writes, each close with a `-wal` long enough that it
 /// waits for readers to checkpoint: a close must not keep a read lock of its own while it waits.
 /// (One that did deadlocked with the writer's checkpoint and with the other closers, each
@@ -349,31 +378,7 @@ fn stores_closing_beside_a_writer_do_not_wait_for_each_other() {
     store.set_config("issue_prefix", "bd").unwrap();
     let mut slowest = Vec::new();
     for round in 0..ROUNDS {
-        // A reader of another process keeps this write from checkpointing, so the `-wal` is
-        // left with more than 256 frames: the size at which a close waits for readers.
-        let (mut reader, mut out) = common::spawn_testkit(&["hold-read", t.path_str(), "800"]);
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        assert!(line.starts_with("ready"), "{line:?}");
-        store
-            .transaction(|tx| -> beadstore::Result<()> {
-                for i in 0..300 {
-                    tx.execute(
-                        "INSERT INTO issues (id, title, description) \
-                         VALUES (?, ?, printf('%.3000c', 'd'))",
-                        &beadstore::params![format!("bd-r{round}-{i}"), format!("r{round}-{i}")],
-                    )?;
-                }
-                Ok(())
-            })
-            .unwrap();
-        common::wait_for_line(&mut out, "closed");
-        assert!(reader.wait().unwrap().success());
-        let wal_frames = std::fs::metadata(t.wal()).unwrap().len().saturating_sub(32) / 4120;
-        assert!(
-            wal_frames >= 256,
-            "round {round}: the -wal holds {wal_frames} frames"
-        );
+        grow_wal_past_checkpoint_size(&t, &store, &format!("r{round}"));
 
         let closers: Vec<Follower> = (0..CLOSERS)
             .map(|_| Follower::start(t.path_str(), "rw"))
@@ -413,6 +418,61 @@ fn stores_closing_beside_a_writer_do_not_wait_for_each_other() {
     store.close().unwrap();
     assert_eq!(common::sqlite_integrity(&t.path), "ok");
     assert_eq!(titles(&t.path).len(), 300 * ROUNDS);
+}
+
+/// A thread that writes while other threads of its process read turns the process's read lock
+/// into the writer's. When another process's commit then waits for every reader to checkpoint,
+/// the upgrade gives way at once instead of holding its reader byte while it waits for that
+/// process's writer byte: each would otherwise wait for the other until the checkpoint's
+/// patience (500 ms) ran out.
+#[test]
+fn a_write_turning_a_read_lock_into_a_write_lock_gives_way_to_a_checkpoint() {
+    const ROUNDS: usize = 3;
+    let t = common::TempDb::new();
+    let store = beadstore::Store::open(t.path_str()).unwrap();
+    store.set_config("issue_prefix", "bd").unwrap();
+    let mut slowest = Vec::new();
+    for round in 0..ROUNDS {
+        grow_wal_past_checkpoint_size(&t, &store, &format!("u{round}"));
+        // Another process holds a write transaction for 100 ms; its commit checkpoints.
+        let (mut writer, mut written) = common::spawn_testkit(&["hold", t.path_str(), "100"]);
+        common::wait_for_line(&mut written, "ready");
+        let asked = Instant::now();
+        let (inside_tx, inside_rx) = std::sync::mpsc::channel();
+        let wrote = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                store
+                    .snapshot(|tx| -> beadstore::Result<()> {
+                        tx.query_row("SELECT count(*) FROM issues", &[], |r| r.get::<i64>(0))?;
+                        inside_tx.send(()).unwrap();
+                        std::thread::sleep(Duration::from_millis(30));
+                        Ok(())
+                    })
+                    .unwrap();
+            });
+            inside_rx.recv().unwrap();
+            store.create_issue(
+                beadstore::model::Issue::new(format!("beside {round}")),
+                "test",
+            )
+        });
+        let took = asked.elapsed();
+        wrote.unwrap();
+        common::wait_for_line(&mut written, "closed");
+        assert!(writer.wait().unwrap().success());
+        slowest.push(took);
+    }
+    // The write waits for the other process's 100 ms and its checkpoint, a few milliseconds;
+    // an upgrade holding its reader byte waits out the 500 ms patience.
+    let worst = slowest.iter().max().unwrap();
+    assert!(
+        *worst < Duration::from_millis(450),
+        "the write and the checkpoint waited for each other: {slowest:?}"
+    );
+    store.close().unwrap();
+    assert_eq!(std::fs::metadata(t.wal()).map(|m| m.len()).unwrap_or(0), 0);
+    assert_eq!(common::sqlite_integrity(&t.path), "ok");
+    assert_eq!(titles(&t.path).len(), 301 * ROUNDS);
 }
 
 /// Frames a transaction that never committed left past the last commit (a writer killed mid-
