@@ -139,6 +139,21 @@ fn check_cost(c: &mut Criterion) {
         );
     });
     g.finish();
+
+    // Ready work (the largest statement agents run) right after another process's commit:
+    // the prepared statement survives the refresh when the schema did not change.
+    let mut g = c.benchmark_group("ready_work_after_foreign_write");
+    let store = open(&path, FreshnessMode::Watch);
+    let filter = beadstore::ops::WorkFilter::default();
+    g.bench_function("beadstore", |b| {
+        b.iter_batched(
+            foreign_write,
+            |_| black_box(store.get_ready_work(&filter).expect("ready")),
+            BatchSize::PerIteration,
+        );
+    });
+    store.close().expect("close");
+    g.finish();
 }
 
 /// A staged replacement for each iteration, renamed over the path inside the measurement.

@@ -147,12 +147,14 @@ pub(crate) struct EngineConn {
 
 impl EngineConn {
     /// Brings the connection up to the file's `generation`: after another process changed the
-    /// file, its cached pages, statements and schema may describe the old content.
+    /// file, its cached pages and schema may describe the old content. Prepared statements
+    /// stay: they hold no pages between runs, and one compiled against an older schema is
+    /// prepared again by the engine when it runs (its schema cookie no longer matches the
+    /// file's), so a peer's data-only commit costs no recompilation.
     pub(crate) fn catch_up(&self, generation: u64) -> Result<()> {
         if self.generation.load(Ordering::Acquire) == generation {
             return Ok(());
         }
-        self.statements.lock().clear();
         self.guard("refresh after another process wrote", |conn| {
             let pager = conn.get_pager();
             pager.clear_page_cache(false);

@@ -614,6 +614,100 @@ fn a_writer_killed_at_random_moments_loses_nothing_it_acknowledged() {
     );
 }
 
+/// Runs `sql` (several statements) in a real SQLite process (Python's `sqlite3`), which then
+/// closes the file as SQLite does: its last connection checkpoints the `-wal`.
+fn python_script(db: &Path, sql: &str) {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)\n\
+             c.executescript(sys.argv[2])\n\
+             c.close()\n",
+        ])
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "real SQLite refused {sql:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Long-lived stores keep their prepared statements across other processes' commits. A
+/// statement prepared against a table another process then dropped and created again (new
+/// root page, new columns), or moved by a VACUUM, must read the table as it is now.
+#[test]
+fn cached_statements_of_long_lived_stores_follow_another_processs_schema_changes() {
+    let t = common::TempDb::new();
+    let store = beadstore::Store::open(t.path_str()).unwrap();
+    store
+        .execute_batch("CREATE TABLE t (a TEXT); INSERT INTO t VALUES ('first')")
+        .unwrap();
+    let reader =
+        beadstore::Store::open_with(t.path_str(), beadstore::OpenOptions::new().read_only(true))
+            .unwrap();
+    let seen = |s: &beadstore::Store| -> (Vec<String>, usize) {
+        let values = s
+            .query("SELECT a FROM t ORDER BY a", &[])
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String>(0).unwrap())
+            .collect();
+        let columns = s.query("SELECT * FROM t", &[]).unwrap()[0]
+            .clone()
+            .into_values()
+            .len();
+        (values, columns)
+    };
+    for s in [&store, &reader] {
+        assert_eq!(seen(s), (vec!["first".to_owned()], 1));
+    }
+    // What real SQLite does next, and what both stores must then read: the values of `a` and
+    // the number of columns.
+    let steps: [(&str, &str, &[&str], usize); 4] = [
+        (
+            "a data-only commit",
+            "UPDATE t SET a = 'second'",
+            &["second"],
+            1,
+        ),
+        (
+            "the table dropped and created again after another one, with a new column",
+            "CREATE TABLE pad (x); INSERT INTO pad VALUES (zeroblob(50000)); DROP TABLE t; \
+             CREATE TABLE t (a TEXT, b TEXT); INSERT INTO t VALUES ('third', 'b')",
+            &["third"],
+            2,
+        ),
+        (
+            "a VACUUM after the table in front was dropped",
+            "DROP TABLE pad; VACUUM; INSERT INTO t VALUES ('fourth', 'b')",
+            &["fourth", "third"],
+            2,
+        ),
+        (
+            "a column added",
+            "ALTER TABLE t ADD COLUMN c TEXT; UPDATE t SET c = 'c'",
+            &["fourth", "third"],
+            3,
+        ),
+    ];
+    for (what, sql, values, columns) in steps {
+        python_script(&t.path, sql);
+        let want = (values.iter().map(|v| (*v).to_owned()).collect(), columns);
+        assert_eq!(seen(&store), want, "read-write store after {what}");
+        assert_eq!(seen(&reader), want, "read-only store after {what}");
+    }
+    // Followed as another process's commits (statements cached), not as a new file.
+    assert_eq!(store.freshness_stats().reconnects, 0);
+    assert_eq!(reader.freshness_stats().reconnects, 0);
+    reader.close().unwrap();
+    store.close().unwrap();
+    assert_eq!(common::sqlite_integrity(&t.path), "ok");
+}
+
 /// A Python process holding a real SQLite connection on `db` in the given transaction mode
 /// until its standard input closes.
 fn python_sqlite_holding(db: &Path, begin: &str) -> Option<Child> {
