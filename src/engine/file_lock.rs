@@ -1190,22 +1190,13 @@ enum ReaderUpgrade {
 /// patience ran out, with every other process queued behind the claim meanwhile. (SQLite's
 /// reader turning writer gets `SQLITE_BUSY` at once there too.)
 fn poll_reserved_for_reader(fd: RawFd, patience: Duration) -> std::io::Result<ReaderUpgrade> {
-    let began = Instant::now();
-    let mut pause = Duration::from_micros(50);
-    loop {
+    let answer = poll(patience, || {
         if set_lock(fd, libc::F_WRLCK, RESERVED, 2, false)? {
-            return Ok(ReaderUpgrade::Got);
+            return Ok(Some(ReaderUpgrade::Got));
         }
-        if claimed_by_another(fd)? {
-            return Ok(ReaderUpgrade::Yielded);
-        }
-        let waited = began.elapsed();
-        if waited >= patience {
-            return Ok(ReaderUpgrade::TimedOut);
-        }
-        std::thread::sleep(pause.min(patience - waited));
-        pause = (pause * 2).min(Duration::from_millis(2));
-    }
+        Ok(claimed_by_another(fd)?.then_some(ReaderUpgrade::Yielded))
+    })?;
+    Ok(answer.unwrap_or(ReaderUpgrade::TimedOut))
 }
 
 /// True when another open file description holds PENDING write-locked: a process taking the
@@ -1213,13 +1204,7 @@ fn poll_reserved_for_reader(fd: RawFd, patience: Duration) -> std::io::Result<Re
 /// on PENDING do not count.)
 #[cfg(any(target_os = "linux", target_os = "android"))]
 fn claimed_by_another(fd: RawFd) -> std::io::Result<bool> {
-    // SAFETY: `flock` is plain data; zeroed is a valid value that is then filled in.
-    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
-    lock.l_type = libc::F_RDLCK as _;
-    lock.l_whence = libc::SEEK_SET as _;
-    lock.l_start = PENDING as _;
-    lock.l_len = 1;
-    lock.l_pid = 0;
+    let mut lock = lock_request(libc::F_RDLCK, PENDING, 1);
     // SAFETY: the descriptor is open for the duration of the call and `lock` is valid.
     if unsafe { libc::fcntl(fd, libc::F_OFD_GETLK, &mut lock) } != 0 {
         return Err(std::io::Error::last_os_error());
@@ -1232,15 +1217,27 @@ fn claimed_by_another(fd: RawFd) -> std::io::Result<bool> {
 /// would drop with the rest (an upgrade), and where the wait is for operations already
 /// running (new readers queue behind PENDING).
 fn poll_lock(fd: RawFd, start: u64, len: u64, patience: Duration) -> std::io::Result<bool> {
+    let got = poll(patience, || {
+        Ok(set_lock(fd, libc::F_WRLCK, start, len, false)?.then_some(()))
+    })?;
+    Ok(got.is_some())
+}
+
+/// Runs `attempt` until it gives an answer, pausing between tries (50 us, doubling up to 2 ms)
+/// for at most `patience`; `None` when the patience ran out first.
+fn poll<T>(
+    patience: Duration,
+    mut attempt: impl FnMut() -> std::io::Result<Option<T>>,
+) -> std::io::Result<Option<T>> {
     let began = Instant::now();
     let mut pause = Duration::from_micros(50);
     loop {
-        if set_lock(fd, libc::F_WRLCK, start, len, false)? {
-            return Ok(true);
+        if let Some(answer) = attempt()? {
+            return Ok(Some(answer));
         }
         let waited = began.elapsed();
         if waited >= patience {
-            return Ok(false);
+            return Ok(None);
         }
         std::thread::sleep(pause.min(patience - waited));
         pause = (pause * 2).min(Duration::from_millis(2));
@@ -1260,13 +1257,7 @@ fn set_lock(
     len: u64,
     wait: bool,
 ) -> std::io::Result<bool> {
-    // SAFETY: `flock` is plain data; zeroed is a valid value that is then filled in.
-    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
-    lock.l_type = kind as _;
-    lock.l_whence = libc::SEEK_SET as _;
-    lock.l_start = start as _;
-    lock.l_len = len as _;
-    lock.l_pid = 0;
+    let mut lock = lock_request(kind, start, len);
     let cmd = if wait {
         libc::F_OFD_SETLKW
     } else {
@@ -1287,6 +1278,19 @@ fn set_lock(
             _ => return Err(err),
         }
     }
+}
+
+/// The `flock` record asking for (or about) a lock of `kind` on `len` bytes from `start`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn lock_request(kind: libc::c_int, start: u64, len: u64) -> libc::flock {
+    // SAFETY: `flock` is plain data; zeroed is a valid value that is then filled in.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = kind as _;
+    lock.l_whence = libc::SEEK_SET as _;
+    lock.l_start = start as _;
+    lock.l_len = len as _;
+    lock.l_pid = 0;
+    lock
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
