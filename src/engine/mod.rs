@@ -2,6 +2,7 @@
 //! converting values and errors, and containing engine panics so none escapes the public API.
 
 mod convert;
+mod dialect;
 #[cfg(feature = "fault-injection")]
 pub(crate) mod faults;
 pub(crate) mod file_lock;
@@ -14,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use turso_core::{
-    CheckpointMode, Connection, Database, MemoryIO, OpenFlags, OpenOptions, PlatformIO,
-    SqliteDialect, StepResult, IO,
+    CheckpointMode, Connection, Database, MemoryIO, OpenFlags, OpenOptions, PlatformIO, StepResult,
+    IO,
 };
 
 use crate::error::{Error, Result};
@@ -75,7 +76,7 @@ impl EngineDb {
                 (io, path, flags, read_only)
             }
         };
-        let options = OpenOptions::new(Arc::new(SqliteDialect)).flags(flags);
+        let options = OpenOptions::new(dialect::CachedCatalogDialect::shared()).flags(flags);
         let db = contain(op, &label, || Database::open(io, path, options))?;
         Ok(EngineDb {
             db,

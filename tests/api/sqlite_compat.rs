@@ -242,3 +242,78 @@ fn the_engines_autoincrement_side_tables_interoperate_with_real_sqlite() {
     store.close().unwrap();
     assert_eq!(common::sqlite_integrity(&t.path), "ok");
 }
+
+/// SQLite's table-valued functions (`pragma_*`, `json_each`, `json_tree`) answer raw SQL as
+/// real SQLite does, in every store of a process: the engine's built-in catalog is built once
+/// per process and shared by every schema after the first, including the schema a read-write
+/// store rebuilds after DDL.
+#[test]
+fn sqlite_table_valued_functions_answer_in_every_store_of_a_process() {
+    let t = TempDb::new();
+    let columns_sql = "SELECT name FROM pragma_table_info('issues') ORDER BY cid";
+    let indexes_sql = "SELECT count(*) FROM pragma_index_list('dependencies')";
+    let json_sql = "SELECT sum(value) FROM json_each('[1, 2, 39]')";
+    let tree_sql = "SELECT count(*) FROM json_tree('{\"a\": [1, {\"b\": 2}]}')";
+
+    let store = Store::open(t.path_str()).unwrap();
+    store.close().unwrap();
+    let oracle = common::sqlite(&t.path);
+    let sqlite_columns: Vec<String> = oracle
+        .prepare(columns_sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<std::result::Result<_, _>>()
+        .unwrap();
+    let sqlite_indexes: i64 = oracle.query_row(indexes_sql, [], |r| r.get(0)).unwrap();
+    let sqlite_tree: i64 = oracle.query_row(tree_sql, [], |r| r.get(0)).unwrap();
+    drop(oracle);
+    assert!(sqlite_columns.len() > 40, "{sqlite_columns:?}");
+    assert!(sqlite_indexes > 0);
+
+    let answers = |store: &Store| -> (Vec<String>, i64, i64, i64) {
+        let columns = store
+            .query(columns_sql, &[])
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String>(0).unwrap())
+            .collect();
+        let count = |sql: &str| store.query_row(sql, &[], |row| row.get::<i64>(0)).unwrap();
+        (
+            columns,
+            count(indexes_sql),
+            count(json_sql),
+            count(tree_sql),
+        )
+    };
+    let expected = (sqlite_columns, sqlite_indexes, 42, sqlite_tree);
+
+    // Two read-write stores and a read-only one, one after the other in this process.
+    for round in 0..2 {
+        let store = Store::open(t.path_str()).unwrap();
+        assert_eq!(answers(&store), expected, "read-write store, round {round}");
+        store.close().unwrap();
+    }
+    let reader = Store::open_read_only(t.path_str()).unwrap();
+    assert_eq!(answers(&reader), expected, "read-only store");
+    reader.close().unwrap();
+
+    // DDL makes the store rebuild its schema; the catalog comes back with it, and the new
+    // table is described.
+    let store = Store::open(t.path_str()).unwrap();
+    store
+        .execute_batch("CREATE TABLE extra_notes (id INTEGER PRIMARY KEY, body TEXT)")
+        .unwrap();
+    assert_eq!(answers(&store), expected, "after DDL");
+    let extra: Vec<String> = store
+        .query(
+            "SELECT name FROM pragma_table_info('extra_notes') ORDER BY cid",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<String>(0).unwrap())
+        .collect();
+    assert_eq!(extra, ["id", "body"]);
+    store.close().unwrap();
+}
