@@ -139,6 +139,8 @@ fn check_cost(c: &mut Criterion) {
         );
     });
     g.finish();
+    // Its shared lock would keep the store below from opening (see above).
+    drop(conn);
 
     // Ready work (the largest statement agents run) right after another process's commit:
     // the prepared statement survives the refresh when the schema did not change.

@@ -42,12 +42,13 @@ impl CachedCatalogDialect {
         schema: &mut Schema,
         enable_custom_types: bool,
     ) -> turso_core::Result<Catalog> {
-        let before: Vec<String> = schema.tables.keys().cloned().collect();
+        let before = schema.tables.clone();
         SqliteDialect.register_catalog(schema, enable_custom_types)?;
+        // What it added or replaced: the later schemas get exactly these entries.
         Ok(schema
             .tables
             .iter()
-            .filter(|(name, _)| !before.contains(name))
+            .filter(|(name, table)| !before.get(*name).is_some_and(|old| Arc::ptr_eq(old, table)))
             .map(|(name, table)| (name.clone(), table.clone()))
             .collect())
     }
