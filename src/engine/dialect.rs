@@ -1,12 +1,13 @@
 //! The SQL dialect every engine database is opened with: SQLite's, with its built-in catalog
 //! (the `pragma_*` table-valued functions, `json_each`, `json_tree`) built once per process.
 //!
-//! The engine installs that catalog into every schema it constructs: twice per open and once
-//! more for the first statement a connection compiles, then again on every schema reload after
-//! another process changed the file. Building it means parsing a `CREATE TABLE` for each of
-//! some fifty catalog tables, which was a fifth of a short `create` command's instructions. The
-//! catalog's tables describe functions, not data: they are the same for every schema and every
-//! file, so the first schema's are kept and shared by the later ones.
+//! The engine installs that catalog into every schema it constructs: three for a read-write
+//! open (two in the open, one when its first statement compiles), one for a read-only open,
+//! and one more on every schema reload after another process changed the schema. Building it
+//! means parsing a `CREATE TABLE` for each of some fifty catalog tables, which was a fifth of a
+//! short `create` command's instructions. The catalog's tables describe functions, not data:
+//! they are the same for every schema and every file, so the first schema's are kept and
+//! shared by the later ones.
 
 use std::sync::{Arc, OnceLock};
 
@@ -37,7 +38,7 @@ impl CachedCatalogDialect {
         dialect
     }
 
-    /// Installs SQLite's catalog into `schema` and returns the tables it added.
+    /// Installs SQLite's catalog into `schema` and returns the entries it added or replaced.
     fn build_catalog(
         schema: &mut Schema,
         enable_custom_types: bool,
