@@ -27,15 +27,14 @@ pub(crate) struct CachedCatalogDialect {
 impl CachedCatalogDialect {
     /// The one instance every database of this process shares.
     pub(crate) fn shared() -> Arc<dyn Dialect> {
-        static SHARED: OnceLock<Arc<CachedCatalogDialect>> = OnceLock::new();
-        let dialect: Arc<CachedCatalogDialect> = SHARED
+        static SHARED: OnceLock<Arc<dyn Dialect>> = OnceLock::new();
+        SHARED
             .get_or_init(|| {
                 Arc::new(CachedCatalogDialect {
                     catalogs: [OnceLock::new(), OnceLock::new()],
                 })
             })
-            .clone();
-        dialect
+            .clone()
     }
 
     /// Installs SQLite's catalog into `schema` and returns the entries it added or replaced.

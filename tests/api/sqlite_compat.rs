@@ -271,13 +271,11 @@ fn sqlite_table_valued_functions_answer_in_every_store_of_a_process() {
     assert!(sqlite_columns.len() > 40, "{sqlite_columns:?}");
     assert!(sqlite_indexes > 0);
 
+    let names = |store: &Store, sql: &str| -> Vec<String> {
+        store.query_map(sql, &[], |row| row.get(0)).unwrap()
+    };
     let answers = |store: &Store| -> (Vec<String>, i64, i64, i64) {
-        let columns = store
-            .query(columns_sql, &[])
-            .unwrap()
-            .iter()
-            .map(|row| row.get::<String>(0).unwrap())
-            .collect();
+        let columns = names(store, columns_sql);
         let count = |sql: &str| store.query_row(sql, &[], |row| row.get::<i64>(0)).unwrap();
         (
             columns,
@@ -305,15 +303,10 @@ fn sqlite_table_valued_functions_answer_in_every_store_of_a_process() {
         .execute_batch("CREATE TABLE extra_notes (id INTEGER PRIMARY KEY, body TEXT)")
         .unwrap();
     assert_eq!(answers(&store), expected, "after DDL");
-    let extra: Vec<String> = store
-        .query(
-            "SELECT name FROM pragma_table_info('extra_notes') ORDER BY cid",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|row| row.get::<String>(0).unwrap())
-        .collect();
+    let extra = names(
+        &store,
+        "SELECT name FROM pragma_table_info('extra_notes') ORDER BY cid",
+    );
     assert_eq!(extra, ["id", "body"]);
     store.close().unwrap();
 }
