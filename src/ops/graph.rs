@@ -93,6 +93,16 @@ pub struct Statistics {
     pub average_lead_time_hours: f64,
 }
 
+/// What `get_statistics` counts from every issue's status and type.
+struct Census {
+    /// Issues by status (NULL statuses not counted, as SQL's comparisons leave them out).
+    by_status: HashMap<String, i64>,
+    /// Blocked issues that are not closed or tombstoned.
+    blocked: i64,
+    /// Open epics with children, all of them closed.
+    closable_epics: i64,
+}
+
 /// How far a molecule (an issue with step children) has come.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -312,44 +322,98 @@ impl ReadTxn<'_> {
 
     /// Counts over the database (blocked and ready as the blocked cache and ready work see them).
     pub fn get_statistics(&self) -> Result<Statistics> {
-        let count =
-            |sql: &str| -> Result<i64> { Ok(first_i64(&self.query(sql, &[])?).unwrap_or(0)) };
-        let by_status = self.query(
-            "SELECT coalesce(sum(status != 'tombstone'), 0), coalesce(sum(status = 'open'), 0),
-                    coalesce(sum(status = 'in_progress'), 0), coalesce(sum(status = 'closed'), 0),
-                    coalesce(sum(status = 'deferred'), 0), coalesce(sum(status = 'tombstone'), 0),
-                    coalesce(sum(pinned = 1), 0),
-                    avg(CASE WHEN closed_at IS NOT NULL THEN (julianday(closed_at) - julianday(created_at)) * 24 END)
-               FROM issues",
+        let census = self.census()?;
+        let pinned = self.query("SELECT count(*) FROM issues WHERE pinned = 1", &[])?;
+        let lead_time = self.query(
+            "SELECT avg((julianday(closed_at) - julianday(created_at)) * 24)
+               FROM issues WHERE closed_at IS NOT NULL",
             &[],
         )?;
-        let row = by_status.first();
-        let at = |n: usize| {
-            row.and_then(|r| r.value(n))
-                .and_then(Value::as_i64)
-                .unwrap_or(0)
-        };
+        let status = |name: &str| census.by_status.get(name).copied().unwrap_or(0);
         Ok(Statistics {
-            total_issues: at(0),
-            open_issues: at(1),
-            in_progress_issues: at(2),
-            closed_issues: at(3),
-            blocked_issues: count("SELECT count(*) FROM blocked_issues_cache c JOIN issues i ON i.id = c.issue_id WHERE i.status NOT IN ('closed', 'tombstone')")?,
-            deferred_issues: at(4),
+            total_issues: census.by_status.values().sum::<i64>() - status("tombstone"),
+            open_issues: status("open"),
+            in_progress_issues: status("in_progress"),
+            closed_issues: status("closed"),
+            blocked_issues: census.blocked,
+            deferred_issues: status("deferred"),
             ready_issues: self.count_ready_work(&WorkFilter::default())?,
-            tombstone_issues: at(5),
-            pinned_issues: at(6),
-            epics_eligible_for_closure: count(
-                "SELECT count(*) FROM (SELECT e.id,
-                        (SELECT count(*) FROM dependencies d JOIN issues c ON c.id = d.issue_id WHERE d.type = 'parent-child' AND d.depends_on_id = e.id) AS total,
-                        (SELECT count(*) FROM dependencies d JOIN issues c ON c.id = d.issue_id WHERE d.type = 'parent-child' AND d.depends_on_id = e.id AND c.status = 'closed') AS closed
-                   FROM issues e WHERE e.issue_type = 'epic' AND e.status != 'closed')
-                  WHERE total > 0 AND closed = total",
-            )?,
-            average_lead_time_hours: row
-                .and_then(|r| r.value(7))
+            tombstone_issues: status("tombstone"),
+            pinned_issues: first_i64(&pinned).unwrap_or(0),
+            epics_eligible_for_closure: census.closable_epics,
+            average_lead_time_hours: lead_time
+                .first()
+                .and_then(|r| r.value(0))
                 .and_then(Value::as_f64)
                 .unwrap_or(0.0),
+        })
+    }
+
+    /// The counts of `get_statistics` that need every issue's status and type, or joins.
+    ///
+    /// Taken here from three plain reads (every issue's id, status and type; the blocked
+    /// cache; the parent links) rather than by the engine's aggregates and joins, which cost
+    /// it thousands of instructions a row: over 250 million of a 10,000-issue `stats`
+    /// (docs/performance.md, "Fourth pass").
+    fn census(&self) -> Result<Census> {
+        let mut by_status: HashMap<String, i64> = HashMap::new();
+        // Issue id -> (status, type); NULLs kept as None so they match nothing, as in SQL.
+        let mut issues: HashMap<String, (Option<String>, Option<String>)> = HashMap::new();
+        for row in self.query("SELECT id, status, issue_type FROM issues", &[])? {
+            let mut columns = row.into_iter().map(|v| match v {
+                Value::Text(s) => Some(s),
+                _ => None,
+            });
+            let (id, status, kind) = (
+                columns.next().flatten(),
+                columns.next().flatten(),
+                columns.next().flatten(),
+            );
+            if let Some(status) = &status {
+                *by_status.entry(status.clone()).or_default() += 1;
+            }
+            if let Some(id) = id {
+                issues.insert(id, (status, kind));
+            }
+        }
+        let status = |id: &str| issues.get(id).and_then(|(s, _)| s.as_deref());
+
+        // Blocked issues that are not closed or tombstoned.
+        let blocked = self
+            .blocked_ids()?
+            .iter()
+            .filter(|id| status(id).is_some_and(|s| s != "closed" && s != "tombstone"))
+            .count();
+
+        // Epic id -> (children, closed children), counting only children that exist.
+        let mut children: HashMap<String, (u64, u64)> = HashMap::new();
+        let links = self.query(
+            "SELECT issue_id, depends_on_id FROM dependencies WHERE type = 'parent-child'",
+            &[],
+        )?;
+        for (child, epic) in text_pairs(links) {
+            if let Some((child_status, _)) = issues.get(&child) {
+                let counts = children.entry(epic).or_default();
+                counts.0 += 1;
+                counts.1 += u64::from(child_status.as_deref() == Some("closed"));
+            }
+        }
+        // Open epics whose children are all closed.
+        let closable_epics = children
+            .iter()
+            .filter(|(epic, (total, closed))| {
+                *total > 0
+                    && closed == total
+                    && issues.get(*epic).is_some_and(|(status, kind)| {
+                        kind.as_deref() == Some("epic")
+                            && status.as_deref().is_some_and(|s| s != "closed")
+                    })
+            })
+            .count();
+        Ok(Census {
+            by_status,
+            blocked: blocked as i64,
+            closable_epics: closable_epics as i64,
         })
     }
 

@@ -5,12 +5,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use crate::error::{Error, NotFoundKind, Result};
 use crate::model::time_serde::format;
 use crate::model::{DependencyType, Issue, IssueType, Status, Timestamp};
+use crate::row::Row;
 use crate::store::{ReadTxn, Store, WriteTxn};
 use crate::value::{first_i64, Param, Value};
 use beadstore_macros::{store_ops, Setters};
 
 use super::columns::{insert_sql, issue_from_row, issue_values, select_list, ISSUE_SELECT};
 use super::ids;
+use super::order::{IssueOrder, SortKey};
 use super::record::{self, now, placeholders};
 
 /// The longest title beads accepts, in characters (the schema's CHECK).
@@ -153,6 +155,9 @@ pub(crate) fn issue_prefix(tx: &ReadTxn<'_>) -> Result<String> {
     }
     Ok(prefix)
 }
+
+/// The order of `list` and `search`, as Go's: highest priority first, then newest.
+const LIST_ORDER: &[SortKey] = &[SortKey::asc("i.priority"), SortKey::desc("i.created_at")];
 
 const RESURRECTED: &str =
     "[RESURRECTED] This issue was deleted but recreated as a tombstone to preserve hierarchical structure.";
@@ -493,21 +498,25 @@ impl ReadTxn<'_> {
                 params.push(like(v));
             }
         }
+        let mut excluded_statuses: Vec<Param<'_>> = Vec::new();
         match &filter.status {
             Some(s) => {
                 clauses.push("i.status = ?".into());
                 params.push(s.as_str().into());
             }
-            None if !filter.include_tombstones => clauses.push("i.status != 'tombstone'".into()),
+            None if !filter.include_tombstones => excluded_statuses.push("tombstone".into()),
             None => {}
         }
-        if !filter.exclude_status.is_empty() {
-            clauses.push(format!(
-                "i.status NOT IN ({})",
-                placeholders(filter.exclude_status.len())
-            ));
-            params.extend(filter.exclude_status.iter().map(|s| s.as_str().into()));
+        excluded_statuses.extend(filter.exclude_status.iter().map(|s| s.as_str().into()));
+        // One or two statuses (`list`'s default: tombstones and closed issues) as `!=` tests:
+        // the engine runs a one-value NOT IN through slow arithmetic, and fetches the column
+        // again for each test, so longer lists stay a NOT IN.
+        match excluded_statuses.len() {
+            0 => {}
+            1 | 2 => clauses.extend(excluded_statuses.iter().map(|_| "i.status != ?".to_owned())),
+            n => clauses.push(format!("i.status NOT IN ({})", placeholders(n))),
         }
+        params.extend(excluded_statuses);
         if !filter.exclude_types.is_empty() {
             clauses.push(format!(
                 "i.issue_type NOT IN ({})",
@@ -592,9 +601,9 @@ impl ReadTxn<'_> {
         self.issues_in_order(
             &conditions,
             &params,
-            "i.priority ASC, i.created_at DESC, i.id ASC",
-            &[],
+            &IssueOrder::of(LIST_ORDER),
             filter.limit,
+            &HashSet::new(),
         )
     }
 }
@@ -925,32 +934,52 @@ impl ReadTxn<'_> {
         )
     }
 
-    /// The issues that `conditions` (over `issues i`, with `params`) selects, sorted by
-    /// `order` (with `order_params`; it must be total, e.g. end in the id), at most `limit` of
-    /// them (0: all), with their labels.
+    /// The issues that `conditions` (over `issues i`, with `params`) selects, less those whose
+    /// id is in `excluded`, in `order`, at most `limit` of them (0: all), with their labels.
     ///
-    /// With a limit, only the ids are sorted and the kept rows read in full afterwards: the
-    /// engine's sorter carries whole records, and every column of every matching row costs
-    /// more than the few rows returned (half of `list -n 20` on 10,000 issues).
+    /// The engine only filters; the order is applied here (`super::order`). With a limit,
+    /// only each row's id and sort keys are read, and the kept issues are read whole
+    /// afterwards by id.
     pub(crate) fn issues_in_order(
         &self,
         conditions: &str,
         params: &[Param<'_>],
-        order: &str,
-        order_params: &[Param<'_>],
+        order: &IssueOrder<'_>,
         limit: usize,
+        excluded: &HashSet<String>,
     ) -> Result<Vec<Issue>> {
-        let columns = select_list("i");
-        let mut all: Vec<Param<'_>> = params.iter().chain(order_params).cloned().collect();
-        let sql = if limit > 0 {
-            all.extend_from_slice(order_params);
-            format!(
-                "SELECT {columns} FROM issues i WHERE i.id IN (SELECT i.id FROM issues i WHERE {conditions} ORDER BY {order} LIMIT {limit}) ORDER BY {order}"
-            )
+        let keys = order.select_list();
+        let all: Vec<Param<'_>> = order.params.iter().chain(params).cloned().collect();
+        // Both select lists start with the id; the sort keys follow what the caller reads.
+        let (columns, first_key) = if limit > 0 {
+            ("i.id".to_owned(), 1)
         } else {
-            format!("SELECT {columns} FROM issues i WHERE {conditions} ORDER BY {order}")
+            (select_list("i"), ISSUE_SELECT.len())
         };
-        self.issues_with_labels(&sql, &all)
+        let mut rows: Vec<Row> = self
+            .query(
+                &format!("SELECT {columns}, {keys} FROM issues i WHERE {conditions}"),
+                &all,
+            )?
+            .into_iter()
+            .filter(|row| {
+                excluded.is_empty()
+                    || !matches!(row.value(0), Some(Value::Text(id)) if excluded.contains(id))
+            })
+            .collect();
+        order.sort(&mut rows, first_key, limit);
+        if limit > 0 {
+            let ids: Vec<String> = rows
+                .iter()
+                .map(|row| row.get::<String>(0))
+                .collect::<Result<_>>()?;
+            return self.issues_by_ids_in_order(&ids);
+        }
+        let issues = rows
+            .iter()
+            .map(issue_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        self.attach_labels(issues)
     }
 
     /// The issues with these ids, in the order given (missing ones left out), with their
@@ -973,11 +1002,16 @@ impl ReadTxn<'_> {
 
     /// Runs a query selecting `ISSUE_SELECT` and loads each issue's labels.
     pub(crate) fn issues_with_labels(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Issue>> {
-        let mut issues = self
+        let issues = self
             .query(sql, params)?
             .iter()
             .map(issue_from_row)
             .collect::<Result<Vec<_>>>()?;
+        self.attach_labels(issues)
+    }
+
+    /// The issues with their labels filled in.
+    fn attach_labels(&self, mut issues: Vec<Issue>) -> Result<Vec<Issue>> {
         let ids: Vec<String> = issues.iter().map(|i| i.id.clone()).collect();
         let mut labels = self.get_labels_for_issues(&ids)?;
         for issue in &mut issues {

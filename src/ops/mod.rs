@@ -12,6 +12,7 @@ pub mod ids;
 pub mod issues;
 pub mod labels;
 pub mod maintenance;
+pub(crate) mod order;
 pub mod ready;
 pub(crate) mod record;
 

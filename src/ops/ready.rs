@@ -6,7 +6,7 @@
 //! blocked issue is blocked too. The cache holds exactly that set and is rebuilt in the same
 //! transaction as every change that can alter it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::Result;
 use crate::model::{Issue, Status};
@@ -15,6 +15,7 @@ use crate::value::{column_texts, first_i64, text_pairs, Param, Value};
 use beadstore_macros::{store_ops, Setters};
 
 use super::external::EXTERNAL_PREFIX;
+use super::order::{IssueOrder, SortKey};
 use super::record::placeholders;
 
 /// Statuses in which a `blocks` target blocks its dependents.
@@ -145,6 +146,25 @@ pub struct BlockedIssue {
     pub blocked_by: Vec<String>,
 }
 
+/// Ready work by priority, then oldest first.
+const BY_PRIORITY: &[SortKey] = &[SortKey::asc("i.priority"), SortKey::asc("i.created_at")];
+
+/// Ready work oldest first.
+const OLDEST_FIRST: &[SortKey] = &[SortKey::asc("i.created_at")];
+
+/// Recent issues (by priority) before older ones: Go's two keys (recent first, then the
+/// priority of recent ones) in one, since the priority column's CHECK keeps it within 0-4 and
+/// 5 puts every older issue after every recent one. A text timestamp whose date is over two
+/// days before the cutoff's is old whatever its UTC offset, so `datetime()` runs only for the
+/// last few days' rows. Binds the date two days before the cutoff, then the cutoff.
+const HYBRID: &[SortKey] = &[
+    SortKey::asc(
+        "CASE WHEN typeof(i.created_at) = 'text' AND i.created_at < ? THEN 5 \
+         WHEN datetime(i.created_at) >= ? THEN i.priority ELSE 5 END",
+    ),
+    SortKey::asc("i.created_at"),
+];
+
 const DESCENDANTS: &str = "i.id IN (WITH RECURSIVE tree(id) AS (SELECT issue_id FROM dependencies WHERE type = 'parent-child' AND depends_on_id = ? UNION SELECT d.issue_id FROM dependencies d JOIN tree t ON d.depends_on_id = t.id WHERE d.type = 'parent-child') SELECT id FROM tree)";
 
 #[store_ops(read)]
@@ -172,33 +192,30 @@ impl ReadTxn<'_> {
     pub fn get_ready_work(&self, filter: &WorkFilter) -> Result<Vec<Issue>> {
         let (conditions, params) = self.ready_conditions(filter)?;
         let order = match filter.sort {
-            SortPolicy::Priority => "i.priority ASC, i.created_at ASC, i.id ASC",
-            SortPolicy::Oldest => "i.created_at ASC, i.id ASC",
-            // Recent issues (by priority) before older ones, Go's two keys (recent first, then
-            // the priority of recent ones) in one: the priority column's CHECK keeps it within
-            // 0-4, so 5 puts every older issue after every recent one. A text timestamp whose
-            // date is over two days before the cutoff's is old whatever its UTC offset, so
-            // `datetime()` (most of the sort's time) runs only for the last few days' rows.
-            SortPolicy::Hybrid => "CASE WHEN typeof(i.created_at) = 'text' AND i.created_at < ? THEN 5 WHEN datetime(i.created_at) >= ? THEN i.priority ELSE 5 END ASC, i.created_at ASC, i.id ASC",
-        };
-        // The hybrid sort's "recent" cutoff (48 hours ago, in `datetime()`'s form) and the
-        // date two days before it, computed once instead of by the engine for every row.
-        let cutoff: Vec<Param<'_>> = match filter.sort {
+            SortPolicy::Priority => IssueOrder::of(BY_PRIORITY),
+            SortPolicy::Oldest => IssueOrder::of(OLDEST_FIRST),
             SortPolicy::Hybrid => {
+                // The "recent" cutoff (48 hours ago, in `datetime()`'s form) and the date two
+                // days before it, computed once instead of by the engine for every row.
                 let at = chrono::Utc::now() - chrono::Duration::hours(48);
                 let old = (at - chrono::Duration::days(2))
                     .format("%Y-%m-%d")
                     .to_string();
-                vec![
-                    old.into(),
-                    at.format("%Y-%m-%d %H:%M:%S").to_string().into(),
-                ]
+                IssueOrder {
+                    keys: HYBRID,
+                    params: vec![
+                        old.into(),
+                        at.format("%Y-%m-%d %H:%M:%S").to_string().into(),
+                    ],
+                }
             }
-            _ => Vec::new(),
         };
+        // Blocked issues are left out here, not by a NOT EXISTS per row in the engine: one
+        // read of the cache costs less than thousands of index lookups.
+        let blocked = self.blocked_ids()?;
         let check_external = self.external_projects_configured()?;
         let limit = if check_external { 0 } else { filter.limit };
-        let mut issues = self.issues_in_order(&conditions, &params, order, &cutoff, limit)?;
+        let mut issues = self.issues_in_order(&conditions, &params, &order, limit, &blocked)?;
         if check_external {
             issues = self.without_unshipped_external_blockers(issues)?;
             if filter.limit > 0 {
@@ -388,15 +405,27 @@ impl ReadTxn<'_> {
             };
             return Ok(self.get_ready_work(&unlimited)?.len() as i64);
         }
+        // As in `get_ready_work`, the blocked are left out here rather than by the engine.
         let (conditions, params) = self.ready_conditions(filter)?;
-        let rows = self.query(
-            &format!("SELECT count(*) FROM issues i WHERE {conditions}"),
-            &params,
-        )?;
-        Ok(first_i64(&rows).unwrap_or(0))
+        let blocked = self.blocked_ids()?;
+        let ids = column_texts(
+            self.query(
+                &format!("SELECT i.id FROM issues i WHERE {conditions}"),
+                &params,
+            )?,
+            0,
+        );
+        Ok(ids.iter().filter(|id| !blocked.contains(*id)).count() as i64)
     }
 
-    /// The WHERE clause (over `issues i`) and its parameters that make an issue ready work.
+    /// The ids in the blocked cache.
+    pub(crate) fn blocked_ids(&self) -> Result<HashSet<String>> {
+        let rows = self.query("SELECT issue_id FROM blocked_issues_cache", &[])?;
+        Ok(column_texts(rows, 0).into_iter().collect())
+    }
+
+    /// The WHERE clause (over `issues i`) and its parameters that make an issue ready work,
+    /// but for not being blocked (the blocked cache), which callers test themselves.
     fn ready_conditions<'f>(&self, filter: &'f WorkFilter) -> Result<(String, Vec<Param<'f>>)> {
         let mut clauses: Vec<String> = vec![
             "(i.pinned = 0 OR i.pinned IS NULL)".into(),
@@ -461,9 +490,6 @@ impl ReadTxn<'_> {
                 "(i.defer_until IS NULL OR datetime(i.defer_until) <= datetime('now'))".into(),
             );
         }
-        clauses.push(
-            "NOT EXISTS (SELECT 1 FROM blocked_issues_cache c WHERE c.issue_id = i.id)".into(),
-        );
         Ok((clauses.join(" AND "), params))
     }
 

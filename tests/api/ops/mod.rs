@@ -9,8 +9,10 @@ mod graph;
 mod ids;
 mod issues;
 mod maintenance;
+mod order;
 mod ready;
 mod records;
+mod statistics;
 mod transactions;
 
 /// A dependency of `from` on `to` of the given type.
