@@ -12,7 +12,8 @@ use beadstore_macros::{store_ops, Setters};
 
 use super::columns::{insert_sql, issue_from_row, issue_values, select_list, ISSUE_SELECT};
 use super::ids;
-use super::order::{IssueOrder, SortKey};
+use super::like;
+use super::order::{IssueOrder, RowFilter, SortKey};
 use super::record::{self, now, placeholders};
 
 /// The longest title beads accepts, in characters (the schema's CHECK).
@@ -484,7 +485,12 @@ impl ReadTxn<'_> {
         let mut clauses: Vec<String> = Vec::new();
         let mut params: Vec<Param<'_>> = Vec::new();
         let like = |s: &str| Param::from(format!("%{s}%"));
-        if !text.is_empty() {
+        // The text is matched here, not by the engine (`super::like`), unless the pattern is
+        // too long for SQLite, which the engine then reports as SQLite does.
+        let pattern = format!("%{text}%");
+        let text_like = (!text.is_empty() && pattern.len() <= like::MAX_PATTERN_LENGTH)
+            .then_some(pattern.as_str());
+        if !text.is_empty() && text_like.is_none() {
             clauses.push("(i.title LIKE ? OR i.description LIKE ? OR i.id LIKE ?)".into());
             params.extend([like(text), like(text), like(text)]);
         }
@@ -603,7 +609,10 @@ impl ReadTxn<'_> {
             &params,
             &IssueOrder::of(LIST_ORDER),
             filter.limit,
-            &HashSet::new(),
+            &RowFilter {
+                text_like,
+                ..RowFilter::default()
+            },
         )
     }
 }
@@ -934,23 +943,24 @@ impl ReadTxn<'_> {
         )
     }
 
-    /// The issues that `conditions` (over `issues i`, with `params`) selects, less those whose
-    /// id is in `excluded`, in `order`, at most `limit` of them (0: all), with their labels.
+    /// The issues that `conditions` (over `issues i`, with `params`) selects and `filter`
+    /// keeps, in `order`, at most `limit` of them (0: all), with their labels.
     ///
-    /// The engine only filters; the order is applied here (`super::order`). With a limit,
-    /// only each row's id and sort keys are read, and the kept issues are read whole
-    /// afterwards by id.
+    /// The engine only filters; `filter` and the order are applied here (`super::order`,
+    /// `super::like`). With a limit, only each row's id, sort keys and filtered columns are
+    /// read, and the kept issues are read whole afterwards by id.
     pub(crate) fn issues_in_order(
         &self,
         conditions: &str,
         params: &[Param<'_>],
         order: &IssueOrder<'_>,
         limit: usize,
-        excluded: &HashSet<String>,
+        filter: &RowFilter<'_>,
     ) -> Result<Vec<Issue>> {
         let keys = order.select_list();
         let all: Vec<Param<'_>> = order.params.iter().chain(params).cloned().collect();
-        // Both select lists start with the id; the sort keys follow what the caller reads.
+        // Both select lists start with the id; the sort keys follow what the caller reads,
+        // and the title and description close the row.
         let (columns, first_key) = if limit > 0 {
             ("i.id".to_owned(), 1)
         } else {
@@ -958,14 +968,13 @@ impl ReadTxn<'_> {
         };
         let mut rows: Vec<Row> = self
             .query(
-                &format!("SELECT {columns}, {keys} FROM issues i WHERE {conditions}"),
+                &format!(
+                    "SELECT {columns}, {keys}, i.title, i.description FROM issues i WHERE {conditions}"
+                ),
                 &all,
             )?
             .into_iter()
-            .filter(|row| {
-                excluded.is_empty()
-                    || !matches!(row.value(0), Some(Value::Text(id)) if excluded.contains(id))
-            })
+            .filter(|row| filter.keeps(row))
             .collect();
         order.sort(&mut rows, first_key, limit);
         if limit > 0 {

@@ -11,6 +11,7 @@ pub mod graph;
 pub mod ids;
 pub mod issues;
 pub mod labels;
+pub(crate) mod like;
 pub mod maintenance;
 pub(crate) mod order;
 pub mod ready;

@@ -6,9 +6,12 @@
 //! the same order for a fraction of the work (docs/performance.md, "Fourth pass").
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 use crate::row::Row;
 use crate::value::{Param, Value};
+
+use super::like::value_like;
 
 /// One key of an order: an SQL expression over `issues i`, ascending or descending.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +75,39 @@ impl IssueOrder<'_> {
             rows.truncate(limit);
         }
         rows.sort_unstable_by(compare);
+    }
+}
+
+/// What `issues_in_order` leaves out of the rows the engine selected. Rows start with the id
+/// and end with the title and the description.
+#[derive(Debug, Default)]
+pub(crate) struct RowFilter<'a> {
+    /// Ids to leave out.
+    pub(crate) excluded_ids: Option<&'a HashSet<String>>,
+    /// Keep only rows whose title, description or id is `LIKE` this pattern.
+    pub(crate) text_like: Option<&'a str>,
+}
+
+impl RowFilter<'_> {
+    /// Whether `row` stays.
+    pub(crate) fn keeps(&self, row: &Row) -> bool {
+        let id = id_column(row);
+        if let (Some(excluded), Value::Text(id)) = (self.excluded_ids, id) {
+            if excluded.contains(id) {
+                return false;
+            }
+        }
+        match self.text_like {
+            None => true,
+            Some(pattern) => {
+                let last = row.len();
+                let column = |i: usize| row.value(i).unwrap_or(&Value::Null);
+                last >= 2
+                    && (value_like(pattern, column(last - 2))
+                        || value_like(pattern, column(last - 1))
+                        || value_like(pattern, id))
+            }
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use crate::value::{column_texts, first_i64, text_pairs, Param, Value};
 use beadstore_macros::{store_ops, Setters};
 
 use super::external::EXTERNAL_PREFIX;
-use super::order::{IssueOrder, SortKey};
+use super::order::{IssueOrder, RowFilter, SortKey};
 use super::record::placeholders;
 
 /// Statuses in which a `blocks` target blocks its dependents.
@@ -215,7 +215,11 @@ impl ReadTxn<'_> {
         let blocked = self.blocked_ids()?;
         let check_external = self.external_projects_configured()?;
         let limit = if check_external { 0 } else { filter.limit };
-        let mut issues = self.issues_in_order(&conditions, &params, &order, limit, &blocked)?;
+        let keep = RowFilter {
+            excluded_ids: Some(&blocked),
+            ..RowFilter::default()
+        };
+        let mut issues = self.issues_in_order(&conditions, &params, &order, limit, &keep)?;
         if check_external {
             issues = self.without_unshipped_external_blockers(issues)?;
             if filter.limit > 0 {
