@@ -960,7 +960,7 @@ impl ReadTxn<'_> {
         let keys = order.select_list();
         let all: Vec<Param<'_>> = order.params.iter().chain(params).cloned().collect();
         // Both select lists start with the id; the sort keys follow what the caller reads,
-        // and the title and description close the row.
+        // and what `filter` needs closes the row.
         let (columns, first_key) = if limit > 0 {
             ("i.id".to_owned(), 1)
         } else {
@@ -969,7 +969,8 @@ impl ReadTxn<'_> {
         let mut rows: Vec<Row> = self
             .query(
                 &format!(
-                    "SELECT {columns}, {keys}, i.title, i.description FROM issues i WHERE {conditions}"
+                    "SELECT {columns}, {keys}{} FROM issues i WHERE {conditions}",
+                    filter.columns()
                 ),
                 &all,
             )?

@@ -79,7 +79,7 @@ impl IssueOrder<'_> {
 }
 
 /// What `issues_in_order` leaves out of the rows the engine selected. Rows start with the id
-/// and end with the title and the description.
+/// and end with the columns `columns` names.
 #[derive(Debug, Default)]
 pub(crate) struct RowFilter<'a> {
     /// Ids to leave out.
@@ -89,6 +89,15 @@ pub(crate) struct RowFilter<'a> {
 }
 
 impl RowFilter<'_> {
+    /// The columns the filter reads at the end of each row, as a select list's tail.
+    pub(crate) fn columns(&self) -> &'static str {
+        if self.text_like.is_some() {
+            ", i.title, i.description"
+        } else {
+            ""
+        }
+    }
+
     /// Whether `row` stays.
     pub(crate) fn keeps(&self, row: &Row) -> bool {
         let id = id_column(row);
