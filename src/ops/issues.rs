@@ -946,9 +946,10 @@ impl ReadTxn<'_> {
     /// The issues that `conditions` (over `issues i`, with `params`) selects and `filter`
     /// keeps, in `order`, at most `limit` of them (0: all), with their labels.
     ///
-    /// The engine only filters; `filter` and the order are applied here (`super::order`,
-    /// `super::like`). With a limit, only each row's id, sort keys and filtered columns are
-    /// read, and the kept issues are read whole afterwards by id.
+    /// The order is applied here, not by the engine's sorter (`super::order`). With a limit,
+    /// only each row's id, sort keys and filtered columns are read, filtered here
+    /// (`super::like`), the first `limit` kept, and those issues read whole by id. With none,
+    /// the engine filters and every issue kept is read whole in the one scan.
     pub(crate) fn issues_in_order(
         &self,
         conditions: &str,
@@ -958,33 +959,41 @@ impl ReadTxn<'_> {
         filter: &RowFilter<'_>,
     ) -> Result<Vec<Issue>> {
         let keys = order.select_list();
-        let all: Vec<Param<'_>> = order.params.iter().chain(params).cloned().collect();
-        // Both select lists start with the id; the sort keys follow what the caller reads,
-        // and what `filter` needs closes the row.
-        let (columns, first_key) = if limit > 0 {
-            ("i.id".to_owned(), 1)
-        } else {
-            (select_list("i"), ISSUE_SELECT.len())
-        };
-        let mut rows: Vec<Row> = self
-            .query(
-                &format!(
-                    "SELECT {columns}, {keys}{} FROM issues i WHERE {conditions}",
-                    filter.columns()
-                ),
-                &all,
-            )?
-            .into_iter()
-            .filter(|row| filter.keeps(row))
-            .collect();
-        order.sort(&mut rows, first_key, limit);
+        let mut all: Vec<Param<'_>> = order.params.iter().chain(params).cloned().collect();
         if limit > 0 {
+            let blocked = if filter.not_blocked {
+                self.blocked_ids()?
+            } else {
+                HashSet::new()
+            };
+            let mut rows: Vec<Row> = self
+                .query(
+                    &format!(
+                        "SELECT i.id, {keys}{} FROM issues i WHERE {conditions}",
+                        filter.columns()
+                    ),
+                    &all,
+                )?
+                .into_iter()
+                .filter(|row| filter.keeps(row, &blocked))
+                .collect();
+            order.sort(&mut rows, 1, limit);
             let ids: Vec<String> = rows
                 .iter()
                 .map(|row| row.get::<String>(0))
                 .collect::<Result<_>>()?;
             return self.issues_by_ids_in_order(&ids);
         }
+        let (filter_sql, filter_params) = filter.sql();
+        all.extend(filter_params);
+        let mut rows = self.query(
+            &format!(
+                "SELECT {}, {keys} FROM issues i WHERE {conditions}{filter_sql}",
+                select_list("i")
+            ),
+            &all,
+        )?;
+        order.sort(&mut rows, ISSUE_SELECT.len(), 0);
         let issues = rows
             .iter()
             .map(issue_from_row)

@@ -78,18 +78,19 @@ impl IssueOrder<'_> {
     }
 }
 
-/// What `issues_in_order` leaves out of the rows the engine selected. Rows start with the id
-/// and end with the columns `columns` names.
+/// What `issues_in_order` leaves out beyond the caller's conditions. With a limit it is
+/// applied in Rust to narrow rows (the id first, the columns `columns` names last); with none,
+/// by the engine (`sql`), so that only the rows kept are read whole.
 #[derive(Debug, Default)]
 pub(crate) struct RowFilter<'a> {
-    /// Ids to leave out.
-    pub(crate) excluded_ids: Option<&'a HashSet<String>>,
+    /// Leave out the issues in the blocked cache.
+    pub(crate) not_blocked: bool,
     /// Keep only rows whose title, description or id is `LIKE` this pattern.
     pub(crate) text_like: Option<&'a str>,
 }
 
-impl RowFilter<'_> {
-    /// The columns the filter reads at the end of each row, as a select list's tail.
+impl<'a> RowFilter<'a> {
+    /// The columns the filter reads at the end of each narrow row, as a select list's tail.
     pub(crate) fn columns(&self) -> &'static str {
         if self.text_like.is_some() {
             ", i.title, i.description"
@@ -98,11 +99,28 @@ impl RowFilter<'_> {
         }
     }
 
-    /// Whether `row` stays.
-    pub(crate) fn keeps(&self, row: &Row) -> bool {
+    /// The filter as SQL over `issues i` (a tail of a WHERE clause) and its parameters.
+    pub(crate) fn sql(&self) -> (String, Vec<Param<'a>>) {
+        let mut sql = String::new();
+        let mut params = Vec::new();
+        if self.not_blocked {
+            sql.push_str(
+                " AND NOT EXISTS (SELECT 1 FROM blocked_issues_cache c WHERE c.issue_id = i.id)",
+            );
+        }
+        if let Some(pattern) = self.text_like {
+            sql.push_str(" AND (i.title LIKE ? OR i.description LIKE ? OR i.id LIKE ?)");
+            params.extend([pattern.into(), pattern.into(), pattern.into()]);
+        }
+        (sql, params)
+    }
+
+    /// Whether a narrow `row` stays, `blocked` holding the blocked cache's ids when
+    /// `not_blocked` is set.
+    pub(crate) fn keeps(&self, row: &Row, blocked: &HashSet<String>) -> bool {
         let id = id_column(row);
-        if let (Some(excluded), Value::Text(id)) = (self.excluded_ids, id) {
-            if excluded.contains(id) {
+        if let Value::Text(id) = id {
+            if self.not_blocked && blocked.contains(id) {
                 return false;
             }
         }
