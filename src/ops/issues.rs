@@ -978,10 +978,15 @@ impl ReadTxn<'_> {
                 .filter(|row| filter.keeps(row, &blocked))
                 .collect();
             order.sort(&mut rows, 1, limit);
+            // Read back by id: a row whose id is not text (which only a damaged or hand-made
+            // file holds) cannot be, and is left out rather than failing the whole read.
             let ids: Vec<String> = rows
-                .iter()
-                .map(|row| row.get::<String>(0))
-                .collect::<Result<_>>()?;
+                .into_iter()
+                .filter_map(|row| match row.into_values().into_iter().next() {
+                    Some(Value::Text(id)) => Some(id),
+                    _ => None,
+                })
+                .collect();
             return self.issues_by_ids_in_order(&ids);
         }
         let (filter_sql, filter_params) = filter.sql();
