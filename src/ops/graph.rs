@@ -1,7 +1,7 @@
 //! Views over the dependency graph: counts, trees, cycles, epics ready to close, stale work,
 //! statistics and molecule progress.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::error::{Error, NotFoundKind, Result};
 use crate::model::time_serde::parse_stored;
@@ -322,7 +322,8 @@ impl ReadTxn<'_> {
 
     /// Counts over the database (blocked and ready as the blocked cache and ready work see them).
     pub fn get_statistics(&self) -> Result<Statistics> {
-        let census = self.census()?;
+        let blocked = self.blocked_ids()?;
+        let census = self.census(&blocked)?;
         let pinned = self.query("SELECT count(*) FROM issues WHERE pinned = 1", &[])?;
         let lead_time = self.query(
             "SELECT avg((julianday(closed_at) - julianday(created_at)) * 24)
@@ -337,7 +338,7 @@ impl ReadTxn<'_> {
             closed_issues: status("closed"),
             blocked_issues: census.blocked,
             deferred_issues: status("deferred"),
-            ready_issues: self.count_ready_work(&WorkFilter::default())?,
+            ready_issues: self.count_ready_work(&WorkFilter::default(), &blocked)?,
             tombstone_issues: status("tombstone"),
             pinned_issues: first_i64(&pinned).unwrap_or(0),
             epics_eligible_for_closure: census.closable_epics,
@@ -355,7 +356,8 @@ impl ReadTxn<'_> {
     /// cache; the parent links) rather than by the engine's aggregates and joins, which cost
     /// it thousands of instructions a row: over 250 million of a 10,000-issue `stats`
     /// (docs/performance.md, "Fourth pass").
-    fn census(&self) -> Result<Census> {
+    /// `blocked` is the blocked cache's ids.
+    fn census(&self, blocked: &HashSet<String>) -> Result<Census> {
         let mut by_status: HashMap<String, i64> = HashMap::new();
         // Issue id -> (status, type); NULLs kept as None so they match nothing, as in SQL.
         let mut issues: HashMap<String, (Option<String>, Option<String>)> = HashMap::new();
@@ -379,8 +381,7 @@ impl ReadTxn<'_> {
         let status = |id: &str| issues.get(id).and_then(|(s, _)| s.as_deref());
 
         // Blocked issues that are not closed or tombstoned.
-        let blocked = self
-            .blocked_ids()?
+        let blocked = blocked
             .iter()
             .filter(|id| status(id).is_some_and(|s| s != "closed" && s != "tombstone"))
             .count();

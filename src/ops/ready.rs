@@ -398,9 +398,14 @@ impl ReadTxn<'_> {
         Ok(first_i64(&rows) != Some(0))
     }
 
-    /// How many issues `get_ready_work` would return with no limit, counted by the engine
-    /// (rows are only read when external blockers must be checked one by one).
-    pub(crate) fn count_ready_work(&self, filter: &WorkFilter) -> Result<i64> {
+    /// How many issues `get_ready_work` would return with no limit: the ids the engine
+    /// selects, less `blocked` (the blocked cache's ids, read by the caller). Whole rows are
+    /// only read when external blockers must be checked one by one.
+    pub(crate) fn count_ready_work(
+        &self,
+        filter: &WorkFilter,
+        blocked: &HashSet<String>,
+    ) -> Result<i64> {
         if self.external_projects_configured()? {
             let unlimited = WorkFilter {
                 limit: 0,
@@ -410,7 +415,6 @@ impl ReadTxn<'_> {
         }
         // As in `get_ready_work`, the blocked are left out here rather than by the engine.
         let (conditions, params) = self.ready_conditions(filter)?;
-        let blocked = self.blocked_ids()?;
         let ids = column_texts(
             self.query(
                 &format!("SELECT i.id FROM issues i WHERE {conditions}"),
